@@ -1,0 +1,15 @@
+#!/usr/bin/env bun
+import { defineCommand, runMain } from "citty";
+import { VERSION_LINE } from "../runner/protocol/version.ts";
+
+// Each command lives in daemon/commands/<name>.ts and is loaded only when it is called.
+const main = defineCommand({
+  meta: {
+    name: "reactorcide",
+    version: VERSION_LINE,
+    description: "Reactorcide coordinator and worker",
+  },
+  subCommands: {},
+});
+
+await runMain(main);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bun
+/**
+ * Compiles the two executables into dist/: reactorcide-runner (runner/main.ts) and
+ * reactorcide (daemon/main.ts). `--version` of each prints the package version and git commit.
+ * Usage: bun run build [runner|daemon]...
+ */
+import { consola } from "consola";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const targets = {
+  runner: { entry: "runner/main.ts", outfile: "dist/reactorcide-runner" },
+  daemon: { entry: "daemon/main.ts", outfile: "dist/reactorcide" },
+} as const;
+type Target = keyof typeof targets;
+
+function gitCommit(): string {
+  const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root });
+  if (head.exitCode !== 0) return "unknown";
+  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: root });
+  return head.stdout.toString().trim() + (dirty.stdout.toString().trim() ? "-dirty" : "");
+}
+
+const wanted = (process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(targets)) as Target[];
+for (const name of wanted) {
+  if (!(name in targets)) {
+    consola.error(`unknown build target "${name}"; allowed: ${Object.keys(targets).join(", ")}`);
+    process.exit(2);
+  }
+}
+mkdirSync(join(root, "dist"), { recursive: true });
+const commit = gitCommit();
+for (const name of wanted) {
+  const { entry, outfile } = targets[name];
+  const started = performance.now();
+  const proc = Bun.spawnSync(
+    [
+      process.execPath, "build", "--compile", "--minify", "--sourcemap",
+      "--define", `REACTORCIDE_BUILD_COMMIT=${JSON.stringify(commit)}`,
+      entry, "--outfile", outfile,
+    ],
+    { cwd: root, stdout: "pipe", stderr: "pipe" },
+  );
+  if (proc.exitCode !== 0) {
+    consola.error(`building ${name} failed:\n${proc.stderr.toString()}${proc.stdout.toString()}`);
+    process.exit(1);
+  }
+  consola.success(`${outfile} (${commit}) in ${Math.round(performance.now() - started)} ms`);
+}
