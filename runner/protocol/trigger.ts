@@ -1,0 +1,94 @@
+/**
+ * The trigger payload: how a job asks for follow-up jobs. The same JSON travels three ways:
+ * the file <workspace>/triggers.json, one stdout line `::reactorcide::trigger::<json>`, and the
+ * body of POST /api/v1/jobs/:id/triggers. The daemon imports these schemas to validate all three.
+ *
+ * `operation_id` names one set of pending triggers: the file keeps one id while jobs are appended,
+ * each stdout line carries the id of the file it was appended to, and the POST sends the whole
+ * file. A consumer that sees the same operation id twice (POST, then the file or stdout lines)
+ * must submit each (operation_id, job_name) once.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { ProtocolError, schemaProblems } from "./problems.ts";
+
+export const TRIGGER_CONDITIONS = ["all_success", "any_failed", "always"] as const;
+export type TriggerCondition = (typeof TRIGGER_CONDITIONS)[number];
+export const TRIGGER_LINE_PREFIX = "::reactorcide::trigger::";
+export const TRIGGERS_FILE = "triggers.json";
+
+const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+const UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
+
+const optionalText = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+
+export const TriggerJobSchema = Type.Object(
+  {
+    job_name: Type.String({ pattern: NAME, maxLength: 200, description: "letters, digits, . _ -" }),
+    depends_on: Type.Optional(Type.Array(Type.String({ pattern: NAME, maxLength: 200 }))),
+    condition: Type.Optional(Type.Union(TRIGGER_CONDITIONS.map((c) => Type.Literal(c)))),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: ENV_NAME }), Type.String(), {
+        additionalProperties: false,
+        description: "names are letters, digits and _, values strings",
+      }),
+    ),
+    job_command: optionalText("the command to run"),
+    container_image: optionalText("an image reference"),
+    source_type: optionalText("git, copy, tarball or none"),
+    source_url: optionalText("where the source comes from"),
+    source_ref: optionalText("branch, tag or commit"),
+    ci_source_type: optionalText("git, copy, tarball or none"),
+    ci_source_url: optionalText("where the trusted job code comes from"),
+    ci_source_ref: optionalText("branch, tag or commit"),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+    timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "seconds" })),
+  },
+  { additionalProperties: false },
+);
+export type TriggerJob = Static<typeof TriggerJobSchema>;
+
+export const TriggerPayloadSchema = Type.Object(
+  {
+    type: Type.Literal("trigger_job"),
+    operation_id: Type.String({ pattern: UUID, description: "a UUID" }),
+    jobs: Type.Array(TriggerJobSchema, { maxItems: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export type TriggerPayload = Static<typeof TriggerPayloadSchema>;
+
+/** Checks one trigger job; throws ProtocolError naming every bad field (`jobs[0].colour`). */
+export function validateTriggerJob(job: unknown, root = "job"): TriggerJob {
+  const problems = schemaProblems(TriggerJobSchema, job, root);
+  if (problems.length) throw new ProtocolError("trigger job", problems);
+  return job as TriggerJob;
+}
+
+/** Checks a whole payload (file contents, stdout line or POST body). */
+export function parseTriggerPayload(input: unknown): TriggerPayload {
+  const problems = schemaProblems(TriggerPayloadSchema, input);
+  if (problems.length) throw new ProtocolError("trigger payload", problems);
+  return input as TriggerPayload;
+}
+
+/** The stdout form: one line, no newline inside (JSON.stringify escapes them). */
+export function triggerLine(payload: TriggerPayload): string {
+  return TRIGGER_LINE_PREFIX + JSON.stringify(payload);
+}
+
+/**
+ * Reads a trigger line back; null when the line is not one. A line that claims to be one but
+ * does not validate throws, so a typo in job code is reported rather than silently ignored.
+ */
+export function parseTriggerLine(line: string): TriggerPayload | null {
+  const text = line.replace(/\r?\n$/, "");
+  if (!text.startsWith(TRIGGER_LINE_PREFIX)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text.slice(TRIGGER_LINE_PREFIX.length));
+  } catch (error) {
+    throw new ProtocolError("trigger line", [{ field: "(line)", message: `not JSON: ${(error as Error).message}` }]);
+  }
+  return parseTriggerPayload(json);
+}
