@@ -9,7 +9,9 @@ const main = defineCommand({
     version: VERSION_LINE,
     description: "Runs a Reactorcide job: prepares sources, runs steps, masks secrets",
   },
-  subCommands: {},
+  subCommands: {
+    trigger: () => import("./commands/trigger.ts").then((m) => m.default),
+  },
 });
 
 await runMain(main);
