@@ -1,0 +1,170 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureBusyboxImage } from "../testing/busybox-image.ts";
+import { collect, tempWorkspace, testSpec } from "../testing/collect.ts";
+import { DockerRuntime, containerName, hardenedRunArgv } from "./docker.ts";
+import { envFileText } from "./env-file.ts";
+import { InfrastructureError, RefusedError, type RunSpec } from "./runtime.ts";
+
+let image = "";
+const runtime = new DockerRuntime({ cli: "docker" });
+
+beforeAll(async () => {
+  image = await ensureBusyboxImage();
+}, 300_000);
+
+async function spec(script: string, overrides: Partial<RunSpec> = {}): Promise<RunSpec> {
+  return testSpec({ image, workspace: await tempWorkspace(), argv: ["sh", "-c", script], ...overrides });
+}
+
+function containerExists(jobId: string): boolean {
+  return Bun.spawnSync(["docker", "inspect", containerName(jobId)], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
+describe("docker runtime: hardening seen from inside the job", () => {
+  test("runs as a non-root user with no capabilities and no-new-privileges", async () => {
+    const s = await spec("id -u; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status");
+    const { stdout, exit } = await collect(await runtime.start(s));
+    expect(exit.code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines[0]).toBe("1001");
+    expect(stdout).toMatch(/CapEff:\s+0000000000000000/);
+    expect(stdout).toMatch(/CapBnd:\s+0000000000000000/);
+    expect(stdout).toMatch(/NoNewPrivs:\s+1/);
+  });
+
+  test("sees only the env it was given, never the worker's environment", async () => {
+    process.env.REACTORCIDE_HOST_CANARY = "host-only-value-7731";
+    const s = await spec("env", { env: { JOB_VALUE: "from the job=yes" } });
+    const { stdout } = await collect(await runtime.start(s));
+    expect(stdout).toContain("JOB_VALUE=from the job=yes");
+    expect(stdout).not.toContain("host-only-value-7731");
+    delete process.env.REACTORCIDE_HOST_CANARY;
+  });
+
+  test("cannot write outside /job, cannot gain root, and only /job is mounted from the host", async () => {
+    const s = await spec(
+      "touch /etc/evil 2>/dev/null && echo WROTE-ETC; touch /evil 2>/dev/null && echo WROTE-ROOT; " +
+        "echo hi > /job/ok.txt && echo WROTE-JOB; " +
+        "chown 0 /job/ok.txt 2>/dev/null && echo CHOWNED; " +
+        "grep -c ' /job ' /proc/self/mountinfo",
+    );
+    const { stdout } = await collect(await runtime.start(s));
+    expect(stdout).not.toContain("WROTE-ETC");
+    expect(stdout).not.toContain("WROTE-ROOT");
+    expect(stdout).not.toContain("CHOWNED");
+    expect(stdout).toContain("WROTE-JOB");
+    expect(readFileSync(join(s.workspace, "ok.txt"), "utf8")).toBe("hi\n");
+  });
+
+  test("a read-only root still has a writable /tmp", async () => {
+    const s = await spec("touch /home-x 2>/dev/null && echo ROOT-WRITABLE; echo t > /tmp/t && echo TMP-OK", { readOnlyRoot: true });
+    const { stdout } = await collect(await runtime.start(s));
+    expect(stdout).not.toContain("ROOT-WRITABLE");
+    expect(stdout).toContain("TMP-OK");
+  });
+
+  test("network none leaves only the loopback interface", async () => {
+    const s = await spec("ls /sys/class/net", { network: "none" });
+    const { stdout } = await collect(await runtime.start(s));
+    expect(stdout.trim().split(/\s+/)).toEqual(["lo"]);
+  });
+});
+
+describe("docker runtime: limits", () => {
+  test("a job over its memory limit is OOM-killed and reported as such", async () => {
+    const s = await spec("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", {
+      limits: { memoryBytes: 32 * 2 ** 20, cpus: 1, pids: 64 },
+    });
+    const { stdout, exit } = await collect(await runtime.start(s));
+    expect(stdout).not.toContain("survived");
+    expect(exit.code).toBe(137);
+    expect(exit.oomKilled).toBe(true);
+  }, 60_000);
+
+  test("a fork bomb is stopped by the pids limit", async () => {
+    // Spawns sleeps until fork fails; without the limit it would reach 2000 and print "unbounded".
+    const s = await spec("n=0; while [ $n -lt 2000 ]; do sleep 30 & n=$((n+1)); echo spawned=$n; done; echo unbounded", {
+      limits: { memoryBytes: 256 * 2 ** 20, cpus: 1, pids: 32 },
+    });
+    const { stdout, stderr, exit } = await collect(await runtime.start(s));
+    const counts = [...stdout.matchAll(/spawned=(\d+)/g)].map((m) => Number(m[1]));
+    expect(stdout).not.toContain("unbounded");
+    expect(Math.max(...counts)).toBeLessThan(32);
+    expect(stderr).toMatch(/fork/i);
+    expect(exit.code).not.toBe(0);
+  }, 60_000);
+});
+
+describe("docker runtime: lifecycle", () => {
+  test("stop asks politely, then kills after the grace period, and the container is removed", async () => {
+    const s = await spec("trap '' TERM; echo started; while true; do sleep 1; done");
+    const job = await runtime.start(s);
+    const reader = job.stdout.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain("started");
+    reader.releaseLock();
+    await job.stop(1);
+    const exit = await job.exited;
+    expect(exit.code).toBe(137);
+    expect(containerExists(s.jobId)).toBe(false);
+  }, 60_000);
+
+  test("a job that honours SIGTERM ends with 143", async () => {
+    const s = await spec("trap 'echo got-term; exit 143' TERM; echo started; while true; do sleep 1; done");
+    const job = await runtime.start(s);
+    const out = collect(job);
+    await Bun.sleep(1000);
+    await job.stop(10);
+    const { stdout, exit } = await out;
+    expect(stdout).toContain("got-term");
+    expect(exit.code).toBe(143);
+  }, 60_000);
+
+  test("start replaces a leftover container of the same job (a crashed worker's)", async () => {
+    const s = await spec("echo second");
+    Bun.spawnSync(["docker", "run", "-d", "--name", containerName(s.jobId), image, "sleep", "60"]);
+    expect(containerExists(s.jobId)).toBe(true);
+    const { stdout, exit } = await collect(await runtime.start(s));
+    expect(stdout).toBe("second\n");
+    expect(exit.code).toBe(0);
+  }, 60_000);
+
+  test("a missing image is an infrastructure error naming the image", async () => {
+    const s = await spec("true", { image: "reactorcide/does-not-exist:never" });
+    const error = await runtime.preflight(s).catch((e) => e);
+    expect(error).toBeInstanceOf(InfrastructureError);
+    expect(error.message).toContain("reactorcide/does-not-exist:never");
+  });
+
+  test("a runtime CLI that is not installed (podman: absent from this machine and CI) is an infrastructure error", async () => {
+    const missing = new DockerRuntime({ cli: "podman" });
+    const s = await spec("true");
+    const error = await missing.preflight(s).catch((e) => e);
+    expect(error).toBeInstanceOf(InfrastructureError);
+    expect(error.message).toContain("podman");
+  });
+});
+
+describe("docker runtime: argv and env file", () => {
+  test("secrets never reach the command line; no privileged, no host network, one mount", async () => {
+    const s = testSpec({ image: "img", workspace: "/w", argv: ["reactorcide-runner", "run"], env: { TOKEN: "s3cr3t-value" } });
+    const argv = hardenedRunArgv("docker", s, "/private/job.env");
+    const line = argv.join(" ");
+    expect(line).not.toContain("s3cr3t-value");
+    expect(argv).not.toContain("-e");
+    expect(argv).not.toContain("--privileged");
+    expect(line).not.toContain("host");
+    expect(argv.filter((a) => a === "--volume" || a === "-v")).toHaveLength(1);
+    expect(argv).toContain("--cap-drop");
+    expect(() => hardenedRunArgv("docker", s, "/e", { user: "0:0" })).toThrow(/root/);
+  });
+
+  test("env file refuses values with newlines and bad names, naming the variable", () => {
+    expect(envFileText({ A: "1", B: "x=y z" })).toBe("A=1\nB=x=y z\n");
+    expect(() => envFileText({ KEY: "line1\nline2" })).toThrow(RefusedError);
+    expect(() => envFileText({ KEY: "line1\nline2" })).toThrow(/env\.KEY/);
+    expect(() => envFileText({ "BAD-NAME": "v" })).toThrow(/BAD-NAME/);
+  });
+});

@@ -1,0 +1,116 @@
+import { privateEnvFile } from "./env-file.ts";
+import { InfrastructureError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
+
+export type ContainerCli = "docker" | "nerdctl" | "podman";
+export const CONTAINER_CLIS: readonly ContainerCli[] = ["docker", "nerdctl", "podman"];
+
+export interface DockerRuntimeOptions {
+  cli?: ContainerCli;
+  /** uid:gid the job runs as; never root. Default 1001:1001, the runner image's user. */
+  user?: string;
+  /** Size of the tmpfs /tmp when the root is read-only. */
+  tmpfsSize?: string;
+}
+
+/** Container name for a job: stable, so a worker that takes over a job can remove a leftover. */
+export function containerName(jobId: string): string {
+  return `reactorcide-job-${jobId.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+}
+
+/**
+ * The hardened `run` argv. Everything that loosens isolation is absent on purpose: no
+ * --privileged, no host network, no mounts but the workspace, no -e KEY=VALUE (values stay off
+ * the command line, which `ps` shows to every user).
+ */
+export function hardenedRunArgv(cli: ContainerCli, spec: RunSpec, envFile: string, options: DockerRuntimeOptions = {}): string[] {
+  const user = options.user ?? "1001:1001";
+  if (/^0(:|$)/.test(user) || /^root(:|$)/.test(user)) throw new InfrastructureError(`runtime user "${user}" is root; jobs never run as root`);
+  const { memoryBytes, cpus, pids } = spec.limits;
+  const argv = [
+    cli, "run",
+    "--name", containerName(spec.jobId),
+    "--label", `reactorcide.job=${spec.jobId}`,
+    "--init",
+    "--user", user,
+    "--cap-drop", "ALL",
+    "--security-opt", "no-new-privileges",
+    "--pids-limit", String(pids),
+    "--memory", String(memoryBytes),
+    "--memory-swap", String(memoryBytes),
+    "--cpus", String(cpus),
+    "--network", spec.network === "none" ? "none" : "bridge",
+    "--volume", `${spec.workspace}:/job`,
+    "--workdir", "/job",
+    "--env-file", envFile,
+  ];
+  if (spec.readOnlyRoot) argv.push("--read-only", "--tmpfs", `/tmp:rw,nosuid,nodev,size=${options.tmpfsSize ?? "256m"}`);
+  argv.push(spec.image, ...spec.argv);
+  return argv;
+}
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr };
+  } catch (error) {
+    // ENOENT: the CLI is not installed at all.
+    throw new InfrastructureError(`container runtime "${argv[0]}" cannot be started: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
+/** docker, nerdctl or podman through their common CLI. */
+export class DockerRuntime implements Runtime {
+  readonly name: string;
+  private readonly cli: ContainerCli;
+
+  constructor(private readonly options: DockerRuntimeOptions = {}) {
+    this.cli = options.cli ?? "docker";
+    this.name = this.cli;
+  }
+
+  async preflight(spec: RunSpec): Promise<void> {
+    const image = await run([this.cli, "image", "inspect", "--format", "{{.Id}}", spec.image]);
+    if (image.code === 0) return;
+    const daemon = await run([this.cli, "version", "--format", "{{.Server.Version}}"]);
+    if (daemon.code !== 0) {
+      throw new InfrastructureError(`container runtime ${this.cli} is not reachable: ${daemon.stderr.trim().split("\n").pop() ?? "no answer"}`);
+    }
+    throw new InfrastructureError(`image "${spec.image}" is not present on this worker (${this.cli} image inspect found nothing); build or load it first`);
+  }
+
+  async start(spec: RunSpec): Promise<RunningJob> {
+    await this.remove(spec.jobId);
+    const envFile = await privateEnvFile(spec.env);
+    const name = containerName(spec.jobId);
+    const argv = hardenedRunArgv(this.cli, spec, envFile.path, this.options);
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const cli = this.cli;
+    const exited = (async (): Promise<Exit> => {
+      const code = await proc.exited;
+      await envFile.dispose();
+      // The CLI's status is the container's, except 125-127 which are the CLI's own failures.
+      const state = await run([cli, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", name]);
+      await run([cli, "rm", "--force", name]);
+      if (state.code !== 0) {
+        if (code >= 125 && code <= 127) throw new InfrastructureError(`${cli} run failed before the job started (exit ${code})`);
+        return { code, oomKilled: false };
+      }
+      const [exitCode, oom] = state.stdout.trim().split(" ");
+      return { code: Number(exitCode), oomKilled: oom === "true" };
+    })();
+    return {
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      exited,
+      async stop(graceSeconds: number) {
+        // `stop` sends SIGTERM, waits, then SIGKILL; the runner inside forwards TERM to its job.
+        await run([cli, "stop", "--time", String(Math.max(0, Math.ceil(graceSeconds))), name]);
+      },
+    };
+  }
+
+  async remove(jobId: string): Promise<void> {
+    await run([this.cli, "rm", "--force", containerName(jobId)]);
+  }
+}

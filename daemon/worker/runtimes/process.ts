@@ -1,0 +1,69 @@
+import { consola } from "consola";
+import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
+
+export interface ProcessRuntimeOptions {
+  /** Host executable that stands for `argv[0]` of the job (e.g. the compiled reactorcide-runner). */
+  runnerPath: string;
+  /** Say the warning once per runtime (tests build many). */
+  quiet?: boolean;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Runs the runner straight on the host: no isolation at all, for development only. Jobs marked
+ * untrusted are refused. The runner gets its own session so a stop reaches every process it made.
+ */
+export class ProcessRuntime implements Runtime {
+  readonly name = "process";
+
+  constructor(private readonly options: ProcessRuntimeOptions) {
+    if (!options.quiet) {
+      consola.warn(
+        "runtime \"process\": jobs run directly on this host with the worker's privileges and NO isolation. " +
+          "Use it for development only; jobs with untrusted source are refused.",
+      );
+    }
+  }
+
+  async preflight(spec: RunSpec): Promise<void> {
+    if (spec.untrusted) {
+      throw new RefusedError("runtime \"process\" refuses jobs that run untrusted source (no isolation); use a container runtime");
+    }
+    if (!(await Bun.file(this.options.runnerPath).exists())) {
+      throw new InfrastructureError(`runner executable ${this.options.runnerPath} does not exist`);
+    }
+  }
+
+  async start(spec: RunSpec): Promise<RunningJob> {
+    await this.preflight(spec);
+    const argv = [this.options.runnerPath, ...spec.argv.slice(1)];
+    // The job sees only the env it was given (plus PATH/HOME to find tools), never the worker's.
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: spec.workspace, ...spec.env, REACTORCIDE_WORKSPACE: spec.workspace };
+    const proc = Bun.spawn(argv, { cwd: spec.workspace, env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: true });
+    let killTimer: Timer | undefined;
+    const exited = proc.exited.then((code): Exit => {
+      clearTimeout(killTimer);
+      const signal = proc.signalCode;
+      return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : code, oomKilled: false };
+    });
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-proc.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    return {
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      exited,
+      async stop(graceSeconds: number) {
+        signalGroup("SIGTERM");
+        killTimer ??= setTimeout(() => signalGroup("SIGKILL"), Math.max(0, graceSeconds) * 1000);
+      },
+    };
+  }
+
+  async remove(): Promise<void> {}
+}

@@ -1,0 +1,80 @@
+/**
+ * What every worker runtime offers: start one job's runner (in a container, as a host process, or
+ * later as a Kubernetes Job), stream its output, stop it, and say how it ended.
+ */
+
+/** Resource ceilings for one job; absent fields fall back to the worker's defaults. */
+export interface Limits {
+  /** Bytes of memory (swap is capped to the same, so the limit is real). */
+  memoryBytes: number;
+  /** CPUs, fractional allowed (e.g. 0.5). */
+  cpus: number;
+  /** Processes and threads the job may have at once. */
+  pids: number;
+}
+
+export interface RunSpec {
+  /** Job id; names the container (`reactorcide-job-<id>`) so a restarted worker can find it. */
+  jobId: string;
+  /** Image for container runtimes; ignored by the process runtime. */
+  image: string;
+  /** The command inside the job environment, e.g. ["reactorcide-runner", "run"]. */
+  argv: string[];
+  /** Host directory that the job sees as /job. */
+  workspace: string;
+  /** Environment for the runner (configuration plus the job's env and secrets). Passed by file. */
+  env: Record<string, string>;
+  limits: Limits;
+  /** `none` cuts the job off every network. */
+  network: "default" | "none";
+  /** Read-only root file system with a tmpfs /tmp. */
+  readOnlyRoot: boolean;
+  /** The job runs source nobody vetted (e.g. a fork's pull request). */
+  untrusted: boolean;
+}
+
+/** How a job's process ended. */
+export interface Exit {
+  /** Exit status; 128+N when killed by signal N (137 for SIGKILL). */
+  code: number;
+  /** The kernel killed it for exceeding its memory limit. */
+  oomKilled: boolean;
+}
+
+export interface RunningJob {
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** Settles when the job is gone, whatever ended it. */
+  readonly exited: Promise<Exit>;
+  /** SIGTERM, then SIGKILL once `graceSeconds` have passed; resolves when it has been asked. */
+  stop(graceSeconds: number): Promise<void>;
+}
+
+export interface Runtime {
+  /** e.g. "docker", "podman", "process". */
+  readonly name: string;
+  /** Throws InfrastructureError when the runtime cannot run `spec` at all (daemon down, image missing). */
+  preflight(spec: RunSpec): Promise<void>;
+  start(spec: RunSpec): Promise<RunningJob>;
+  /** Removes anything left of a job (a container from a crashed worker, say). Never throws for "nothing there". */
+  remove(jobId: string): Promise<void>;
+}
+
+/**
+ * The job could not run for reasons that are not the job's fault (runtime down, image missing).
+ * The job ends `error` with this message and may be retried.
+ */
+export class InfrastructureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InfrastructureError";
+  }
+}
+
+/** A job refused by policy (e.g. untrusted source on the process runtime). Never retried. */
+export class RefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefusedError";
+  }
+}

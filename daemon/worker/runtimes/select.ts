@@ -1,0 +1,25 @@
+import { CONTAINER_CLIS, DockerRuntime, type ContainerCli } from "./docker.ts";
+import { ProcessRuntime } from "./process.ts";
+import type { Runtime } from "./runtime.ts";
+
+export const RUNTIME_NAMES = [...CONTAINER_CLIS, "process"] as const;
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+
+export interface RuntimeChoice {
+  runtime: string;
+  /** For `process`: the host runner executable. */
+  runnerPath?: string;
+  user?: string;
+}
+
+/** The runtime `--runtime` names, or an error naming the flag and what it allows. */
+export function selectRuntime(choice: RuntimeChoice): Runtime {
+  if (choice.runtime === "process") {
+    if (!choice.runnerPath) throw new Error("--runner-path: the process runtime needs the host reactorcide-runner executable");
+    return new ProcessRuntime({ runnerPath: choice.runnerPath });
+  }
+  if ((CONTAINER_CLIS as readonly string[]).includes(choice.runtime)) {
+    return new DockerRuntime({ cli: choice.runtime as ContainerCli, user: choice.user });
+  }
+  throw new Error(`--runtime: "${choice.runtime}" is not a runtime; allowed: ${RUNTIME_NAMES.join(", ")}`);
+}

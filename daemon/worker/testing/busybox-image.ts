@@ -1,0 +1,43 @@
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * A tiny local image (static busybox, user 1001 "runner", workdir /job) for runtime tests that
+ * need a shell but not the runner. Built from the host's busybox-static; nothing is pulled.
+ */
+export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:dev";
+
+let built: Promise<string> | undefined;
+
+export function ensureBusyboxImage(): Promise<string> {
+  built ??= (async () => {
+    const have = Bun.spawnSync(["docker", "image", "inspect", BUSYBOX_IMAGE], { stdout: "ignore", stderr: "ignore" });
+    if (have.exitCode === 0) return BUSYBOX_IMAGE;
+    const dir = await mkdtemp(join(tmpdir(), "reactorcide-busybox-"));
+    try {
+      await cp("/bin/busybox", join(dir, "busybox"));
+      await writeFile(
+        join(dir, "Dockerfile"),
+        [
+          "FROM scratch",
+          "COPY busybox /bin/busybox",
+          'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+          "RUN mkdir -p /etc /tmp /job && chmod 1777 /tmp && " +
+            "printf 'root:x:0:0:root:/root:/bin/sh\\nrunner:x:1001:1001:runner:/job:/bin/sh\\n' > /etc/passwd && " +
+            "printf 'root:x:0:\\nrunner:x:1001:\\n' > /etc/group",
+          "USER 1001",
+          "WORKDIR /job",
+          "",
+        ].join("\n"),
+      );
+      const proc = Bun.spawn(["docker", "build", "--quiet", "--tag", BUSYBOX_IMAGE, dir], { stdout: "pipe", stderr: "pipe" });
+      const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      if (code !== 0) throw new Error(`building ${BUSYBOX_IMAGE} failed: ${stderr}`);
+      return BUSYBOX_IMAGE;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  })();
+  return built;
+}
