@@ -1,0 +1,28 @@
+import { writeFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import type { StepsReport } from "./engine.ts";
+
+export const STEPS_FILE = "steps.json";
+
+/** The end-of-job table: step, status, duration, exit code. */
+export function formatStepsSummary(report: StepsReport): string {
+  const rows = report.steps.map((s) => [
+    s.name,
+    s.timedOut ? "timed out" : s.continuedOnError ? "failure (ignored)" : s.status,
+    s.startedAt ? `${(s.durationMs / 1000).toFixed(1)}s` : "-",
+    s.exitCode === null ? "-" : String(s.exitCode),
+  ]);
+  const header = ["STEP", "STATUS", "DURATION", "EXIT"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line), `job ${report.success ? "succeeded" : "failed"} in ${(report.durationMs / 1000).toFixed(1)}s`].join("\n") + "\n";
+}
+
+/** <workspace>/steps.json for machines, replaced atomically. */
+export function writeStepsReport(workspace: string, report: StepsReport): string {
+  const path = join(workspace, STEPS_FILE);
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(temp, path);
+  return path;
+}
