@@ -1,0 +1,75 @@
+/**
+ * The forms a secret value takes in output besides itself: each line of a multi-line value, its
+ * base64 at every byte alignment (so it is caught inside a longer base64 string), URL encoding
+ * and JSON string escaping.
+ */
+
+export const MIN_SECRET_LENGTH = 3;
+
+const encoder = new TextEncoder();
+
+/**
+ * The base64 characters that depend only on `value`, when `value` sits at byte offset
+ * `alignment` (0, 1 or 2) of a longer encoded input. The characters that straddle the
+ * neighbouring bytes differ from one context to the next, so they are trimmed off both ends.
+ */
+export function base64Core(bytes: Uint8Array, alignment: 0 | 1 | 2): string {
+  const padded = new Uint8Array(alignment + bytes.length);
+  padded.set(bytes, alignment);
+  const text = Buffer.from(padded).toString("base64");
+  const first = Math.ceil((alignment * 8) / 6);
+  const last = Math.floor(((alignment + bytes.length) * 8) / 6);
+  return text.slice(first, last);
+}
+
+function base64Forms(bytes: Uint8Array): string[] {
+  const whole = Buffer.from(bytes).toString("base64");
+  const forms = [whole, base64Core(bytes, 0), base64Core(bytes, 1), base64Core(bytes, 2)];
+  // The URL-safe alphabet differs only in two characters; add it only when it differs.
+  return [...forms, ...forms.map((f) => f.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""))];
+}
+
+function urlForms(value: string): string[] {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(value);
+  } catch {
+    return []; // a lone surrogate cannot be URL-encoded, so it cannot appear URL-encoded either
+  }
+  return [encoded, encoded.replace(/%20/g, "+"), encoded.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())];
+}
+
+function jsonForms(value: string): string[] {
+  const escaped = JSON.stringify(value).slice(1, -1);
+  // JSON writers that escape everything outside ASCII (Python's json.dumps does by default).
+  const ascii = escaped.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return [escaped, ascii, escaped.replace(/\//g, "\\/")];
+}
+
+/** The lines of a multi-line value worth masking on their own. */
+function lines(value: string): string[] {
+  if (!/[\r\n]/.test(value)) return [];
+  return value
+    .split(/\r?\n|\r/)
+    .flatMap((line) => [line, line.trim()])
+    .filter((line) => line.length >= MIN_SECRET_LENGTH);
+}
+
+/**
+ * Every form of `value` to mask, as UTF-8 bytes keyed by their text (no duplicates), each at
+ * least MIN_SECRET_LENGTH characters. Empty when `value` itself is too short.
+ */
+export function secretForms(value: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  if (value.length < MIN_SECRET_LENGTH) return out;
+  const add = (form: string) => {
+    if (form.length >= MIN_SECRET_LENGTH && !out.has(form)) out.set(form, encoder.encode(form));
+  };
+  for (const plain of [value, ...lines(value)]) {
+    add(plain);
+    for (const form of base64Forms(encoder.encode(plain))) add(form);
+    for (const form of urlForms(plain)) add(form);
+    for (const form of jsonForms(plain)) add(form);
+  }
+  return out;
+}

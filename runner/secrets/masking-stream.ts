@@ -1,0 +1,164 @@
+import type { Automaton } from "./automaton.ts";
+
+/** One output stream (a job's stdout, its stderr, ...) with secrets replaced before the sink. */
+export interface MaskingStream {
+  write(chunk: Uint8Array | string): void;
+  /** Emits everything held back (masked) now; the runner calls it before it prints its own lines. */
+  flush(): void;
+  /** Flushes and stops; later writes are ignored. */
+  end(): void;
+}
+
+/** What a stream needs from its Masker: the current automaton (rebuilt when secrets are added) and the mask bytes. */
+export interface AutomatonSource {
+  automaton(): Automaton;
+  readonly maskBytes: Uint8Array;
+}
+
+const NEWLINE = 0x0a;
+const encoder = new TextEncoder();
+
+/**
+ * Streaming masker. Every byte is fed through the automaton once. A byte is released as soon as
+ * no match can still cover it: that is everything before `position - depth(state)`, so at most
+ * the longest secret minus one byte is held back. Matches that overlap merge into one mask; a
+ * mask already printed is continued silently when a longer overlapping match turns up later.
+ * The output is never scanned again, so a mask cannot create a new match.
+ */
+export class MaskingStreamImpl implements MaskingStream {
+  private machine: Automaton | null = null;
+  private state = 0;
+  /** Absolute offset of the first byte not yet released. */
+  private released = 0;
+  /** Bytes from `released` to `scanned`, not yet released. */
+  private held: Uint8Array = new Uint8Array(0);
+  /** Absolute offset up to which input has been fed to the automaton. */
+  private scanned = 0;
+  /** Found matches not yet printed: [start, end) pairs, sorted, overlapping ones merged. */
+  private spans: number[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly source: AutomatonSource,
+    private readonly sink: (chunk: Uint8Array) => void,
+    private readonly idleFlushMs: number,
+  ) {}
+
+  write(chunk: Uint8Array | string): void {
+    if (this.ended) return;
+    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    if (bytes.length === 0) return;
+    const machine = this.source.automaton();
+    if (machine.longest === 0 && this.held.length === 0 && this.spans.length === 0) {
+      this.sink(bytes); // no secrets (yet): pass through
+      return;
+    }
+    const data = this.held.length === 0 ? bytes : concat(this.held, bytes);
+    if (machine !== this.machine) {
+      // New secrets: what is still held back is scanned again with the new automaton.
+      this.machine = machine;
+      this.state = 0;
+      this.spans = [];
+      this.scanned = this.released;
+    }
+    this.scan(data, machine);
+    if (bytes[bytes.length - 1] === NEWLINE) this.release(data, Infinity);
+    else this.release(data, this.scanned - machine.depth[this.state]!);
+    this.armIdleFlush();
+  }
+
+  flush(): void {
+    if (this.held.length > 0 || this.spans.length > 0) this.release(this.held, Infinity);
+    this.disarm();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+  }
+
+  private scan(data: Uint8Array, machine: Automaton): void {
+    const { next, classOf, matchLength, width } = machine;
+    const base = this.released;
+    let s = this.state;
+    for (let i = this.scanned - base, n = data.length; i < n; i++) {
+      s = next[s * width + classOf[data[i]!]!]!;
+      const length = matchLength[s]!;
+      if (length !== 0) this.addSpan(base + i + 1 - length, base + i + 1);
+    }
+    this.state = s;
+    this.scanned = base + data.length;
+  }
+
+  private addSpan(start: number, end: number): void {
+    const spans = this.spans;
+    // Matches arrive in order of their end; a longer one may swallow several before it.
+    while (spans.length > 0 && spans[spans.length - 1]! > start) {
+      end = Math.max(end, spans.pop()!);
+      start = Math.min(start, spans.pop()!);
+    }
+    spans.push(start, end);
+  }
+
+  /** Prints everything before `cut` (absolute); `Infinity` prints all and restarts matching. */
+  private release(data: Uint8Array, cut: number): void {
+    const base = this.released;
+    const pieces: Uint8Array[] = [];
+    let at = base;
+    let i = 0;
+    const spans = this.spans;
+    for (; i < spans.length && spans[i]! < cut; i += 2) {
+      const start = spans[i]!;
+      const end = spans[i + 1]!;
+      if (start >= at) {
+        if (start > at) pieces.push(data.subarray(at - base, start - base));
+        pieces.push(this.source.maskBytes);
+      } // else: it overlaps the mask printed last, which already stands for it
+      at = Math.max(at, end);
+    }
+    if (i > 0) this.spans = spans.slice(i);
+    const upTo = cut === Infinity ? this.scanned : cut;
+    if (upTo > at) {
+      pieces.push(data.subarray(at - base, upTo - base));
+      at = upTo;
+    }
+    if (cut === Infinity) {
+      this.state = 0;
+      this.spans = [];
+    }
+    this.released = at;
+    // Copy what is held so the caller's buffer can be reused; it is short.
+    this.held = data.slice(at - base);
+    if (pieces.length === 1) this.sink(pieces[0]!);
+    else if (pieces.length > 1) this.sink(concat(...pieces));
+  }
+
+  private armIdleFlush(): void {
+    this.disarm();
+    if (this.held.length === 0 && this.spans.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, this.idleFlushMs);
+    this.timer.unref?.();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
