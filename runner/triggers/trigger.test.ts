@@ -85,7 +85,7 @@ describe("triggerJobs", () => {
         hostname: "127.0.0.1",
         port: 0,
         async fetch(req) {
-          received.push({ auth: req.headers.get("authorization"), path: new URL(req.url).pathname, body: await req.json() });
+          received.push({ auth: req.headers.get("authorization"), path: new URL(req.url).pathname, body: (await req.json()) as TriggerPayload });
           return new Response("{}", { status });
         },
       });
