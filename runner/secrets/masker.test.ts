@@ -1,0 +1,306 @@
+import { describe, expect, test } from "bun:test";
+import { secretForms } from "./encodings.ts";
+import { Masker } from "./masker.ts";
+
+const enc = new TextEncoder();
+const dec = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8");
+
+/** Collects a stream's output; `text()` decodes it all at once (chunks may split UTF-8). */
+function collector(masker: Masker) {
+  const chunks: Uint8Array[] = [];
+  const stream = masker.stream((c) => chunks.push(c.slice()));
+  return { stream, chunks, bytes: () => Buffer.concat(chunks), text: () => dec(Buffer.concat(chunks)) };
+}
+
+/** Writes `text` in pieces cut at `cuts` (byte offsets) and returns what came out. */
+function streamed(masker: Masker, bytes: Uint8Array, cuts: number[]): Uint8Array {
+  const out = collector(masker);
+  let at = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    out.stream.write(bytes.subarray(at, cut));
+    at = cut;
+  }
+  out.stream.end();
+  return out.bytes();
+}
+
+/**
+ * Reference masking, written the obvious slow way: every occurrence of every form of every
+ * secret is found with indexOf, overlapping occurrences are merged, each merged run is one mask.
+ */
+function reference(values: string[], text: Uint8Array, mask = "***"): Uint8Array {
+  const buf = Buffer.from(text);
+  const spans: [number, number][] = [];
+  for (const value of values) {
+    for (const form of secretForms(value).values()) {
+      for (let i = buf.indexOf(form); i >= 0; i = buf.indexOf(form, i + 1)) spans.push([i, i + form.length]);
+    }
+  }
+  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  const merged: [number, number][] = [];
+  for (const [s, e] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s < last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const [s, e] of merged) {
+    parts.push(buf.subarray(at, s), Buffer.from(mask));
+    at = e;
+  }
+  parts.push(buf.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/** Deterministic PRNG so a failure can be replayed. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+}
+
+describe("Masker.mask (whole strings)", () => {
+  test("masks every occurrence and leaves the rest intact", () => {
+    const m = new Masker();
+    m.register(["hunter2-secret"]);
+    expect(m.mask("pw=hunter2-secret; again hunter2-secret.")).toBe("pw=***; again ***.");
+    expect(m.mask("nothing here")).toBe("nothing here");
+  });
+
+  test("longest match first: a secret containing another prints as one mask", () => {
+    const m = new Masker();
+    m.register(["abc", "abcdef"]);
+    expect(m.mask("[abcdef] [abc] [abcabc]")).toBe("[***] [***] [******]");
+  });
+
+  test("overlapping secrets leave no byte of either visible", () => {
+    const m = new Masker();
+    m.register(["abcd", "cdef", "bc-longer-xyz", "zz-bc"]);
+    expect(m.mask("_abcdef_")).toBe("_***_");
+    expect(m.mask("_zz-bc-longer-xyz_")).toBe("_***_");
+  });
+
+  test("regex metacharacters are literal", () => {
+    const m = new Masker();
+    const value = "a.b*c+d?(e)[f]{g}|h^i$j\\k";
+    m.register([value]);
+    expect(m.mask(`x ${value} y`)).toBe("x *** y");
+    expect(m.mask("x aXb*c+d?(e)[f]{g}|h^i$j\\k y")).toBe("x aXb*c+d?(e)[f]{g}|h^i$j\\k y");
+  });
+
+  test("a mask never creates a new match: secrets equal to or inside the mask text", () => {
+    const star = new Masker();
+    star.register(["***", "supersecret"]);
+    expect(star.mask("supersecret and ***")).toBe("*** and ***");
+    const red = new Masker({ mask: "[REDACTED]" });
+    red.register(["RED", "DAC"]);
+    expect(red.mask("RED alert, DACs")).toBe("[REDACTED] alert, [REDACTED]s");
+  });
+
+  test("values under 3 characters are ignored; register counts new values", () => {
+    const m = new Masker();
+    expect(m.register(["", "a", "ab", "abc", "abc", "xyz9"])).toBe(2);
+    expect(m.register(["abc", "new-one"])).toBe(1);
+    expect(m.size).toBe(3);
+    expect(m.mask("a ab abc")).toBe("a ab ***");
+  });
+
+  test("the mask text is configurable", () => {
+    const m = new Masker({ mask: "<hidden>" });
+    m.register(["topsecret"]);
+    expect(m.mask("k=topsecret")).toBe("k=<hidden>");
+  });
+
+  test("base64 at every alignment inside a longer base64 string", () => {
+    const secret = "s3cr3t-Value!";
+    const m = new Masker();
+    m.register([secret]);
+    for (const before of ["", "x", "xy", "xyz", "long prefix text "]) {
+      for (const after of ["", "!", "??", "and more"]) {
+        const b64 = Buffer.from(before + secret + after).toString("base64");
+        const masked = m.mask(`data: ${b64}`);
+        expect(masked).toContain("***");
+        // What stays visible is at most the characters shared with the neighbours.
+        const visible = masked.replace("data: ", "").split("***").join("");
+        expect(visible.length).toBeLessThanOrEqual(b64.length - Math.floor((secret.length * 8) / 6) + 3);
+      }
+    }
+    expect(m.mask(Buffer.from(secret).toString("base64"))).toBe("***");
+    expect(m.mask(Buffer.from(secret).toString("base64url"))).toBe("***");
+  });
+
+  test("URL-encoded and JSON-escaped forms", () => {
+    const secret = 'p@ss w/rd&"quoted"\\é';
+    const m = new Masker();
+    m.register([secret]);
+    expect(m.mask(`?q=${encodeURIComponent(secret)}&x=1`)).toBe("?q=***&x=1");
+    expect(m.mask(`?q=${encodeURIComponent(secret).replace(/%20/g, "+")}`)).toBe("?q=***");
+    expect(m.mask(JSON.stringify({ token: secret }))).toBe('{"token":"***"}');
+  });
+
+  test("multi-line values: the whole value and each line", () => {
+    const pem = "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8\nAgEAAkEAq7BFUpkGp3+XQ\n-----END KEY-----";
+    const m = new Masker();
+    m.register([pem]);
+    expect(m.mask(`key:\n${pem}\ndone`)).toBe("key:\n***\ndone");
+    expect(m.mask("line: AgEAAkEAq7BFUpkGp3+XQ")).toBe("line: ***");
+    expect(m.mask(pem.replace(/\n/g, "\r\n"))).not.toContain("MIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8");
+  });
+
+  test("differential: random secrets and texts agree with the slow reference", () => {
+    const rand = rng(7);
+    const alphabet = "ab-c.*";
+    const word = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join("");
+    for (let round = 0; round < 300; round++) {
+      const values = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => word(3 + Math.floor(rand() * 5)));
+      const text = enc.encode(word(5 + Math.floor(rand() * 60)));
+      const m = new Masker();
+      m.register(values);
+      const expected = dec(reference(values, text));
+      expect({ values, text: dec(text), out: m.mask(dec(text)) }).toEqual({ values, text: dec(text), out: expected });
+    }
+  });
+});
+
+describe("Masker.stream (chunk boundaries)", () => {
+  const secrets = ["supersecret", "pässwörd-ü", "tok.en*(1)", "abc", "abcdef"];
+  const line =
+    `start supersecret mid pässwörd-ü x tok.en*(1) ${Buffer.from("..supersecret").toString("base64")} ` +
+    `${encodeURIComponent("pässwörd-ü")} abcdefabc ${JSON.stringify("tok.en*(1)")} end`;
+  const masker = new Masker();
+  masker.register(secrets);
+  const whole = enc.encode(line);
+  const expected = masker.mask(line);
+
+  test("the corpus line masks as the reference says", () => {
+    expect(expected).toBe(dec(reference(secrets, whole)));
+    for (const s of secrets) expect(expected).not.toContain(s);
+  });
+
+  test("split in two at every byte offset (including inside multi-byte UTF-8)", () => {
+    for (let cut = 0; cut <= whole.length; cut++) {
+      expect(dec(streamed(masker, whole, [cut]))).toBe(expected);
+    }
+  });
+
+  test("split in three at many offset pairs", () => {
+    for (let a = 0; a < whole.length; a += 3) {
+      for (let b = a; b <= whole.length; b += 7) expect(dec(streamed(masker, whole, [a, b]))).toBe(expected);
+    }
+  });
+
+  test("one byte per write", () => {
+    expect(dec(streamed(masker, whole, Array.from({ length: whole.length }, (_, i) => i)))).toBe(expected);
+  });
+
+  test("differential with random splits and binary noise", () => {
+    const rand = rng(99);
+    for (let round = 0; round < 200; round++) {
+      const values = [Array.from({ length: 3 + Math.floor(rand() * 8) }, () => String.fromCharCode(0x21 + Math.floor(rand() * 4))).join(""), "\u00e9t\u00e9"];
+      const noise = new Uint8Array(40 + Math.floor(rand() * 200));
+      for (let i = 0; i < noise.length; i++) {
+        // Mostly bytes the secrets use, some arbitrary binary (never a newline: that flushes).
+        const b = rand() < 0.7 ? 0x21 + Math.floor(rand() * 4) : Math.floor(rand() * 256);
+        noise[i] = b === 0x0a ? 0x0b : b;
+      }
+      const cuts = Array.from({ length: Math.floor(rand() * 6) }, () => Math.floor(rand() * noise.length)).sort((x, y) => x - y);
+      const m = new Masker();
+      m.register(values);
+      expect(Buffer.from(streamed(m, noise, cuts)).equals(Buffer.from(reference(values, noise)))).toBe(true);
+    }
+  });
+
+  test("interleaved stdout and stderr keep separate state", () => {
+    const m = new Masker();
+    m.register(["outsecret", "errsecret"]);
+    const out = collector(m);
+    const err = collector(m);
+    out.stream.write("o: out");
+    err.stream.write("e: err");
+    out.stream.write("sec");
+    err.stream.write("sec");
+    out.stream.write("ret\n");
+    err.stream.write("ret\n");
+    out.stream.end();
+    err.stream.end();
+    expect(out.text()).toBe("o: ***\n");
+    expect(err.text()).toBe("e: ***\n");
+  });
+
+  test("output stays live: only a possible secret prefix is held back", () => {
+    const m = new Masker({ idleFlushMs: 60_000 });
+    m.register(["supersecret"]);
+    const out = collector(m);
+    out.stream.write("progress 10%");
+    expect(out.text()).toBe("progress 10%");
+    out.stream.write(" sup");
+    expect(out.text()).toBe("progress 10% "); // "sup" could start the secret
+    out.stream.write("er");
+    expect(out.text()).toBe("progress 10% ");
+    out.stream.write("man");
+    expect(out.text()).toBe("progress 10% superman");
+    const longest = "supersecret".length;
+    out.stream.write("x".repeat(100) + "supersecre");
+    expect(out.bytes().length).toBeGreaterThanOrEqual("progress 10% superman".length + 100 + 10 - (longest - 1));
+  });
+
+  test("a newline flushes the line at once", () => {
+    const m = new Masker({ idleFlushMs: 60_000 });
+    m.register(["supersecret"]);
+    const out = collector(m);
+    out.stream.write("ends with sup\n");
+    expect(out.text()).toBe("ends with sup\n");
+  });
+
+  test("idle flush prints a held prefix after a pause; a full secret written in pieces before it is masked", async () => {
+    const m = new Masker({ idleFlushMs: 80 });
+    m.register(["supersecret"]);
+    const out = collector(m);
+    out.stream.write("a sup");
+    await Bun.sleep(20);
+    out.stream.write("ersecret b");
+    expect(out.text()).toBe("a *** b");
+    out.stream.write(" sup");
+    await Bun.sleep(250);
+    expect(out.text()).toBe("a *** b sup");
+    out.stream.end();
+  });
+
+  test("the last line without a newline is masked at end", () => {
+    const m = new Masker();
+    m.register(["tail-secret"]);
+    const out = collector(m);
+    out.stream.write("x tail-sec");
+    out.stream.write("ret");
+    out.stream.end();
+    expect(out.text()).toBe("x ***");
+    out.stream.write("after end");
+    expect(out.text()).toBe("x ***");
+  });
+
+  test("a value registered later applies to every existing stream, held bytes included", () => {
+    const m = new Masker({ idleFlushMs: 60_000 });
+    m.register(["early-secret"]);
+    const a = collector(m);
+    const b = collector(m);
+    a.stream.write("before: ");
+    b.stream.write("b: ear");
+    m.register(["late-token-value", "ly-s"]);
+    a.stream.write("late-token-value done\n");
+    b.stream.write("ly-secret and late-token-value\n");
+    expect(a.text()).toBe("before: *** done\n");
+    expect(b.text()).toBe("b: *** and ***\n");
+  });
+
+  test("strings and bytes can be mixed and the sink gets bytes", () => {
+    const m = new Masker();
+    m.register(["mixed-secret"]);
+    const out = collector(m);
+    out.stream.write("s: mixed-");
+    out.stream.write(enc.encode("secret\n"));
+    expect(out.chunks.every((c) => c instanceof Uint8Array)).toBe(true);
+    expect(out.text()).toBe("s: ***\n");
+  });
+});
