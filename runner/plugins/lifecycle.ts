@@ -5,7 +5,7 @@ export class PluginHookError extends Error {
   constructor(
     readonly plugin: string,
     readonly phase: PluginPhase,
-    readonly cause: Error,
+    override readonly cause: Error,
   ) {
     super(`plugin ${plugin} failed in ${phase}: ${cause.message}`);
     this.name = "PluginHookError";
