@@ -1,0 +1,84 @@
+import { expect, test } from "bun:test";
+import { Masker } from "../../../runner/secrets/masker.ts";
+import { LogShipper, type LogLine } from "./shipper.ts";
+
+function streamOf(chunks: (string | Uint8Array)[], delayMs = 0): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    async start(controller) {
+      for (const chunk of chunks) {
+        if (delayMs) await Bun.sleep(delayMs);
+        controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+      }
+      controller.close();
+    },
+  });
+}
+
+test("lines split across chunks (and a UTF-8 character split in two) come out whole, masked, in order", async () => {
+  const masker = new Masker();
+  masker.register(["hunter2-secret"]);
+  const batches: LogLine[][] = [];
+  const shipper = new LogShipper({ masker, send: async (b) => void batches.push(b) });
+  const euro = new TextEncoder().encode("€");
+  await Promise.all([
+    shipper.pump("stdout", streamOf(["first hun", "ter2-sec", "ret line\nsecond ", euro.slice(0, 1), euro.slice(1), "\r\nno newline at end"])),
+    shipper.pump("stderr", streamOf(["err: aHVudGVyMi1zZWNyZXQ= (base64)\n"])),
+  ]);
+  await shipper.close();
+  const lines = batches.flat();
+  expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+  const byStream = (s: string) => lines.filter((l) => l.stream === s).map((l) => l.line);
+  expect(byStream("stdout")).toEqual(["first *** line", "second €", "no newline at end"]);
+  expect(byStream("stderr")).toEqual(["err: *** (base64)"]);
+  expect(JSON.stringify(lines)).not.toContain("hunter2");
+});
+
+test("batches respect the line cap and ship at least every interval while output flows", async () => {
+  const batches: LogLine[][] = [];
+  const shipper = new LogShipper({ masker: new Masker(), maxLines: 10, intervalMs: 300, send: async (b) => void batches.push(b) });
+  await shipper.pump("stdout", streamOf([Array.from({ length: 25 }, (_, i) => `l${i}\n`).join("")]));
+  await Bun.sleep(5); // let the chained sends run
+  expect(batches.map((b) => b.length)).toEqual([10, 10]);
+  await Bun.sleep(450); // the remaining 5 go out on the timer, before close
+  expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
+  await shipper.close();
+  expect(batches.flat().map((l) => l.line)).toEqual(Array.from({ length: 25 }, (_, i) => `l${i}`));
+});
+
+test("a failing coordinator is retried without losing or reordering lines", async () => {
+  const received: LogLine[] = [];
+  let calls = 0;
+  const shipper = new LogShipper({
+    masker: new Masker(),
+    maxLines: 3,
+    send: async (b) => {
+      if (++calls % 2 === 1) throw new Error("503 from coordinator");
+      received.push(...b);
+    },
+  });
+  await shipper.pump("stdout", streamOf(["a\nb\nc\nd\ne\nf\ng\n"]));
+  await shipper.close();
+  expect(received.map((l) => l.line)).toEqual(["a", "b", "c", "d", "e", "f", "g"]);
+});
+
+test("a coordinator that never accepts makes close() fail loudly instead of dropping lines", async () => {
+  const shipper = new LogShipper({ masker: new Masker(), maxAttempts: 2, send: async () => Promise.reject(new Error("connection refused")) });
+  shipper.system("hello");
+  await expect(shipper.close()).rejects.toThrow(/could not be shipped: connection refused/);
+});
+
+test("a very long line without newlines is masked whole before it is cut into pieces", async () => {
+  const masker = new Masker();
+  masker.register(["SECRETVALUE-123"]);
+  const lines: LogLine[] = [];
+  const shipper = new LogShipper({ masker, maxLineBytes: 100, send: async (b) => void lines.push(...b) });
+  // The secret straddles the 100-character cut.
+  const text = "x".repeat(95) + "SECRETVALUE-123" + "y".repeat(500);
+  await shipper.pump("stdout", streamOf([text.slice(0, 300), text.slice(300)]));
+  await shipper.close();
+  const joined = lines.map((l) => l.line).join("");
+  expect(joined).not.toContain("SECRETVALUE");
+  expect(joined).toBe("x".repeat(95) + "***" + "y".repeat(500));
+  expect(Math.max(...lines.map((l) => l.line.length))).toBeLessThanOrEqual(100);
+});

@@ -1,0 +1,141 @@
+/**
+ * Turns a job's stdout and stderr into masked lines and ships them to the coordinator in batches:
+ * at most `maxLines` or `maxBytes` per batch, and at least every `intervalMs` while output flows.
+ * One batch is in flight at a time, so lines arrive in order; a failed send is retried with
+ * backoff and never drops lines silently (after `maxAttempts` the error is kept and reported).
+ */
+
+export type LogStream = "stdout" | "stderr" | "system";
+
+export interface LogLine {
+  /** 1-based, in the order the worker saw the lines. */
+  seq: number;
+  stream: LogStream;
+  line: string;
+  /** Unix milliseconds when the worker read it. */
+  time: number;
+}
+
+/** What the shipper needs of a masker (runner/secrets/masker.ts's Masker fits). */
+export interface LineMasker {
+  mask(text: string): string;
+}
+
+export interface ShipperOptions {
+  send: (batch: LogLine[]) => Promise<void>;
+  masker: LineMasker;
+  maxLines?: number;
+  maxBytes?: number;
+  intervalMs?: number;
+  /** Longest line kept whole; longer output without a newline is cut (after masking). */
+  maxLineBytes?: number;
+  maxAttempts?: number;
+}
+
+export class LogShipper {
+  private pending: LogLine[] = [];
+  private pendingBytes = 0;
+  private seq = 0;
+  private timer: Timer | undefined;
+  private sending: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  /** Every line shipped, masked, for the caller's own use (e.g. the last lines in an error). */
+  readonly tail: string[] = [];
+  private readonly o: Required<Omit<ShipperOptions, "send" | "masker">>;
+
+  constructor(private readonly options: ShipperOptions) {
+    this.o = {
+      maxLines: options.maxLines ?? 500,
+      maxBytes: options.maxBytes ?? 256 * 1024,
+      intervalMs: options.intervalMs ?? 200,
+      maxLineBytes: options.maxLineBytes ?? 64 * 1024,
+      maxAttempts: options.maxAttempts ?? 8,
+    };
+  }
+
+  /** Lines shipped so far (or queued). */
+  get count(): number {
+    return this.seq;
+  }
+
+  /** Adds one line of the worker's own (e.g. "timed out after 30 s"), masked like the rest. */
+  system(text: string): void {
+    for (const line of text.split("\n")) this.push("system", line);
+  }
+
+  /** Reads `stream` to its end, line by line. Resolves when all of it is queued. */
+  async pump(name: LogStream, stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        this.push(name, buffer.slice(0, newline).replace(/\r$/, ""));
+        buffer = buffer.slice(newline + 1);
+      }
+      // A huge line with no newline: mask it whole, then ship it in pieces.
+      if (buffer.length > this.o.maxLineBytes * 4) {
+        this.pushLong(name, buffer);
+        buffer = "";
+      }
+    }
+    buffer += decoder.decode();
+    if (buffer) this.push(name, buffer);
+  }
+
+  private pushLong(stream: LogStream, text: string): void {
+    const masked = this.options.masker.mask(text);
+    for (let i = 0; i < masked.length; i += this.o.maxLineBytes) this.enqueue(stream, masked.slice(i, i + this.o.maxLineBytes));
+  }
+
+  private push(stream: LogStream, raw: string): void {
+    if (raw.length > this.o.maxLineBytes) return this.pushLong(stream, raw);
+    this.enqueue(stream, this.options.masker.mask(raw));
+  }
+
+  private enqueue(stream: LogStream, line: string): void {
+    const entry: LogLine = { seq: ++this.seq, stream, line, time: Date.now() };
+    this.pending.push(entry);
+    this.pendingBytes += line.length + 32;
+    this.tail.push(line);
+    if (this.tail.length > 50) this.tail.shift();
+    if (this.pending.length >= this.o.maxLines || this.pendingBytes >= this.o.maxBytes) this.flushNow();
+    else this.timer ??= setTimeout(() => this.flushNow(), this.o.intervalMs);
+  }
+
+  private flushNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.sending = this.sending.then(() => this.sendWithRetry(batch));
+  }
+
+  private async sendWithRetry(batch: LogLine[]): Promise<void> {
+    if (this.failure) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.send(batch);
+        return;
+      } catch (error) {
+        if (attempt >= this.o.maxAttempts) {
+          this.failure = error;
+          return;
+        }
+        await Bun.sleep(Math.min(5000, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Ships everything queued; rejects if some lines could not be delivered. */
+  async close(): Promise<void> {
+    this.flushNow();
+    await this.sending;
+    if (this.failure) {
+      throw new Error(`log lines could not be shipped: ${this.failure instanceof Error ? this.failure.message : String(this.failure)}`);
+    }
+  }
+}
