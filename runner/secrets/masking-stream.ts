@@ -27,6 +27,7 @@ const encoder = new TextEncoder();
  */
 export class MaskingStreamImpl implements MaskingStream {
   private machine: Automaton | null = null;
+  /** Current automaton state, as its row offset in `step`. */
   private state = 0;
   /** Absolute offset of the first byte not yet released. */
   private released = 0;
@@ -64,7 +65,7 @@ export class MaskingStreamImpl implements MaskingStream {
     }
     this.scan(data, machine);
     if (bytes[bytes.length - 1] === NEWLINE) this.release(data, Infinity);
-    else this.release(data, this.scanned - machine.depth[this.state]!);
+    else this.release(data, this.scanned - machine.depth[this.state / machine.width]!);
     this.armIdleFlush();
   }
 
@@ -80,13 +81,16 @@ export class MaskingStreamImpl implements MaskingStream {
   }
 
   private scan(data: Uint8Array, machine: Automaton): void {
-    const { next, classOf, matchLength, width } = machine;
+    const { step, classOf, matchLength, width } = machine;
     const base = this.released;
     let s = this.state;
     for (let i = this.scanned - base, n = data.length; i < n; i++) {
-      s = next[s * width + classOf[data[i]!]!]!;
-      const length = matchLength[s]!;
-      if (length !== 0) this.addSpan(base + i + 1 - length, base + i + 1);
+      s = step[s + classOf[data[i]!]!]!;
+      if (s < 0) {
+        s = ~s;
+        const length = matchLength[s / width]!;
+        this.addSpan(base + i + 1 - length, base + i + 1);
+      }
     }
     this.state = s;
     this.scanned = base + data.length;
