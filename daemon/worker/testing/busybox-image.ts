@@ -4,9 +4,16 @@ import { join } from "node:path";
 
 /**
  * A tiny local image (static busybox, user 1001 "runner", workdir /job) for runtime tests that
- * need a shell but not the runner. Built from the host's busybox-static; nothing is pulled.
+ * need a shell but not the runner. Built from the host's busybox-static; nothing is pulled. Its
+ * `reactorcide-runner` is a stand-in of a few lines: it exports /job/job.env and runs
+ * $REACTORCIDE_JOB_COMMAND, so the worker's lifecycle can be tested apart from the real runner.
  */
-export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:dev";
+export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:2";
+
+const STAND_IN_RUNNER = `#!/bin/sh
+while IFS= read -r line; do [ -n "$line" ] && export "$line"; done < /job/job.env
+cd /job && exec sh -c "$REACTORCIDE_JOB_COMMAND"
+`;
 
 let built: Promise<string> | undefined;
 
@@ -17,12 +24,14 @@ export function ensureBusyboxImage(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), "reactorcide-busybox-"));
     try {
       await cp("/bin/busybox", join(dir, "busybox"));
+      await writeFile(join(dir, "reactorcide-runner"), STAND_IN_RUNNER, { mode: 0o755 });
       await writeFile(
         join(dir, "Dockerfile"),
         [
           "FROM scratch",
           "COPY busybox /bin/busybox",
           'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+          "COPY reactorcide-runner /bin/reactorcide-runner",
           "RUN mkdir -p /etc /tmp /job && chmod 1777 /tmp && " +
             "printf 'root:x:0:0:root:/root:/bin/sh\\nrunner:x:1001:1001:runner:/job:/bin/sh\\n' > /etc/passwd && " +
             "printf 'root:x:0:\\nrunner:x:1001:\\n' > /etc/group",

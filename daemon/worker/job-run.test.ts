@@ -1,0 +1,157 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Masker } from "../../runner/secrets/masker.ts";
+import { JobRun, type JobRunOutcome } from "./job-run.ts";
+import { DockerRuntime, containerName } from "./runtimes/docker.ts";
+import { ProcessRuntime } from "./runtimes/process.ts";
+import type { Runtime } from "./runtimes/runtime.ts";
+import { defaultSettings, type WorkerSettings } from "./settings.ts";
+import { ensureBusyboxImage } from "./testing/busybox-image.ts";
+import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
+
+let image = "";
+beforeAll(async () => {
+  image = await ensureBusyboxImage();
+}, 300_000);
+
+async function setup(overrides: Partial<WorkerSettings> = {}, runtime: Runtime = new DockerRuntime()) {
+  const coordinator = new MemoryCoordinator();
+  const settings = defaultSettings({
+    workerId: "w-test",
+    workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-")),
+    defaultImage: image,
+    gracePeriod: 1,
+    cancelPollMs: 100,
+    retryBaseMs: 50,
+    limits: { memoryBytes: 128 * 2 ** 20, cpus: 1, pids: 128 },
+    ...overrides,
+  });
+  const run = (jobId: string): Promise<JobRunOutcome> => new JobRun(jobId, { coordinator, runtime, settings, newMasker: () => new Masker() }).run();
+  return { coordinator, settings, run };
+}
+
+function finished(outcome: JobRunOutcome) {
+  if (outcome.kind !== "finished") throw new Error(`expected a finished job, got ${JSON.stringify(outcome)}`);
+  return outcome.report;
+}
+
+describe("job lifecycle in containers", () => {
+  test("success: env reaches the command, logs are shipped, workspace removed", async () => {
+    const { coordinator, settings, run } = await setup();
+    const job = coordinator.add({ command: "echo hello $GREETING; echo to-stderr >&2", env: { GREETING: "world wide" } });
+    const report = finished(await run(job.id));
+    expect(report).toEqual({ status: "success", exitCode: 0, reason: "the job's command exited 0" });
+    expect(coordinator.jobs.get(job.id)!.status).toBe("success");
+    const lines = coordinator.logs.get(job.id)!;
+    expect(lines.filter((l) => l.stream === "stdout").map((l) => l.line)).toEqual(["hello world wide"]);
+    expect(lines.filter((l) => l.stream === "stderr").map((l) => l.line)).toEqual(["to-stderr"]);
+    expect(existsSync(join(settings.workspaceRoot, job.id))).toBe(false);
+  });
+
+  test("a secret printed plainly and encoded comes out masked", async () => {
+    const { coordinator, run } = await setup();
+    const secret = "pa55-w0rd-Zq9";
+    const job = coordinator.add(
+      { command: 'echo "plain: $API_TOKEN"; printf %s "$API_TOKEN" | base64; echo "json: \\"$API_TOKEN\\""' },
+      { API_TOKEN: secret },
+    );
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("success");
+    const text = coordinator.text(job.id);
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(Buffer.from(secret).toString("base64"));
+    expect(text).toContain("plain: ***");
+    expect(text.split("\n")).toContain("***");
+  });
+
+  test("--keep-workspace keeps the job's directory", async () => {
+    const { coordinator, settings, run } = await setup({ keepWorkspace: true });
+    const job = coordinator.add({ command: "echo kept > /job/artifact.txt" });
+    finished(await run(job.id));
+    expect(await Bun.file(join(settings.workspaceRoot, job.id, "artifact.txt")).text()).toBe("kept\n");
+  });
+
+  test("a failing command is failure with its exit code", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "exit 7" });
+    expect(finished(await run(job.id))).toEqual({ status: "failure", exitCode: 7, reason: "the job's command exited 7" });
+  });
+
+  test("timeout: stopped, killed after the grace period, status timed_out with the reason", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "trap '' TERM; echo begin; while true; do sleep 1; done", timeout: 1 });
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("timed_out");
+    expect(report.reason).toBe("timed out after 1 s");
+    expect(report.exitCode).toBe(137);
+    expect(coordinator.text(job.id)).toContain("begin");
+    expect(coordinator.text(job.id)).toContain("timed out after 1 s; stopping (grace period 1 s)");
+  }, 30_000);
+
+  test("cancel through the coordinator stops the running container within the grace period", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "echo running; while true; do sleep 1; done" });
+    const outcome = run(job.id);
+    while (!coordinator.text(job.id).includes("running")) await Bun.sleep(50);
+    coordinator.cancel(job.id);
+    const result = await outcome;
+    expect(result.kind).toBe("finished");
+    expect(coordinator.jobs.get(job.id)!.status).toBe("cancelled");
+    expect(finished(result).status).toBe("cancelled");
+    // Recorded once: the cancel itself; the worker's report found the job already terminal.
+    expect((result as { recorded: boolean }).recorded).toBe(false);
+    expect(Bun.spawnSync(["docker", "inspect", containerName(job.id)]).exitCode).not.toBe(0);
+  }, 30_000);
+
+  test("a job over its memory limit fails with a reason naming the memory limit", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "x=$(head -c 300000000 /dev/zero | tr '\\0' a)", resources: { memory: "32m" } });
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("failure");
+    expect(report.exitCode).toBe(137);
+    expect(report.reason).toContain("memory limit (32 MiB)");
+  }, 30_000);
+
+  test("a missing image is error with a clear reason, retried `retries` times with backoff", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "true", image: "reactorcide/not-built:never", retries: 2 });
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("error");
+    expect(report.reason).toContain('image "reactorcide/not-built:never" is not present');
+    expect(report.reason).toContain("after 3 attempts");
+    expect(coordinator.text(job.id)).toContain("retrying in 0.1 s (2 of 2)");
+  });
+
+  test("a job whose worker vanished (task came back while running) ends error, once, and its container is removed", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "true" });
+    coordinator.jobs.get(job.id)!.status = "running";
+    Bun.spawnSync(["docker", "run", "-d", "--name", containerName(job.id), image, "sleep", "60"]);
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("error");
+    expect(report.reason).toContain("stopped responding");
+    expect(coordinator.finishes.filter((f) => f.jobId === job.id)).toHaveLength(1);
+    expect(Bun.spawnSync(["docker", "inspect", containerName(job.id)]).exitCode).not.toBe(0);
+    expect(await run(job.id)).toEqual({ kind: "skipped", reason: "job is already error" });
+  }, 30_000);
+
+  test("a value with a newline is refused before anything starts, naming the variable", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "true", env: { MULTI: "a\nb" } });
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("error");
+    expect(report.reason).toContain("env.MULTI");
+  });
+});
+
+test("process runtime refuses an untrusted job with status error and the reason", async () => {
+  const runtime = new ProcessRuntime({ runnerPath: "/bin/true", quiet: true });
+  const { coordinator, run } = await setup({}, runtime);
+  const job = coordinator.add({ command: "true", untrusted: true, retries: 3 });
+  const report = finished(await run(job.id));
+  expect(report.status).toBe("error");
+  expect(report.reason).toContain("refuses jobs that run untrusted source");
+});

@@ -1,0 +1,204 @@
+/**
+ * One job, end to end, on one worker slot: take it (queued → running), resolve its secrets, make
+ * its workspace, start the runner in the runtime, ship masked logs while enforcing the timeout and
+ * watching for a cancel, then report exactly one terminal status and clean up.
+ */
+import { chown, mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Coordinator, FinishReport, WorkerJob } from "./coordinator.ts";
+import { LogShipper, type LineMasker } from "./logs/shipper.ts";
+import { InfrastructureError, RefusedError, type Exit, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
+import { parseMemory, type WorkerSettings } from "./settings.ts";
+
+export interface SecretMasker extends LineMasker {
+  register(values: Iterable<string>): number;
+}
+
+export interface JobRunDeps {
+  coordinator: Coordinator;
+  runtime: Runtime;
+  settings: WorkerSettings;
+  newMasker: () => SecretMasker;
+  /** Called while the job runs (e.g. to extend the queue lease); errors are the caller's to log. */
+  onProgress?: () => void;
+}
+
+export type JobRunOutcome =
+  | { kind: "finished"; report: FinishReport; recorded: boolean }
+  /** Nothing to run: the job is gone, already terminal, or not ours to take. */
+  | { kind: "skipped"; reason: string };
+
+/** Values that cannot be written to env files; caught before anything starts. */
+function checkEnv(env: Record<string, string>): void {
+  for (const [key, value] of Object.entries(env)) {
+    if (/[\r\n\0]/.test(value)) throw new RefusedError(`env.${key}: values cannot contain newlines (one KEY=VALUE per line)`);
+  }
+}
+
+/** REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. */
+export function runnerEnv(job: WorkerJob): Record<string, string> {
+  const env: Record<string, string> = {
+    REACTORCIDE_WORKSPACE: "/job",
+    REACTORCIDE_JOB_ENV: "/job/job.env",
+    REACTORCIDE_JOB_NAME: job.name,
+    REACTORCIDE_JOB_ID: job.id,
+  };
+  if (job.command) env.REACTORCIDE_JOB_COMMAND = job.command;
+  const source = (prefix: string, s: WorkerJob["source"]) => {
+    if (!s) return;
+    env[`${prefix}_TYPE`] = s.type;
+    if (s.url) env[`${prefix}_URL`] = s.url;
+    if (s.ref) env[`${prefix}_REF`] = s.ref;
+  };
+  source("REACTORCIDE_SOURCE", job.source);
+  source("REACTORCIDE_CI_SOURCE", job.ciSource);
+  return env;
+}
+
+function envLines(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n") + "\n";
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class JobRun {
+  private readonly workspaceDir: string;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly deps: JobRunDeps,
+  ) {
+    this.workspaceDir = join(deps.settings.workspaceRoot, jobId);
+  }
+
+  async run(): Promise<JobRunOutcome> {
+    const { coordinator, settings } = this.deps;
+    const job = await coordinator.getJob(this.jobId);
+    if (!job) return { kind: "skipped", reason: "job not found" };
+    if (job.status === "running") {
+      // Our task came back after its lease expired: the worker that had it is gone. Its container
+      // may outlive it; remove that first so the job cannot write after its end is recorded.
+      await this.deps.runtime.remove(job.id);
+      return this.finish(job, { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" });
+    }
+    if (job.status !== "queued") return { kind: "skipped", reason: `job is already ${job.status}` };
+    if (!(await coordinator.start(job.id, settings.workerId))) return { kind: "skipped", reason: "job was no longer queued" };
+
+    const masker = this.deps.newMasker();
+    const shipper = new LogShipper({ masker, send: (lines) => coordinator.appendLogs(job.id, lines) });
+    let report: FinishReport;
+    try {
+      report = await this.execute(job, masker, shipper);
+    } catch (error) {
+      report = { status: "error", exitCode: null, reason: masker.mask(errorMessage(error)) };
+    }
+    shipper.system(`${report.status}${report.exitCode === null ? "" : ` (exit ${report.exitCode})`}: ${report.reason}`);
+    try {
+      await shipper.close();
+    } catch (error) {
+      report = { ...report, reason: `${report.reason}; ${errorMessage(error)}` };
+    }
+    if (!settings.keepWorkspace) await rm(this.workspaceDir, { recursive: true, force: true }).catch(() => {});
+    return this.finish(job, report);
+  }
+
+  private async finish(job: WorkerJob, report: FinishReport): Promise<JobRunOutcome> {
+    const recorded = await this.deps.coordinator.finish(job.id, report);
+    return { kind: "finished", report, recorded };
+  }
+
+  /** Runs the job, retrying infrastructure errors `job.retries` times with backoff. */
+  private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper): Promise<FinishReport> {
+    const secrets = await this.deps.coordinator.secrets(job.id);
+    masker.register(Object.values(secrets));
+    const spec = await this.prepare(job, secrets);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.runtime.preflight(spec);
+        return await this.attempt(job, spec, shipper);
+      } catch (error) {
+        if (error instanceof RefusedError) return { status: "error", exitCode: null, reason: masker.mask(error.message) };
+        if (!(error instanceof InfrastructureError)) throw error;
+        if (attempt >= job.retries) {
+          const tries = attempt + 1;
+          return { status: "error", exitCode: null, reason: masker.mask(`${error.message}${tries > 1 ? ` (after ${tries} attempts)` : ""}`) };
+        }
+        const delay = this.deps.settings.retryBaseMs * 2 ** attempt;
+        shipper.system(`infrastructure error: ${error.message}; retrying in ${Math.round(delay / 100) / 10} s (${attempt + 1} of ${job.retries})`);
+        await Bun.sleep(delay);
+      }
+    }
+  }
+
+  private async prepare(job: WorkerJob, secrets: Record<string, string>): Promise<RunSpec> {
+    const { settings } = this.deps;
+    const jobEnv = { ...job.env, ...secrets };
+    checkEnv(jobEnv);
+    await rm(this.workspaceDir, { recursive: true, force: true });
+    await mkdir(this.workspaceDir, { recursive: true, mode: 0o700 });
+    // Read by the runner, which hands exactly these variables to the job's command.
+    await writeFile(join(this.workspaceDir, "job.env"), envLines(jobEnv), { mode: 0o600 });
+    if (settings.workspaceOwner) {
+      await chown(this.workspaceDir, settings.workspaceOwner.uid, settings.workspaceOwner.gid);
+      await chown(join(this.workspaceDir, "job.env"), settings.workspaceOwner.uid, settings.workspaceOwner.gid);
+    }
+    const r = job.resources ?? {};
+    return {
+      jobId: job.id,
+      image: job.image ?? settings.defaultImage,
+      argv: ["reactorcide-runner", "run"],
+      workspace: this.workspaceDir,
+      env: runnerEnv(job),
+      limits: {
+        memoryBytes: r.memory ? parseMemory(r.memory) : settings.limits.memoryBytes,
+        cpus: r.cpu ?? settings.limits.cpus,
+        pids: r.pids ?? settings.limits.pids,
+      },
+      network: job.networkNone ? "none" : "default",
+      readOnlyRoot: settings.readOnlyRoot,
+      untrusted: job.untrusted,
+    };
+  }
+
+  private async attempt(job: WorkerJob, spec: RunSpec, shipper: LogShipper): Promise<FinishReport> {
+    const { runtime, settings, coordinator } = this.deps;
+    const running = await runtime.start(spec);
+    const timeout = job.timeout ?? settings.defaultTimeout;
+    let ending: { status: "timed_out" | "cancelled"; reason: string } | undefined;
+    const stopFor = (status: "timed_out" | "cancelled", reason: string) => {
+      if (ending) return;
+      ending = { status, reason };
+      shipper.system(`${reason}; stopping (grace period ${settings.gracePeriod} s)`);
+      void running.stop(settings.gracePeriod);
+    };
+    const timer = setTimeout(() => stopFor("timed_out", `timed out after ${timeout} s`), timeout * 1000);
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        await Bun.sleep(settings.cancelPollMs);
+        if (!watching) break;
+        this.deps.onProgress?.();
+        const now = await coordinator.getJob(job.id).catch(() => undefined);
+        if (now && now.status === "cancelled") stopFor("cancelled", "cancelled through the API");
+      }
+    })();
+    let exit: Exit;
+    try {
+      [exit] = await Promise.all([running.exited, shipper.pump("stdout", running.stdout), shipper.pump("stderr", running.stderr)]);
+    } finally {
+      clearTimeout(timer);
+      watching = false;
+    }
+    await watch;
+    if (ending) return { status: ending.status, exitCode: exit.code, reason: ending.reason };
+    if (exit.oomKilled) {
+      return { status: "failure", exitCode: exit.code, reason: `killed by the kernel: the job exceeded its memory limit (${Math.round(spec.limits.memoryBytes / 2 ** 20)} MiB)` };
+    }
+    if (exit.code === 0) return { status: "success", exitCode: 0, reason: "the job's command exited 0" };
+    return { status: "failure", exitCode: exit.code, reason: `the job's command exited ${exit.code}` };
+  }
+}

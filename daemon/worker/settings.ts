@@ -1,0 +1,49 @@
+import type { Limits } from "./runtimes/runtime.ts";
+
+/** How one worker runs jobs; project and job values override the limits. */
+export interface WorkerSettings {
+  workerId: string;
+  /** Jobs get `<workspaceRoot>/<jobId>/` as /job. */
+  workspaceRoot: string;
+  /** Image when the job names none (the runner image). */
+  defaultImage: string;
+  /** Seconds a job may run when it names no timeout. */
+  defaultTimeout: number;
+  /** Seconds between the polite stop and the kill. */
+  gracePeriod: number;
+  limits: Limits;
+  readOnlyRoot: boolean;
+  keepWorkspace: boolean;
+  /** How often a running job's status is checked for a cancel. */
+  cancelPollMs: number;
+  /** First retry delay for infrastructure errors; doubles each time. */
+  retryBaseMs: number;
+  /** uid:gid that owns the workspace (the container user), when the worker runs as root. */
+  workspaceOwner: { uid: number; gid: number } | null;
+}
+
+export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<WorkerSettings, "workerId" | "workspaceRoot">): WorkerSettings {
+  return {
+    defaultImage: "reactorcide/runner:dev",
+    defaultTimeout: 3600,
+    gracePeriod: 10,
+    limits: { memoryBytes: 2 * 2 ** 30, cpus: 2, pids: 1024 },
+    readOnlyRoot: false,
+    keepWorkspace: false,
+    cancelPollMs: 1000,
+    retryBaseMs: 1000,
+    workspaceOwner: process.getuid?.() === 0 ? { uid: 1001, gid: 1001 } : null,
+    ...overrides,
+  };
+}
+
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
+
+/** "512m" → bytes, as Docker reads sizes; an error names the field and the format. */
+export function parseMemory(value: string, field = "resources.memory"): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)([bkmg]?)$/i.exec(value.trim());
+  if (!match) throw new Error(`${field}: "${value}" is not a size; use bytes or a number with b, k, m or g (e.g. 512m)`);
+  const bytes = Math.floor(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!);
+  if (bytes < 6 * 2 ** 20) throw new Error(`${field}: "${value}" is below the 6m minimum a container can start with`);
+  return bytes;
+}

@@ -1,0 +1,73 @@
+import type { Coordinator, FinishReport, JobStatus, WorkerInfo, WorkerJob } from "../coordinator.ts";
+import type { LogLine } from "../logs/shipper.ts";
+
+/**
+ * A coordinator held in memory with the same guarded status machine as the real one
+ * (queued → running → one terminal state, recorded once). For lifecycle tests that should not
+ * depend on the HTTP API; the end-to-end tests use the real daemon.
+ */
+export class MemoryCoordinator implements Coordinator {
+  readonly jobs = new Map<string, WorkerJob>();
+  readonly logs = new Map<string, LogLine[]>();
+  readonly secretValues = new Map<string, Record<string, string>>();
+  readonly finishes: { jobId: string; report: FinishReport }[] = [];
+  readonly workers = new Map<string, WorkerInfo>();
+
+  add(job: Partial<WorkerJob> & Pick<WorkerJob, "command">, secrets: Record<string, string> = {}): WorkerJob {
+    const full: WorkerJob = {
+      id: `job-${crypto.randomUUID().slice(0, 8)}`,
+      name: "test",
+      status: "queued",
+      image: null,
+      env: {},
+      source: null,
+      ciSource: null,
+      timeout: null,
+      resources: null,
+      untrusted: false,
+      networkNone: false,
+      retries: 0,
+      ...job,
+    };
+    this.jobs.set(full.id, full);
+    this.secretValues.set(full.id, secrets);
+    return full;
+  }
+
+  cancel(jobId: string): void {
+    this.transition(jobId, ["queued", "running"], "cancelled");
+  }
+
+  text(jobId: string): string {
+    return (this.logs.get(jobId) ?? []).map((l) => l.line).join("\n");
+  }
+
+  private transition(jobId: string, from: JobStatus[], to: JobStatus): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job || !from.includes(job.status)) return false;
+    job.status = to;
+    return true;
+  }
+
+  async getJob(jobId: string) {
+    const job = this.jobs.get(jobId);
+    return job ? { ...job } : null;
+  }
+  async start(jobId: string) {
+    return this.transition(jobId, ["queued"], "running");
+  }
+  async secrets(jobId: string) {
+    return this.secretValues.get(jobId) ?? {};
+  }
+  async appendLogs(jobId: string, lines: LogLine[]) {
+    this.logs.set(jobId, [...(this.logs.get(jobId) ?? []), ...lines]);
+  }
+  async finish(jobId: string, report: FinishReport) {
+    const ok = this.transition(jobId, ["running"], report.status);
+    if (ok) this.finishes.push({ jobId, report });
+    return ok;
+  }
+  async heartbeat(info: WorkerInfo) {
+    this.workers.set(info.id, info);
+  }
+}
