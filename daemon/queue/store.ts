@@ -1,0 +1,202 @@
+import { status } from "@grpc/grpc-js";
+import type { Sql } from "postgres";
+import { nowNs } from "./clock.ts";
+import { CorndogsError } from "./errors.ts";
+import type { WireTask } from "./wire.ts";
+
+/** Channel of the NOTIFY sent when a task may have become claimable; the payload is its queue. */
+export const TASK_CHANNEL = "corndogs_task";
+
+/** Row of corndogs_tasks / corndogs_archived_tasks; int64 as the driver returns them. */
+type Row = Omit<WireTask, "submit_time" | "update_time" | "timeout" | "priority"> &
+  Record<"submit_time" | "update_time" | "timeout" | "priority", string | bigint>;
+
+function toWire(row: Row): WireTask {
+  return {
+    uuid: row.uuid,
+    queue: row.queue,
+    current_state: row.current_state,
+    auto_target_state: row.auto_target_state,
+    submit_time: String(row.submit_time),
+    update_time: String(row.update_time),
+    timeout: String(row.timeout),
+    payload: row.payload,
+    priority: String(row.priority),
+  };
+}
+
+export interface NewTask {
+  queue: string;
+  currentState: string;
+  autoTargetState: string;
+  timeout: bigint;
+  payload: Buffer;
+  priority: bigint;
+}
+export interface Claim {
+  queue: string;
+  currentState: string;
+  overrideTimeout: bigint;
+  overrideCurrentState: string;
+  overrideAutoTargetState: string;
+}
+export interface TaskUpdate {
+  uuid: string;
+  /** Empty: any state; otherwise the task must be in it (FAILED_PRECONDITION). */
+  expectState: string;
+  newState: string;
+  autoTargetState: string;
+  timeout: bigint;
+  priority: bigint;
+  /** Empty keeps the stored payload. */
+  payload: Buffer;
+}
+export interface Counts {
+  queue: string;
+  state: string;
+  count: string | bigint;
+}
+
+const i64 = (n: bigint) => n.toString();
+
+/**
+ * The Corndogs task store on Postgres. Every operation is one statement (prepared by
+ * postgres.js), so a claim is atomic: the row is picked with FOR UPDATE SKIP LOCKED and swapped
+ * in the same UPDATE.
+ */
+export class TaskStore {
+  constructor(
+    private readonly sql: Sql,
+    private readonly notify = true,
+  ) {}
+
+  private get channel() {
+    return this.notify ? TASK_CHANNEL : "";
+  }
+
+  async submit(t: NewTask): Promise<WireTask> {
+    const now = i64(nowNs());
+    // pg_notify('', …) would fail, so an empty channel skips the NOTIFY in the same statement.
+    const [row] = await this.sql<Row[]>`
+      WITH t AS (
+        INSERT INTO corndogs_tasks
+          (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
+        VALUES (${crypto.randomUUID()}, ${t.queue}, ${t.currentState}, ${t.autoTargetState}, ${now}, ${now},
+                ${i64(t.timeout)}, ${t.payload}, ${i64(t.priority)})
+        RETURNING *
+      )
+      SELECT t.*, CASE WHEN ${this.channel}::text <> '' THEN pg_notify(${this.channel}, t.queue) END AS notified
+      FROM t`;
+    return toWire(row!);
+  }
+
+  async claim(c: Claim): Promise<WireTask | undefined> {
+    const [row] = await this.sql<Row[]>`
+      WITH next AS (
+        SELECT uuid FROM corndogs_tasks
+        WHERE queue = ${c.queue} AND current_state = ${c.currentState}
+        ORDER BY priority DESC, update_time ASC
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE corndogs_tasks t SET
+        current_state = CASE WHEN ${c.overrideCurrentState}::text = '' THEN t.auto_target_state ELSE ${c.overrideCurrentState}::text END,
+        auto_target_state = CASE WHEN ${c.overrideAutoTargetState}::text = '' THEN t.current_state ELSE ${c.overrideAutoTargetState}::text END,
+        timeout = CASE WHEN ${i64(c.overrideTimeout)}::bigint = 0 THEN t.timeout
+                       WHEN ${i64(c.overrideTimeout)}::bigint < 0 THEN 0
+                       ELSE ${i64(c.overrideTimeout)}::bigint END,
+        update_time = ${i64(nowNs())}
+      FROM next WHERE t.uuid = next.uuid
+      RETURNING t.*`;
+    return row && toWire(row);
+  }
+
+  async get(uuid: string): Promise<WireTask | undefined> {
+    const [row] = await this.sql<Row[]>`
+      SELECT * FROM corndogs_tasks WHERE uuid = ${uuid}
+      UNION ALL
+      SELECT * FROM corndogs_archived_tasks WHERE uuid = ${uuid}
+      LIMIT 1`;
+    return row && toWire(row);
+  }
+
+  async update(u: TaskUpdate): Promise<WireTask | undefined> {
+    const [row] = await this.sql<Row[]>`
+      WITH t AS (
+        UPDATE corndogs_tasks SET
+          current_state = ${u.newState}, auto_target_state = ${u.autoTargetState},
+          timeout = ${i64(u.timeout)}, priority = ${i64(u.priority)},
+          payload = CASE WHEN length(${u.payload}::bytea) = 0 THEN payload ELSE ${u.payload}::bytea END,
+          update_time = ${i64(nowNs())}
+        WHERE uuid = ${u.uuid} AND (${u.expectState}::text = '' OR current_state = ${u.expectState}::text)
+        RETURNING *
+      )
+      SELECT t.*, CASE WHEN ${this.channel}::text <> '' THEN pg_notify(${this.channel}, t.queue) END AS notified
+      FROM t`;
+    if (row) return toWire(row);
+    await this.refuseStale(u.uuid, u.expectState, "update");
+    return undefined;
+  }
+
+  /** Moves a live task to the archive with both states set to `finalState`. */
+  async archive(uuid: string, expectState: string, finalState: "completed" | "canceled"): Promise<WireTask | undefined> {
+    const [row] = await this.sql<Row[]>`
+      WITH gone AS (
+        DELETE FROM corndogs_tasks
+        WHERE uuid = ${uuid} AND (${expectState}::text = '' OR current_state = ${expectState}::text)
+        RETURNING *
+      )
+      INSERT INTO corndogs_archived_tasks
+        (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
+      SELECT uuid, queue, ${finalState}, ${finalState}, submit_time, ${i64(nowNs())}, timeout, payload, priority
+      FROM gone
+      RETURNING *`;
+    if (row) return toWire(row);
+    await this.refuseStale(uuid, expectState, finalState === "completed" ? "complete" : "cancel");
+    return undefined;
+  }
+
+  /** Nothing matched: FAILED_PRECONDITION if the task lives in another state, else it is unknown (OK, unset). */
+  private async refuseStale(uuid: string, expectState: string, action: string): Promise<void> {
+    if (expectState === "") return;
+    const [live] = await this.sql<{ current_state: string }[]>`
+      SELECT current_state FROM corndogs_tasks WHERE uuid = ${uuid}`;
+    if (live) {
+      throw new CorndogsError(
+        status.FAILED_PRECONDITION,
+        `cannot ${action} task ${uuid}: current_state is ${JSON.stringify(live.current_state)}, ` +
+          `not ${JSON.stringify(expectState)} (its claim may have timed out)`,
+      );
+    }
+  }
+
+  /** Swaps the states of every task whose timeout expired before `atTime`; returns the count and the queues touched. */
+  async cleanUpTimedOut(atTime: bigint, queue: string): Promise<{ count: number; queues: string[] }> {
+    const rows = await this.sql<{ queue: string; n: string }[]>`
+      WITH c AS (
+        UPDATE corndogs_tasks SET
+          current_state = auto_target_state, auto_target_state = current_state,
+          timeout = 0, update_time = ${i64(nowNs())}
+        WHERE timeout > 0
+          AND ((update_time)::numeric + (timeout)::numeric * 1000000000) < ${i64(atTime)}::numeric
+          AND (${queue}::text = '' OR queue = ${queue}::text)
+        RETURNING queue
+      )
+      SELECT queue, count(*) AS n FROM c GROUP BY queue`;
+    if (rows.length > 0 && this.notify) {
+      await this.sql`SELECT pg_notify(${TASK_CHANNEL}, q) FROM unnest(${rows.map((r) => r.queue)}::text[]) AS q`;
+    }
+    return { count: rows.reduce((sum, r) => sum + Number(r.n), 0), queues: rows.map((r) => r.queue) };
+  }
+
+  /** Live tasks per queue and state (archived ones are not counted). */
+  async counts(queue?: string): Promise<Counts[]> {
+    return queue === undefined
+      ? await this.sql<Counts[]>`
+          SELECT queue, current_state AS state, count(*) AS count FROM corndogs_tasks
+          GROUP BY queue, current_state ORDER BY queue, current_state`
+      : await this.sql<Counts[]>`
+          SELECT queue, current_state AS state, count(*) AS count FROM corndogs_tasks
+          WHERE queue = ${queue} GROUP BY queue, current_state ORDER BY current_state`;
+  }
+}
