@@ -10,7 +10,13 @@ const main = defineCommand({
     description: "Runs a Reactorcide job: prepares sources, runs steps, masks secrets",
   },
   subCommands: {
+    run: () => import("./commands/run.ts").then((m) => m.default),
+    "run-job": () => import("./commands/run-job.ts").then((m) => m.default),
+    config: () => import("./commands/config.ts").then((m) => m.default),
+    validate: () => import("./commands/validate.ts").then((m) => m.default),
+    cleanup: () => import("./commands/cleanup.ts").then((m) => m.default),
     trigger: () => import("./commands/trigger.ts").then((m) => m.default),
+    "register-secret": () => import("./commands/register-secret.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,22 @@
+import { defineCommand } from "citty";
+import { configArgs, resolveFromCli } from "../config/cli.ts";
+import { configView, formatConfig, formatProblem } from "../output/config-view.ts";
+import { Output } from "../output/output.ts";
+
+export default defineCommand({
+  meta: { name: "config", description: "Show the resolved configuration and where each value came from" },
+  args: {
+    file: { type: "positional", required: false, description: "A job file to resolve with" },
+    ...configArgs(),
+    json: { type: "boolean", description: "Print JSON" },
+  },
+  run({ args }) {
+    const output = new Output();
+    const resolved = resolveFromCli(args, args.file);
+    if (args.json) output.data(JSON.stringify({ ...configView(resolved), problems: resolved.problems }, null, 2));
+    else {
+      output.data(formatConfig(configView(resolved)));
+      for (const p of resolved.problems) output.log.warn(formatProblem(p));
+    }
+  },
+});

@@ -1,0 +1,23 @@
+/**
+ * What the run-layer commands share: the flags of every field, and turning flags, the
+ * REACTORCIDE_* environment and an optional job file into a ResolvedConfig.
+ */
+import { fieldArgs } from "./fields.ts";
+import { loadJobFile } from "./job-file.ts";
+import { resolveConfig, type Flags, type ResolvedConfig } from "./resolve.ts";
+
+export const configArgs = fieldArgs;
+
+export function resolveFromCli(flags: Flags, jobFile?: string): ResolvedConfig {
+  const loaded = jobFile ? loadJobFile(jobFile) : undefined;
+  const resolved = resolveConfig({
+    env: process.env,
+    flags,
+    ...(loaded?.spec ? { job: { spec: loaded.spec, file: jobFile! } } : {}),
+  });
+  if (loaded) {
+    resolved.jobFile = jobFile;
+    resolved.problems.unshift(...loaded.problems.map((p) => ({ ...p, field: p.field === "job file" ? p.field : `${jobFile}: ${p.field}` })));
+  }
+  return resolved;
+}

@@ -1,0 +1,53 @@
+/**
+ * The resolved configuration as people and scripts see it (`config`, `--dry-run`): every field
+ * with its value and origin. Job environment values are never shown, only their names.
+ */
+import { FIELDS, type FieldName, type Origin } from "../config/fields.ts";
+import type { ConfigProblem } from "../config/problem.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
+import { isInlineEnv } from "../workspace/env-file.ts";
+
+export const HIDDEN = "****";
+
+export interface ConfigView {
+  fields: { name: FieldName; value: string | number | boolean; origin: Origin; env: string; flag: string }[];
+  job_env: { name: string; value: string; origin: Origin }[];
+  job_file?: string;
+}
+
+function shownValue(r: ResolvedConfig, name: FieldName): string | number | boolean {
+  const value = r.config[name];
+  // Inline job env text holds values; show only the names it sets.
+  if (name === "job_env" && typeof value === "string" && isInlineEnv(value)) {
+    const names = value.split(/\r?\n/).map((l) => l.trim().replace(/^export\s+/, "").split("=")[0]).filter((n) => n && !n.startsWith("#"));
+    return `(inline: ${names.join(", ")})`;
+  }
+  return value;
+}
+
+export function configView(r: ResolvedConfig): ConfigView {
+  return {
+    fields: FIELDS.map((f) => ({ name: f.name, value: shownValue(r, f.name), origin: r.origins[f.name], env: f.env, flag: `--${f.flag}` })),
+    job_env: Object.keys(r.jobEnv).sort().map((name) => ({ name, value: HIDDEN, origin: r.jobEnvOrigins[name]! })),
+    ...(r.jobFile ? { job_file: r.jobFile } : {}),
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => "  " + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
+export function formatConfig(view: ConfigView): string {
+  const rows = view.fields.map((f) => [f.name, String(f.value === "" ? "(unset)" : f.value), f.origin]);
+  let text = `Configuration${view.job_file ? ` (job file ${view.job_file})` : ""}:\n${table([["field", "value", "from"], ...rows])}\n`;
+  if (view.job_env.length) text += `Job environment (values hidden):\n${table(view.job_env.map((e) => [e.name, e.value, e.origin]))}\n`;
+  return text;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  let text = `${p.field}: ${p.message}`;
+  if (p.allowed) text += `; allowed: ${p.allowed}`;
+  if (p.suggestion) text += `; try: ${p.suggestion}`;
+  return text;
+}

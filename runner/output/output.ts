@@ -1,0 +1,68 @@
+/**
+ * Everything the runner prints goes through here, and so through one Masker: the job's stdout
+ * and stderr (kept apart, streamed as they come), the runner's own messages (consola), data for
+ * scripts (--json) and error messages. Nothing else in the run layer writes to the terminal.
+ */
+import { createConsola, type ConsolaInstance } from "consola";
+import { Masker, type MaskingStream } from "../secrets/masker.ts";
+
+export interface Sink {
+  write(text: string | Uint8Array): unknown;
+}
+
+export interface JobStream {
+  write(chunk: Uint8Array | string): void;
+  end(): void;
+}
+
+export interface OutputOptions {
+  masker?: Masker;
+  stdout?: Sink;
+  stderr?: Sink;
+}
+
+export class Output {
+  readonly masker: Masker;
+  /** Human messages (consola), masked. */
+  readonly log: ConsolaInstance;
+  private readonly stdout: Sink;
+  private readonly stderr: Sink;
+  private readonly open = new Set<MaskingStream>();
+
+  constructor(options: OutputOptions = {}) {
+    this.masker = options.masker ?? new Masker();
+    this.stdout = options.stdout ?? process.stdout;
+    this.stderr = options.stderr ?? process.stderr;
+    const masked = (sink: Sink) => ({ write: (text: string) => this.writeMasked(sink, text) });
+    this.log = createConsola({
+      stdout: masked(this.stdout) as unknown as NodeJS.WriteStream,
+      stderr: masked(this.stderr) as unknown as NodeJS.WriteStream,
+      formatOptions: { date: false },
+    });
+  }
+
+  private writeMasked(sink: Sink, text: string): void {
+    // Held-back job output goes first so the runner's line lands after what the job printed.
+    for (const stream of this.open) stream.flush();
+    sink.write(this.masker.mask(text));
+  }
+
+  /** Data for scripts (JSON, tables), masked, on stdout. */
+  data(text: string): void {
+    this.writeMasked(this.stdout, text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** A live, masked stream for one of the job's output streams. */
+  jobStream(which: "stdout" | "stderr"): JobStream {
+    const sink = which === "stdout" ? this.stdout : this.stderr;
+    const stream = this.masker.stream((chunk) => sink.write(chunk));
+    this.open.add(stream);
+    return {
+      write: (chunk) => stream.write(chunk),
+      end: () => {
+        this.open.delete(stream);
+        stream.end();
+      },
+    };
+  }
+}

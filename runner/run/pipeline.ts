@@ -1,0 +1,114 @@
+/**
+ * One run, start to end: validate (all problems at once), print the plan on --dry-run, prepare
+ * the workspace and sources, run the command in place or in a container, return its exit code.
+ * Every line printed goes through `output` (and so through its Masker).
+ */
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ResolvedConfig } from "../config/resolve.ts";
+import { hasErrors, validateAll } from "../config/validate.ts";
+import { FieldError } from "../config/problem.ts";
+import { CONTAINER_USER, containerEnvFileText, containerKillArgs } from "../container/command.ts";
+import { execJob, type ExecResult } from "../exec/process.ts";
+import { configView, formatConfig, formatProblem } from "../output/config-view.ts";
+import type { Output } from "../output/output.ts";
+import { assertInsideWorkspace } from "../workspace/paths.ts";
+import { inPlaceEnvironment } from "./environment.ts";
+import { buildPlan, formatPlan, type RunPlan } from "./plan.ts";
+import { prepareSources } from "./sources.ts";
+
+/** Exit code for a configuration the runner refuses (nothing was run). */
+export const EXIT_CONFIG = 2;
+
+export async function runResolved(r: ResolvedConfig, output: Output): Promise<number> {
+  const problems = await validateAll(r);
+  for (const p of problems) (p.severity === "error" ? output.log.error : output.log.warn)(formatProblem(p));
+  if (hasErrors(problems)) {
+    output.log.error(`refusing to run: ${problems.filter((p) => p.severity === "error").length} problem(s) above`);
+    return EXIT_CONFIG;
+  }
+  const plan = buildPlan(r);
+  if (r.config.dry_run) {
+    output.data(formatConfig(configView(r)) + formatPlan(r, plan));
+    output.log.info("dry run: nothing was run");
+    return 0;
+  }
+
+  const { config } = r;
+  try {
+    mkdirSync(config.workspace, { recursive: true });
+    await prepareSources(config.workspace, plan.sources, output);
+    assertInsideWorkspace(config.workspace, plan.hostJobDir, r.labels.job_dir);
+    mkdirSync(plan.hostJobDir, { recursive: true });
+  } catch (error) {
+    const field = (error as { field?: string }).field;
+    output.log.error(field && !(error instanceof FieldError) ? `${field}: ${(error as Error).message}` : (error as Error).message);
+    return 1;
+  }
+
+  const started = performance.now();
+  output.log.start(`${config.name}: ${commandSummary(config.job_command)}${plan.container ? ` (in ${config.image})` : ""}`);
+  const result = plan.container ? await runInContainer(r, plan, output) : await runInPlace(r, plan, output);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (result.reason === "timeout") output.log.error(`${config.name}: timed out after ${config.timeout} s and was stopped (exit ${result.exitCode})`);
+  else if (result.reason === "signal") output.log.warn(`${config.name}: stopped on ${result.signal} (exit ${result.exitCode})`);
+  else if (result.exitCode === 0) output.log.success(`${config.name}: succeeded in ${seconds} s`);
+  else output.log.error(`${config.name}: failed with exit code ${result.exitCode} after ${seconds} s`);
+  return result.exitCode;
+}
+
+/** The first line of the command, noting how many more there are. */
+function commandSummary(command: string): string {
+  const lines = command.trim().split("\n");
+  return lines.length > 1 ? `${lines[0]} … (+${lines.length - 1} lines)` : lines[0]!;
+}
+
+function stopping(r: ResolvedConfig, output: Output) {
+  return (why: { reason: "timeout" } | { reason: "signal"; signal: NodeJS.Signals }) =>
+    output.log.warn(
+      `${why.reason === "timeout" ? `timeout of ${r.config.timeout} s reached` : `received ${why.signal}`}: stopping the job (SIGTERM, SIGKILL after ${r.config.grace_period} s)`,
+    );
+}
+
+function runInPlace(r: ResolvedConfig, plan: RunPlan, output: Output): Promise<ExecResult> {
+  return execJob({
+    argv: ["/bin/sh", "-c", r.config.job_command],
+    cwd: plan.hostJobDir,
+    env: inPlaceEnvironment(r.jobEnv),
+    stdout: output.jobStream("stdout"),
+    stderr: output.jobStream("stderr"),
+    timeoutSeconds: r.config.timeout,
+    graceSeconds: r.config.grace_period,
+    onStopping: stopping(r, output),
+  });
+}
+
+async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output): Promise<ExecResult> {
+  const container = plan.container!;
+  const { config } = r;
+  // The image's user (uid 1001) must be able to write the workspace it gets as /job.
+  if (process.getuid?.() === 0) Bun.spawnSync(["chown", "-R", "--no-dereference", CONTAINER_USER, config.workspace]);
+  // Written after the chown: root-only, so the job cannot read the file back through /job.
+  mkdirSync(dirname(container.envFile), { recursive: true, mode: 0o700 });
+  chmodSync(dirname(container.envFile), 0o700);
+  writeFileSync(container.envFile, containerEnvFileText(r.jobEnv), { mode: 0o600 });
+  try {
+    return await execJob({
+      argv: container.argv,
+      cwd: config.workspace,
+      // The container CLI (not the job) needs the runner's environment: DOCKER_HOST and the like.
+      env: process.env as Record<string, string>,
+      stdout: output.jobStream("stdout"),
+      stderr: output.jobStream("stderr"),
+      timeoutSeconds: config.timeout,
+      graceSeconds: config.grace_period,
+      onStopping: stopping(r, output),
+      stop: async (signal) => {
+        const proc = Bun.spawn(containerKillArgs(config.runtime, container.name, signal), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+        await proc.exited;
+      },
+    });
+  } finally {
+    rmSync(dirname(container.envFile), { recursive: true, force: true });
+  }
+}

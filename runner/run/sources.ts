@@ -1,0 +1,24 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Output } from "../output/output.ts";
+import { prepareSource } from "../source/prepare.ts";
+import { assertInsideWorkspace } from "../workspace/paths.ts";
+import type { SourceStep } from "./plan.ts";
+
+/**
+ * Prepares the planned sources in order (job code into /job/ci first, then the source); each
+ * target's old content is replaced by prepareSource once the new one is ready. Targets are checked
+ * to resolve inside the workspace, so a symlink left by an earlier job cannot redirect the writes.
+ */
+export async function prepareSources(workspace: string, steps: SourceStep[], output: Output, signal?: AbortSignal): Promise<void> {
+  for (const step of steps) {
+    assertInsideWorkspace(workspace, step.hostDir, step.which);
+    mkdirSync(dirname(step.hostDir), { recursive: true });
+    const prepared = await prepareSource(step.spec as Parameters<typeof prepareSource>[0], step.hostDir, {
+      log: (message: string) => output.log.info(message),
+      signal,
+    });
+    const at = [prepared.ref, prepared.commit?.slice(0, 12)].filter(Boolean).join(" ");
+    output.log.success(`${step.which === "ci_source" ? "job code" : "source"} ready in ${step.jobDir}: ${prepared.type}${at ? ` ${at}` : ""}`);
+  }
+}
