@@ -1,0 +1,69 @@
+/**
+ * Source preparation: puts a job's code or source into a directory, from git, a local directory
+ * copy, a tarball, or nothing at all. The caller (the run layer) picks the target directory
+ * (/job/ci, /job/src) and checks it lies inside the workspace; this validates the spec itself.
+ * Except for `none`, the target ends up holding exactly the prepared source: previous content is
+ * replaced only once preparation succeeded (see staging.ts).
+ */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { prepareCopy } from "./copy.ts";
+import { SourceError } from "./error.ts";
+import { prepareGit } from "./git.ts";
+import { ensureTargetDir } from "./staging.ts";
+import { prepareTarball } from "./tarball.ts";
+
+export { SourceError } from "./error.ts";
+
+export type SourceType = "git" | "copy" | "tarball" | "none";
+export const SOURCE_TYPES: readonly SourceType[] = ["git", "copy", "tarball", "none"];
+
+export interface SourceSpec {
+  type: SourceType;
+  url?: string;
+  ref?: string;
+}
+
+export interface PrepareOptions {
+  /** From REACTORCIDE_PR_NUMBER: refs/pull/N/head and refs/merge-requests/N/head are tried. */
+  prNumber?: string;
+  /** Progress lines (the caller masks and prints them). */
+  log?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface PreparedSource {
+  type: SourceType;
+  /** Absolute path of the prepared directory. */
+  dir: string;
+  /** git: the checked-out commit (full SHA). */
+  commit?: string;
+  /** git: the remote ref that was fetched (refs/heads/main, refs/tags/v1, refs/pull/7/head), else the ref asked for. */
+  ref?: string;
+}
+
+export async function prepareSource(spec: SourceSpec, targetDir: string, options: PrepareOptions = {}): Promise<PreparedSource> {
+  options.signal?.throwIfAborted();
+  const type = (spec as { type?: unknown }).type ?? "none";
+  if (typeof type !== "string" || !(SOURCE_TYPES as readonly string[]).includes(type)) {
+    throw new SourceError("source.type", `unknown source type ${JSON.stringify(type)}; supported: ${SOURCE_TYPES.join(", ")}`);
+  }
+  if (typeof targetDir !== "string" || targetDir === "") throw new SourceError("target", "missing: a target directory is required");
+  if (spec.ref !== undefined && type !== "git") {
+    throw new SourceError("source.ref", `a ref applies only to git sources, not to "${type}"`);
+  }
+  switch (type as SourceType) {
+    case "git":
+      return { ...(await prepareGit(spec, targetDir, options)), dir: resolve(targetDir) };
+    case "copy":
+      return prepareCopy(spec, targetDir, options);
+    case "tarball":
+      return prepareTarball(spec, targetDir, options);
+    case "none":
+      // Nothing to fetch (pre-mounted or no source); the directory is left as it is.
+      ensureTargetDir(targetDir);
+      mkdirSync(resolve(targetDir), { recursive: true });
+      options.log?.("source: none (nothing to prepare)");
+      return { type: "none", dir: resolve(targetDir) };
+  }
+}
