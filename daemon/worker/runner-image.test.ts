@@ -1,0 +1,67 @@
+import { beforeAll, expect, test } from "bun:test";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Masker } from "../../runner/secrets/masker.ts";
+import { ensureRunnerImage } from "../../runner/testing/image.ts";
+import { JobRun } from "./job-run.ts";
+import { DockerRuntime } from "./runtimes/docker.ts";
+import { defaultSettings } from "./settings.ts";
+import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
+
+let image = "";
+beforeAll(async () => {
+  image = await ensureRunnerImage();
+}, 900_000);
+
+async function runInRunnerImage(command: string, secrets: Record<string, string> = {}, env: Record<string, string> = {}) {
+  const coordinator = new MemoryCoordinator();
+  const settings = defaultSettings({
+    workerId: "w-image",
+    workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-img-")),
+    defaultImage: image,
+    gracePeriod: 2,
+    cancelPollMs: 200,
+  });
+  const job = coordinator.add({ command, env }, secrets);
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new DockerRuntime(), settings, newMasker: () => new Masker() }).run();
+  if (outcome.kind !== "finished") throw new Error(JSON.stringify(outcome));
+  return { report: outcome.report, log: coordinator.text(job.id) };
+}
+
+test("the runner image runs `reactorcide-runner run` with the job's env and secrets, output masked", async () => {
+  const secret = "tok-8f2e77aa51";
+  const { report, log } = await runInRunnerImage('echo "deploying with $DEPLOY_TOKEN to $TARGET"; printf %s "$DEPLOY_TOKEN" | base64', { DEPLOY_TOKEN: secret }, { TARGET: "staging" });
+  expect(report.status).toBe("success");
+  expect(log).toContain("deploying with *** to staging");
+  expect(log).not.toContain(secret);
+  expect(log).not.toContain(Buffer.from(secret).toString("base64"));
+}, 120_000);
+
+test("a job cannot read the host's environment, write outside /job, or gain privileges", async () => {
+  process.env.REACTORCIDE_HOST_CANARY = "host-canary-4410";
+  const { report, log } = await runInRunnerImage(
+    [
+      "env | grep -c host-canary || echo no-canary",
+      "cat /proc/1/environ 2>/dev/null | tr '\\0' '\\n' | grep -c host-canary || echo no-canary-pid1",
+      "touch /usr/evil 2>/dev/null && echo WROTE-USR || echo usr-refused",
+      "touch /evil 2>/dev/null && echo WROTE-ROOT || echo root-refused",
+      "echo ok > /job/inside && echo job-ok",
+      "echo uid=$(id -u)",
+      "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status",
+      "su -c id root </dev/null 2>/dev/null && echo BECAME-ROOT || echo su-refused",
+    ].join("; "),
+  );
+  delete process.env.REACTORCIDE_HOST_CANARY;
+  expect(report.status).toBe("success");
+  expect(log).not.toContain("host-canary-4410");
+  expect(log).toContain("no-canary");
+  expect(log).toContain("usr-refused");
+  expect(log).toContain("root-refused");
+  expect(log).toContain("job-ok");
+  expect(log).toContain("uid=1001");
+  expect(log).toMatch(/CapEff:\s+0000000000000000/);
+  expect(log).toMatch(/NoNewPrivs:\s+1/);
+  expect(log).toContain("su-refused");
+  expect(log).not.toContain("BECAME-ROOT");
+}, 120_000);
