@@ -16,6 +16,7 @@ const main = defineCommand({
     validate: () => import("./commands/validate.ts").then((m) => m.default),
     cleanup: () => import("./commands/cleanup.ts").then((m) => m.default),
     trigger: () => import("./commands/trigger.ts").then((m) => m.default),
+    workflow: () => import("./commands/workflow.ts").then((m) => m.default),
     "register-secret": () => import("./commands/register-secret.ts").then((m) => m.default),
   },
 });

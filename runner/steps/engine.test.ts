@@ -52,6 +52,12 @@ describe("step engine", () => {
     expect(report.steps.map((s) => [s.name, s.exitCode])).toEqual([["one", 0], ["two", 0]]);
   });
 
+  test("trigger lines stay at the start of the line so workers find them", async () => {
+    const { lines } = await run([{ name: "t", run: "echo '::reactorcide::trigger::{}'; echo after" }]);
+    expect(lines).toContainEqual({ stream: "stdout", text: "::reactorcide::trigger::{}\n" });
+    expect(lines).toContainEqual({ stream: "stdout", text: "[t] after\n" });
+  });
+
   test("parallel steps run together (each waits for the other's file), then the next step", async () => {
     const wait = (file: string) => `for i in $(seq 1 200); do [ -f ${file} ] && exit 0; sleep 0.05; done; exit 1`;
     const { report } = await run([

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { TRIGGER_LINE_PREFIX } from "../protocol/trigger.ts";
 import type { StepSpec } from "../protocol/workflow-spec.ts";
 import { shouldRun } from "./condition.ts";
 import { planSteps, type PlannedStep } from "./plan.ts";
@@ -92,7 +93,9 @@ async function runOne(planned: PlannedStep, options: StepEngineOptions): Promise
       env: { ...options.env, ...spec.env },
       cwd,
       signal,
-      onLine: (stream, line) => options.output(stream, `[${spec.name}] ${line}\n`),
+      // Trigger lines stay unprefixed: workers look for them at the start of a line.
+      onLine: (stream, line) =>
+        options.output(stream, line.startsWith(TRIGGER_LINE_PREFIX) ? `${line}\n` : `[${spec.name}] ${line}\n`),
     });
     if (timeout?.aborted) return finish("failure", exitCode, { timedOut: true, reason: `timed out after ${spec.timeout}s` });
     if (options.signal?.aborted) return finish("cancelled", exitCode, { reason: "job cancelled" });

@@ -12,10 +12,14 @@ export function formatStepsSummary(report: StepsReport): string {
     s.startedAt ? `${(s.durationMs / 1000).toFixed(1)}s` : "-",
     s.exitCode === null ? "-" : String(s.exitCode),
   ]);
-  const header = ["STEP", "STATUS", "DURATION", "EXIT"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return `${formatTable(["STEP", "STATUS", "DURATION", "EXIT"], rows)}job ${report.success ? "succeeded" : "failed"} in ${(report.durationMs / 1000).toFixed(1)}s\n`;
+}
+
+/** Left-aligned columns two spaces apart, one line per row. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(header), ...rows.map(line), `job ${report.success ? "succeeded" : "failed"} in ${(report.durationMs / 1000).toFixed(1)}s`].join("\n") + "\n";
+  return [header, ...rows].map(line).join("\n") + "\n";
 }
 
 /** <workspace>/steps.json for machines, replaced atomically. */

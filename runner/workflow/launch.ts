@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { JobSpec } from "../protocol/job-spec.ts";
+import { parseTriggerLine, TRIGGER_LINE_PREFIX, type TriggerJob } from "../protocol/trigger.ts";
+import { forEachLine } from "../steps/local.ts";
+import { readTriggersFile } from "../triggers/file.ts";
+import type { WorkflowJob } from "./load.ts";
+import type { LaunchJob } from "./schedule.ts";
+import { childRunnerEnv, runnerCommand } from "./self.ts";
+
+export interface LauncherOptions {
+  /** Each job gets <workRoot>/<job>/ as its workspace and <workRoot>/<job>.job.json as its job file. */
+  workRoot: string;
+  /** Run in place (no container): images are ignored. */
+  noContainer: boolean;
+  /** Image for jobs that name none, in container mode. */
+  defaultImage: string;
+  /** Source for jobs whose definition has none (the repository under test). */
+  source?: JobSpec["source"];
+  /** Added to every job's env (the event: REACTORCIDE_EVENT_TYPE, _BRANCH, ...). */
+  eventEnv: Record<string, string>;
+  /** Extra flags for run-job (e.g. --runtime). */
+  runJobArgs?: string[];
+}
+
+/** The job file a workflow job runs from: what run-job would get from a person. */
+export function jobFileFor(job: WorkflowJob, options: LauncherOptions): JobSpec {
+  const spec: JobSpec = { ...job.spec, env: { ...options.eventEnv, ...job.spec.env } };
+  if (options.noContainer) delete spec.image;
+  else spec.image ??= options.defaultImage;
+  if (!spec.source && options.source) spec.source = options.source;
+  if (spec.steps === undefined) delete spec.steps;
+  return spec;
+}
+
+/**
+ * Starts `reactorcide-runner run-job` for each job (the runner itself, from source or compiled),
+ * streams its output line by line, and collects the follow-up jobs it asked for from its
+ * triggers.json and its stdout trigger lines (the same request may arrive both ways).
+ */
+export function processLauncher(options: LauncherOptions): LaunchJob {
+  return async (job, io) => {
+    const workspace = join(options.workRoot, job.name);
+    mkdirSync(workspace, { recursive: true });
+    const jobFile = join(options.workRoot, `${job.name}.job.json`);
+    writeFileSync(jobFile, `${JSON.stringify(jobFileFor(job, options), null, 2)}\n`);
+    const proc = Bun.spawn([...runnerCommand(), "run-job", jobFile, "--workspace", workspace, ...(options.runJobArgs ?? [])], {
+      env: childRunnerEnv(),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const stop = () => proc.kill("SIGTERM");
+    io.signal.addEventListener("abort", stop, { once: true });
+    const seen = new Set<string>();
+    const triggers: TriggerJob[] = [];
+    const collect = (operationId: string, jobs: TriggerJob[]) => {
+      for (const trigger of jobs) {
+        const key = `${operationId}\0${JSON.stringify(trigger)}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          triggers.push(trigger);
+        }
+      }
+    };
+    const onStdout = (line: string) => {
+      const at = line.indexOf(TRIGGER_LINE_PREFIX);
+      if (at >= 0) {
+        try {
+          const payload = parseTriggerLine(line.slice(at));
+          if (payload) collect(payload.operation_id, payload.jobs);
+        } catch (error) {
+          io.onLine("stderr", `invalid trigger line: ${(error as Error).message}`);
+        }
+      }
+      io.onLine("stdout", line);
+    };
+    await Promise.all([forEachLine(proc.stdout, onStdout), forEachLine(proc.stderr, (line) => io.onLine("stderr", line))]);
+    const exitCode = await proc.exited;
+    io.signal.removeEventListener("abort", stop);
+    const file = readTriggersFile(workspace);
+    if (file) collect(file.operation_id, file.jobs);
+    return { exitCode, triggers };
+  };
+}
