@@ -10,6 +10,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { ProtocolError, schemaProblems } from "./problems.ts";
+import { StepsSchema } from "./step-spec.ts";
 
 export const TRIGGER_CONDITIONS = ["all_success", "any_failed", "always"] as const;
 export type TriggerCondition = (typeof TRIGGER_CONDITIONS)[number];
@@ -34,6 +35,8 @@ export const TriggerJobSchema = Type.Object(
       }),
     ),
     job_command: optionalText("the command to run"),
+    // An extension of the documented format: a job with steps (eval of a workflow job with steps).
+    steps: Type.Optional(StepsSchema),
     container_image: optionalText("an image reference"),
     source_type: optionalText("git, copy, tarball or none"),
     source_url: optionalText("where the source comes from"),

@@ -3,32 +3,12 @@
  * validates the same documents; semantic checks (references, conditions) live with the engines.
  */
 import { Type, type Static } from "@sinclair/typebox";
+import { EnvSchema, NAME_PATTERN, StepSchema, StepsSchema, type StepSpec } from "./step-spec.ts";
 import { TRIGGER_CONDITIONS } from "./trigger.ts";
 
-export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Name = (what: string) => Type.String({ pattern: NAME_PATTERN, maxLength: 100, description: `${what}: letters, digits, _ and -` });
-export const EnvSchema = Type.Record(Type.String({ pattern: ENV_NAME }), Type.String(), {
-  additionalProperties: false,
-  description: "names are letters, digits and _, values strings (quote numbers)",
-});
-
-export const StepSchema = Type.Object(
-  {
-    name: Name("step name"),
-    run: Type.String({ minLength: 1, description: "a shell command" }),
-    env: Type.Optional(EnvSchema),
-    working_dir: Type.Optional(Type.String({ minLength: 1 })),
-    timeout: Type.Optional(Type.Integer({ minimum: 1, description: "seconds" })),
-    parallel: Type.Optional(Type.Boolean()),
-    depends_on: Type.Optional(Type.Array(Name("step name"))),
-    if: Type.Optional(Type.String({ minLength: 1, description: "e.g. success() && env.BRANCH == 'main'" })),
-    continue_on_error: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-export type StepSpec = Static<typeof StepSchema>;
-export const StepsSchema = Type.Array(StepSchema, { minItems: 1, maxItems: 500 });
+export { NAME_PATTERN, EnvSchema, StepSchema, StepsSchema, type StepSpec };
 
 export const WORKFLOW_EVENTS = [
   "push",
