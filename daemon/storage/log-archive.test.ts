@@ -29,14 +29,14 @@ describe("log archive", () => {
   test("filesystem: round-trips, replaces, refuses ids that would leave the directory", async () => {
     const dir = await mkdtemp(join(tmpdir(), "reactorcide-archive-"));
     await behavesLikeAnArchive(new FsLogArchive(dir));
-    expect(readdirSync(join(dir, "logs"))).toEqual(["job-1.log"]);
-    expect(existsSync(join(dir, "..", "escape.log"))).toBe(false);
+    expect(readdirSync(join(dir, "logs"))).toEqual(["job-1.jsonl"]);
+    expect(existsSync(join(dir, "..", "escape.jsonl"))).toBe(false);
   });
 
   test("S3 (against a local stand-in of the S3 REST API: PUT/GET object, SigV4 header required)", async () => {
     const archive = new S3LogArchive({ endpoint: standIn.endpoint, bucket: "ci-logs", accessKeyId: "AKIDTEST", secretAccessKey: "secret", prefix: "rc/" });
     await behavesLikeAnArchive(archive);
-    expect([...standIn.objects.keys()]).toEqual(["rc/logs/job-1.log"]);
+    expect([...standIn.objects.keys()]).toEqual(["rc/logs/job-1.jsonl"]);
   });
 
   test("S3 stand-in refuses unsigned requests and a wrong access key, as S3 would", async () => {

@@ -13,8 +13,8 @@ export interface LogArchive {
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-/** `logs/<jobId>.log`, or an error naming the bad id. */
+/** `logs/<jobId>.jsonl` (one JSON line per log line), or an error naming the bad id. */
 export function logKey(jobId: string): string {
   if (!JOB_ID.test(jobId)) throw new Error(`job id ${JSON.stringify(jobId)} is not valid for the log archive (letters, digits, - and _ only)`);
-  return `logs/${jobId}.log`;
+  return `logs/${jobId}.jsonl`;
 }
