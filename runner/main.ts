@@ -16,7 +16,11 @@ const main = defineCommand({
     validate: () => import("./commands/validate.ts").then((m) => m.default),
     cleanup: () => import("./commands/cleanup.ts").then((m) => m.default),
     trigger: () => import("./commands/trigger.ts").then((m) => m.default),
+    checkout: () => import("./commands/checkout.ts").then((m) => m.default),
+    copy: () => import("./commands/copy.ts").then((m) => m.default),
+    git: () => import("./commands/git.ts").then((m) => m.default),
     workflow: () => import("./commands/workflow.ts").then((m) => m.default),
+    eval: () => import("./commands/eval.ts").then((m) => m.default),
     "register-secret": () => import("./commands/register-secret.ts").then((m) => m.default),
   },
 });

@@ -67,7 +67,7 @@ describe("tarball source", () => {
   });
 
   test("an http URL is downloaded (redirects followed); HTTP errors and unreachable hosts are clear", async () => {
-    served.set("/good.tgz", Bun.gzipSync(tarBytes(GOOD)));
+    served.set("/good.tgz", Bun.gzipSync(new Uint8Array(tarBytes(GOOD))));
     const base = `http://127.0.0.1:${server.port}`;
     const target = markedTarget();
     const lines: string[] = [];
