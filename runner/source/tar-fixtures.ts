@@ -8,7 +8,7 @@ import { Header } from "tar";
 
 export type FixtureEntry =
   | { path: string; type?: "File"; content?: string; mode?: number }
-  | { path: string; type: "Directory"; mode?: number }
+  | { path: string; type: "Directory" | "FIFO" | "CharacterDevice"; mode?: number }
   | { path: string; type: "SymbolicLink" | "Link"; linkpath: string };
 
 export function tarBytes(entries: FixtureEntry[]): Buffer {

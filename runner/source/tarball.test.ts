@@ -140,6 +140,8 @@ describe("tarball source: hostile archives are refused whole, nothing extracted"
       () => [{ path: "a", type: "SymbolicLink", linkpath: "." }, { path: "b", type: "SymbolicLink", linkpath: "a/.." }],
       '"b": symbolic link to "a/.." points outside the target',
     ],
+    ["a FIFO", () => [{ path: "fine.txt", content: "ok" }, { path: "pipe", type: "FIFO" }], "entry type FIFO is not allowed"],
+    ["a device", () => [{ path: "null", type: "CharacterDevice" }], "entry type CharacterDevice is not allowed"],
     ["hard link to an absolute path", () => [{ path: "h", type: "Link", linkpath: "/etc/passwd" }], 'hard link to "/etc/passwd" points outside'],
     ["hard link outside by ..", (v) => [{ path: "h", type: "Link", linkpath: `../${v.split("/").pop()}/victim.txt` }], "hard link to"],
   ];
