@@ -9,7 +9,10 @@ const main = defineCommand({
     version: VERSION_LINE,
     description: "Reactorcide coordinator and worker",
   },
-  subCommands: {},
+  subCommands: {
+    serve: () => import("./commands/serve.ts").then((m) => m.default),
+    worker: () => import("./commands/worker.ts").then((m) => m.default),
+  },
 });
 
 await runMain(main);

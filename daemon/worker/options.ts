@@ -8,12 +8,12 @@ import { RUNTIME_NAMES } from "./runtimes/select.ts";
 import { defaultSettings, parseMemory, type WorkerSettings } from "./settings.ts";
 
 export const workerArgs = {
-  concurrency: { type: "string", description: "Job slots: jobs this worker runs at once [REACTORCIDE_WORKER_CONCURRENCY]", default: "" },
-  runtime: { type: "string", description: `Where jobs run: ${RUNTIME_NAMES.join(", ")} [REACTORCIDE_WORKER_RUNTIME]`, default: "" },
-  "runner-path": { type: "string", description: "Host reactorcide-runner for --runtime process [REACTORCIDE_RUNNER_PATH]", default: "" },
-  "workspace-root": { type: "string", description: "Where job workspaces are made [REACTORCIDE_WORKSPACE_ROOT]", default: "" },
+  concurrency: { type: "string", description: "Job slots: jobs this worker runs at once [REACTORCIDE_WORKER_CONCURRENCY]" },
+  runtime: { type: "string", description: `Where jobs run: ${RUNTIME_NAMES.join(", ")} [REACTORCIDE_WORKER_RUNTIME]` },
+  "runner-path": { type: "string", description: "Host reactorcide-runner for --runtime process [REACTORCIDE_RUNNER_PATH]" },
+  "workspace-root": { type: "string", description: "Where job workspaces are made [REACTORCIDE_WORKSPACE_ROOT]" },
   "keep-workspace": { type: "boolean", description: "Keep each job's workspace after it ends (debugging)", default: false },
-  "default-image": { type: "string", description: "Image for jobs that name none [REACTORCIDE_DEFAULT_IMAGE]", default: "" },
+  "default-image": { type: "string", description: "Image for jobs that name none [REACTORCIDE_DEFAULT_IMAGE]" },
   "grace-period": { type: "string", description: "Seconds between stop and kill on timeout or cancel", default: "10" },
   "lease-seconds": { type: "string", description: "Queue lease; a dead worker's jobs come back after it", default: "30" },
   "read-only-root": { type: "boolean", description: "Run job containers with a read-only root and a tmpfs /tmp", default: false },
@@ -22,7 +22,7 @@ export const workerArgs = {
   pids: { type: "string", description: "Default process limit per job", default: "1024" },
 } as const;
 
-export type WorkerArgValues = { [K in keyof typeof workerArgs]?: (typeof workerArgs)[K]["default"] | string | boolean };
+export type WorkerArgValues = { [K in keyof typeof workerArgs]?: string | boolean };
 
 export interface WorkerConfig {
   concurrency: number;

@@ -1,0 +1,133 @@
+/**
+ * The coordinator over HTTP: the internal endpoints (/api/v1/internal, worker tokens only). Used
+ * by remote workers and by `serve`'s own worker alike, so both take the same path.
+ */
+import type { Coordinator, FinishReport, JobStatus, WorkerInfo, WorkerJob, WorkerSource } from "./coordinator.ts";
+import type { LogLine } from "./logs/shipper.ts";
+
+/** The job as the API shows it (daemon/api/job-view.ts), as far as the worker reads it. */
+interface JobView {
+  id: string;
+  name: string;
+  status: JobStatus;
+  image: string | null;
+  command: string | null;
+  env: Record<string, string> | null;
+  source: WorkerSource | null;
+  ci_source: WorkerSource | null;
+  timeout: number | null;
+  resources: WorkerJob["resources"];
+  untrusted?: boolean;
+  network?: string | null;
+  retries?: number | null;
+}
+
+export class CoordinatorHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CoordinatorHttpError";
+  }
+}
+
+export function workerJobOf(view: JobView): WorkerJob {
+  return {
+    id: view.id,
+    name: view.name,
+    status: view.status,
+    image: view.image,
+    command: view.command,
+    env: view.env ?? {},
+    source: view.source,
+    ciSource: view.ci_source,
+    timeout: view.timeout,
+    resources: view.resources,
+    untrusted: view.untrusted === true,
+    networkNone: view.network === "none",
+    retries: view.retries ?? 0,
+  };
+}
+
+export class HttpCoordinator implements Coordinator {
+  private readonly base: string;
+
+  constructor(
+    url: string,
+    private readonly token: string,
+  ) {
+    if (!/^https?:\/\//.test(url)) throw new Error(`--coordinator: "${url}" is not an http(s) URL`);
+    this.base = url.replace(/\/+$/, "") + "/api/v1/internal";
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new CoordinatorHttpError(0, `coordinator unreachable at ${this.base}: ${error instanceof Error ? error.message : error}`);
+    }
+    const text = await response.text();
+    const json = text ? (JSON.parse(text) as unknown) : null;
+    return { status: response.status, json };
+  }
+
+  private fail(what: string, status: number, json: unknown): never {
+    const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${status}`;
+    throw new CoordinatorHttpError(status, `${what}: ${message}`);
+  }
+
+  async getJob(jobId: string): Promise<WorkerJob | null> {
+    const { status, json } = await this.call("GET", `/jobs/${encodeURIComponent(jobId)}`);
+    if (status === 404) return null;
+    if (status !== 200) this.fail(`reading job ${jobId}`, status, json);
+    return workerJobOf(json as JobView);
+  }
+
+  private async status(jobId: string, body: Record<string, unknown>): Promise<boolean> {
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/status`, body);
+    if (status === 200) return true;
+    if (status === 409) return false;
+    this.fail(`setting job ${jobId} ${String(body.status)}`, status, json);
+  }
+
+  start(jobId: string, workerId: string): Promise<boolean> {
+    return this.status(jobId, { status: "running", worker_id: workerId });
+  }
+
+  finish(jobId: string, report: FinishReport): Promise<boolean> {
+    return this.status(jobId, {
+      status: report.status,
+      reason: report.reason.slice(0, 2000),
+      ...(report.exitCode === null ? {} : { exit_code: Math.max(-1, Math.min(255, report.exitCode)) }),
+    });
+  }
+
+  async secrets(jobId: string): Promise<Record<string, string>> {
+    const { status, json } = await this.call("GET", `/jobs/${encodeURIComponent(jobId)}/secrets`);
+    if (status !== 200) this.fail(`resolving the secrets of job ${jobId}`, status, json);
+    return (json as { secrets: Record<string, string> }).secrets;
+  }
+
+  async appendLogs(jobId: string, lines: LogLine[]): Promise<void> {
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, {
+      lines: lines.map((l) => ({ stream: l.stream, line: l.line })),
+    });
+    if (status !== 200) this.fail(`shipping ${lines.length} log lines of job ${jobId}`, status, json);
+  }
+
+  async heartbeat(info: WorkerInfo): Promise<void> {
+    const { status, json } = await this.call("POST", "/workers/heartbeat", {
+      id: info.id,
+      name: info.name,
+      slots: info.capacity,
+      labels: { running: String(info.running), runtime: info.runtime },
+    });
+    if (status !== 200) this.fail("heartbeat", status, json);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Builds and starts a worker from its configuration: the runtime, the Corndogs queue and the
+ * coordinator's internal API. `reactorcide worker` and `reactorcide serve` both come here.
+ */
+import { consola } from "consola";
+import { mkdir } from "node:fs/promises";
+import { CorndogsClient, type WakeSource } from "../queue/client.ts";
+import { CorndogsWorkQueue } from "./corndogs-queue.ts";
+import { HttpCoordinator } from "./http-coordinator.ts";
+import type { WorkerConfig } from "./options.ts";
+import { selectRuntime } from "./runtimes/select.ts";
+import { Worker } from "./worker.ts";
+
+/** The queue jobs travel on; the coordinator submits to it. */
+export const JOB_QUEUE = "reactorcide-jobs";
+
+export interface StartWorkerOptions {
+  config: WorkerConfig;
+  /** Coordinator base URL, e.g. http://127.0.0.1:8080. */
+  coordinatorUrl: string;
+  /** A worker-scoped API token. */
+  token: string;
+  /** Corndogs address (host:port or http(s)://host:port). */
+  corndogsUrl: string;
+  corndogsToken?: string;
+  queue?: string;
+  /** In-process wake-ups when the Corndogs server runs in this process. */
+  wake?: WakeSource;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const { config } = options;
+  const runtime = selectRuntime({ runtime: config.runtime, runnerPath: config.runnerPath || undefined });
+  await mkdir(config.settings.workspaceRoot, { recursive: true, mode: 0o700 });
+  const client = new CorndogsClient(options.corndogsUrl, { token: options.corndogsToken });
+  const worker = new Worker({
+    queue: new CorndogsWorkQueue(client, { queue: options.queue ?? JOB_QUEUE, leaseSeconds: config.leaseSeconds, wake: options.wake }),
+    coordinator: new HttpCoordinator(options.coordinatorUrl, options.token),
+    runtime,
+    settings: config.settings,
+    concurrency: config.concurrency,
+    leaseSeconds: config.leaseSeconds,
+  });
+  worker.start();
+  consola.info(
+    `worker ${config.settings.workerId}: ${config.concurrency} slot(s), runtime ${runtime.name}, workspaces in ${config.settings.workspaceRoot}`,
+  );
+  return {
+    worker,
+    async stop() {
+      await worker.stop();
+      client.close();
+    },
+  };
+}
