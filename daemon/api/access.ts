@@ -1,0 +1,66 @@
+import { and, eq } from "drizzle-orm";
+import { projectMembers, projects, type ProjectRole, type TokenScope } from "../../schema/app/index.ts";
+import { authenticate, type Principal } from "../auth/tokens.ts";
+import type { Db } from "../db/client.ts";
+import { ApiError, forbidden, isUuid, unauthorized } from "./errors.ts";
+
+export type Project = typeof projects.$inferSelect;
+
+const RANK: Record<ProjectRole, number> = { read: 1, write: 2, admin: 3 };
+
+/** The caller behind `Authorization: Bearer <token>`, which must carry `scope`. */
+export async function requirePrincipal(db: Db, headers: Headers, scope: TokenScope): Promise<Principal> {
+  const header = headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw unauthorized();
+  const principal = await authenticate(db, match[1]!);
+  if (!principal) throw unauthorized("the token is unknown, revoked or expired");
+  if (!principal.scopes.includes(scope)) {
+    throw forbidden(scope === "worker" ? "this endpoint takes a worker token" : "a worker token cannot use the public API");
+  }
+  return principal;
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (!principal.isAdmin) throw forbidden("only an administrator may do this");
+}
+
+export async function roleIn(db: Db, principal: Principal, projectId: string): Promise<ProjectRole | undefined> {
+  if (principal.isAdmin) return "admin";
+  const [row] = await db
+    .select({ role: projectMembers.role })
+    .from(projectMembers)
+    .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, principal.userId)))
+    .limit(1);
+  return row?.role;
+}
+
+export async function findProject(db: Db, ref: string): Promise<Project | undefined> {
+  const [row] = await db
+    .select()
+    .from(projects)
+    .where(isUuid(ref) ? eq(projects.id, ref) : eq(projects.name, ref))
+    .limit(1);
+  return row;
+}
+
+/**
+ * The project (by id or name) if the caller holds at least `min` on it. A project the caller
+ * cannot see at all answers 404, so its existence does not leak; a lower role answers 403.
+ */
+export async function requireProjectRole(db: Db, principal: Principal, ref: string, min: ProjectRole, field?: string): Promise<Project> {
+  const project = await findProject(db, ref);
+  const role = project && (await roleIn(db, principal, project.id));
+  if (!project || !role) {
+    throw new ApiError(404, "not_found", `project ${JSON.stringify(ref)} not found`, field);
+  }
+  if (RANK[role] < RANK[min]) throw forbidden(`this needs the ${min} role on project ${project.name}; you have ${role}`);
+  return project;
+}
+
+/** Ids of the projects the caller may read (undefined: all, for administrators). */
+export async function readableProjectIds(db: Db, principal: Principal): Promise<string[] | undefined> {
+  if (principal.isAdmin) return undefined;
+  const rows = await db.select({ id: projectMembers.projectId }).from(projectMembers).where(eq(projectMembers.userId, principal.userId));
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,57 @@
+import { t } from "elysia";
+import { JOB_STATUSES } from "../../schema/app/index.ts";
+import { SECRET_KEY_PATTERN } from "../secrets/store.ts";
+
+const SourceRef = t.Object(
+  {
+    type: t.Union([t.Literal("git"), t.Literal("copy"), t.Literal("tarball"), t.Literal("none")]),
+    url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
+    ref: t.Optional(t.String({ minLength: 1, maxLength: 250 })),
+  },
+  { additionalProperties: false },
+);
+
+export const JobSubmit = t.Object(
+  {
+    name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", description: "letters, digits, . _ - (up to 200)" }),
+    command: t.String({ minLength: 1, maxLength: 65536, description: "a shell command" }),
+    project: t.String({ minLength: 1, description: "project id or name" }),
+    image: t.Optional(t.String({ minLength: 1, maxLength: 500, description: "defaults to the project's default image" })),
+    env: t.Optional(
+      t.Record(t.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), t.String({ maxLength: 65536 }), {
+        additionalProperties: false,
+        description: "names are letters, digits and _",
+      }),
+    ),
+    secrets: t.Optional(t.Array(t.String({ pattern: SECRET_KEY_PATTERN }), { maxItems: 100, description: "names of project secrets to inject" })),
+    source: t.Optional(SourceRef),
+    ci_source: t.Optional(SourceRef),
+    timeout: t.Optional(t.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "seconds" })),
+    priority: t.Optional(t.Integer({ minimum: -1000, maximum: 1000, description: "higher runs first" })),
+    resources: t.Optional(
+      t.Object(
+        {
+          cpu: t.Optional(t.Number({ exclusiveMinimum: 0, maximum: 1024 })),
+          memory: t.Optional(t.String({ pattern: "^[0-9]+(\\.[0-9]+)?[bkmgBKMG]?$" })),
+          pids: t.Optional(t.Integer({ minimum: 16, maximum: 1_000_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    parent_job_id: t.Optional(t.String({ format: "uuid" })),
+  },
+  { additionalProperties: false },
+);
+
+export const JobListQuery = t.Object({
+  project: t.Optional(t.String({ minLength: 1 })),
+  status: t.Optional(t.Union(JOB_STATUSES.map((s) => t.Literal(s)))),
+  name: t.Optional(t.String({ minLength: 1 })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+});
+
+export const LogQuery = t.Object({
+  follow: t.Optional(t.Boolean()),
+  after: t.Optional(t.Integer({ minimum: 0, description: "only lines after this number" })),
+});

@@ -1,0 +1,136 @@
+import { sql } from "drizzle-orm";
+import { t } from "elysia";
+import { router } from "../router.ts";
+import { JOB_STATUSES, LOG_STREAMS, workers } from "../../../schema/app/index.ts";
+import { appendLogs, claimNextJob, getJob, transitionJob } from "../../jobs/store.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+import { resolveSecrets } from "../../secrets/store.ts";
+import { requirePrincipal } from "../access.ts";
+import { audit } from "../audit.ts";
+import type { AppDeps } from "../deps.ts";
+import { conflict, notFound, uuidOr404 } from "../errors.ts";
+import { jobView } from "../job-view.ts";
+
+const WorkerId = t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" });
+const Claim = t.Object({ worker_id: WorkerId }, { additionalProperties: false });
+const StatusChange = t.Object(
+  {
+    status: t.Union(JOB_STATUSES.filter((s) => s !== "queued").map((s) => t.Literal(s))),
+    exit_code: t.Optional(t.Integer({ minimum: -1, maximum: 255 })),
+    reason: t.Optional(t.String({ maxLength: 2000 })),
+    worker_id: t.Optional(WorkerId),
+  },
+  { additionalProperties: false },
+);
+const LogBatch = t.Object(
+  {
+    lines: t.Array(
+      t.Object(
+        { stream: t.Optional(t.Union(LOG_STREAMS.map((s) => t.Literal(s)))), line: t.String({ maxLength: 65536 }) },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 5000 },
+    ),
+  },
+  { additionalProperties: false },
+);
+const Heartbeat = t.Object(
+  {
+    id: WorkerId,
+    name: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+    slots: t.Optional(t.Integer({ minimum: 1, maximum: 1024 })),
+    labels: t.Optional(t.Record(t.String(), t.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Endpoints for workers only (tokens with the `worker` scope). */
+export function internalRoutes(deps: AppDeps, metrics: Metrics) {
+  const { db } = deps;
+  const keys = [deps.key, ...(deps.oldKeys ?? [])];
+  return router("/api/v1/internal")
+    .post(
+      "/jobs/claim",
+      async ({ body, request, set }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const job = await claimNextJob(db, body.worker_id);
+        if (!job) {
+          set.status = 204;
+          return null;
+        }
+        return jobView(job);
+      },
+      { body: Claim, detail: { summary: "Take the most urgent queued job (Postgres queue); 204 when none" } },
+    )
+    .get(
+      "/jobs/:id",
+      async ({ params, request }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const job = await getJob(db, uuidOr404(params.id, "job"));
+        if (!job) throw notFound("job");
+        return jobView(job);
+      },
+      { detail: { summary: "One job, for the worker that was handed its id by the queue" } },
+    )
+    .post(
+      "/jobs/:id/status",
+      async ({ params, body, request }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const id = uuidOr404(params.id, "job");
+        const result = await transitionJob(db, id, body.status, {
+          exitCode: body.exit_code,
+          reason: body.reason,
+          workerId: body.worker_id,
+        });
+        if (!result.ok) {
+          if (!result.current) throw notFound("job");
+          throw conflict(`job is ${result.current}; it cannot become ${body.status}`, "status");
+        }
+        const { job } = result;
+        if (job.startedAt && job.finishedAt) {
+          metrics.jobDuration.observe({ status: job.status }, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000);
+        }
+        return jobView(job);
+      },
+      { body: StatusChange, detail: { summary: "Move a job along queued → running → an end status" } },
+    )
+    .post(
+      "/jobs/:id/logs",
+      async ({ params, body, request }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const last = await appendLogs(db, uuidOr404(params.id, "job"), body.lines);
+        if (last === undefined) throw notFound("job");
+        return { appended: body.lines.length, last_seq: last };
+      },
+      { body: LogBatch, detail: { summary: "Append a batch of (already masked) log lines" } },
+    )
+    .get(
+      "/jobs/:id/secrets",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "worker");
+        const job = await getJob(db, uuidOr404(params.id, "job"));
+        if (!job) throw notFound("job");
+        // Only while the job runs: a finished or waiting job has no use for its secrets.
+        if (job.status !== "running") throw conflict(`job is ${job.status}; secrets are given out only while it runs`, "status");
+        const values = await resolveSecrets(db, keys, job.projectId, job.secretRefs);
+        await audit(db, me, "secret.resolve", "job", job.id, { keys: Object.keys(values) });
+        return { secrets: values };
+      },
+      { detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
+    )
+    .post(
+      "/workers/heartbeat",
+      async ({ body, request }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        await db
+          .insert(workers)
+          .values({ id: body.id, name: body.name ?? body.id, slots: body.slots ?? 1, labels: body.labels ?? {} })
+          .onConflictDoUpdate({
+            target: workers.id,
+            set: { lastSeenAt: sql`now()`, slots: body.slots ?? 1, labels: body.labels ?? {}, name: body.name ?? body.id },
+          });
+        return { id: body.id, ok: true };
+      },
+      { body: Heartbeat, detail: { summary: "A worker says it is alive" } },
+    );
+}

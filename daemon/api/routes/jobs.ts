@@ -1,0 +1,157 @@
+import { eq, max, or } from "drizzle-orm";
+import { router } from "../router.ts";
+import { jobs, TERMINAL_STATUSES } from "../../../schema/app/index.ts";
+import { getJob, insertJob, listJobs, readLogs, transitionJob, type Job } from "../../jobs/store.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+import { existingSecretKeys } from "../../secrets/store.ts";
+import type { Principal } from "../../auth/tokens.ts";
+import { readableProjectIds, requirePrincipal, requireProjectRole } from "../access.ts";
+import { audit } from "../audit.ts";
+import type { AppDeps } from "../deps.ts";
+import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
+import { JobListQuery, JobSubmit, LogQuery } from "../job-schemas.ts";
+import { jobView } from "../job-view.ts";
+import { followLogs } from "../log-stream.ts";
+
+export function jobRoutes(deps: AppDeps, metrics: Metrics) {
+  const { db, queue } = deps;
+
+  /** The job if the caller holds `min` on its project; 404 when they cannot see it. */
+  async function jobFor(me: Principal, rawId: string, min: "read" | "write"): Promise<Job> {
+    const job = await getJob(db, uuidOr404(rawId, "job"));
+    if (!job) throw notFound("job");
+    try {
+      await requireProjectRole(db, me, job.projectId, min);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) throw notFound("job");
+      throw error;
+    }
+    return job;
+  }
+
+  return router("/api/v1/jobs")
+    .post(
+      "/",
+      async ({ body, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, body.project, "write", "project");
+        const image = body.image ?? project.defaultImage;
+        if (!image) throw badRequest(`image is required: project ${project.name} has no default image`, "image");
+        const wanted = [...new Set(body.secrets ?? [])];
+        const known = await existingSecretKeys(db, project.id, wanted);
+        const missing = wanted.filter((k) => !known.has(k));
+        if (missing.length) throw badRequest(`project ${project.name} has no secret ${missing.join(", ")}`, "secrets");
+        if (body.parent_job_id) {
+          const parent = await getJob(db, body.parent_job_id);
+          if (!parent || parent.projectId !== project.id) throw badRequest("parent job not found in this project", "parent_job_id");
+        }
+        const job = await insertJob(db, {
+          projectId: project.id,
+          name: body.name,
+          command: body.command,
+          image,
+          env: body.env ?? {},
+          secretRefs: wanted,
+          source: body.source ?? null,
+          ciSource: body.ci_source ?? (project.ciSourceUrl ? { type: "git", url: project.ciSourceUrl, ref: project.ciSourceRef ?? undefined } : null),
+          timeoutSeconds: body.timeout ?? 3600,
+          priority: body.priority ?? 0,
+          resources: body.resources ?? null,
+          parentJobId: body.parent_job_id ?? null,
+          submittedBy: me.userId,
+        });
+        await queue.enqueue(job);
+        metrics.jobsSubmitted.inc();
+        set.status = 201;
+        return jobView(job);
+      },
+      { body: JobSubmit, detail: { summary: "Submit a job; it answers 201 with the queued job" } },
+    )
+    .get(
+      "/",
+      async ({ query, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        let projectIds = await readableProjectIds(db, me);
+        if (query.project) projectIds = [(await requireProjectRole(db, me, query.project, "read", "project")).id];
+        const limit = query.limit ?? 50;
+        const offset = query.offset ?? 0;
+        const rows = await listJobs(db, { projectIds, status: query.status, name: query.name, limit: limit + 1, offset });
+        return {
+          jobs: rows.slice(0, limit).map(jobView),
+          next_offset: rows.length > limit ? offset + limit : null,
+        };
+      },
+      { query: JobListQuery, detail: { summary: "Jobs you can read, newest first, with filters and pagination" } },
+    )
+    .get(
+      "/:id",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        return jobView(await jobFor(me, params.id, "read"));
+      },
+      { detail: { summary: "One job" } },
+    )
+    .post(
+      "/:id/cancel",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const job = await jobFor(me, params.id, "write");
+        const result = await transitionJob(db, job.id, "cancelled", { reason: `cancelled by ${me.userName}` });
+        if (!result.ok) throw conflict(`job is already ${result.current ?? "gone"}`, "status");
+        await queue.cancel(result.job);
+        await audit(db, me, "job.cancel", "job", job.id);
+        return jobView(result.job);
+      },
+      { detail: { summary: "Cancel a queued or running job" } },
+    )
+    .post(
+      "/:id/retry",
+      async ({ params, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const job = await jobFor(me, params.id, "write");
+        if (!TERMINAL_STATUSES.includes(job.status)) throw conflict(`job is still ${job.status}; only an ended job can be retried`, "status");
+        const first = job.retryOf ?? job.id;
+        const [latest] = await db
+          .select({ attempt: max(jobs.attempt) })
+          .from(jobs)
+          .where(or(eq(jobs.id, first), eq(jobs.retryOf, first)));
+        const retry = await insertJob(db, {
+          projectId: job.projectId,
+          name: job.name,
+          command: job.command,
+          image: job.image,
+          env: job.env,
+          secretRefs: job.secretRefs,
+          source: job.source,
+          ciSource: job.ciSource,
+          timeoutSeconds: job.timeoutSeconds,
+          priority: job.priority,
+          resources: job.resources,
+          parentJobId: job.parentJobId,
+          workflowRunId: job.workflowRunId,
+          attempt: (latest?.attempt ?? job.attempt) + 1,
+          retryOf: first,
+          submittedBy: me.userId,
+        });
+        await queue.enqueue(retry);
+        await audit(db, me, "job.retry", "job", retry.id, { retry_of: first });
+        set.status = 201;
+        return jobView(retry);
+      },
+      { detail: { summary: "Run an ended job again as a new attempt linked to the first" } },
+    )
+    .get(
+      "/:id/logs",
+      async ({ params, query, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const job = await jobFor(me, params.id, "read");
+        const resumeFrom = Number(request.headers.get("last-event-id") ?? "");
+        const after = query.after ?? (Number.isInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0);
+        if (query.follow) return followLogs(db, job.id, after, deps.logPollMs ?? 250, request.signal);
+        const lines = await readLogs(db, job.id, after, 1_000_000);
+        const text = lines.map((l) => l.line + "\n").join("");
+        return new Response(text, { headers: { "content-type": "text/plain; charset=utf-8" } });
+      },
+      { query: LogQuery, detail: { summary: "The job's log as text; ?follow=true streams it (SSE) until the job ends" } },
+    );
+}

@@ -1,0 +1,65 @@
+import { t } from "elysia";
+import { router } from "../router.ts";
+import { deleteSecret, listSecretKeys, putSecret, SECRET_KEY_PATTERN } from "../../secrets/store.ts";
+import { requirePrincipal, requireProjectRole } from "../access.ts";
+import { audit } from "../audit.ts";
+import type { AppDeps } from "../deps.ts";
+import { badRequest, notFound } from "../errors.ts";
+
+const SecretValue = t.Object(
+  { value: t.String({ minLength: 1, maxLength: 65536, description: "stored encrypted; never returned by the API" }) },
+  { additionalProperties: false },
+);
+const keyPattern = new RegExp(SECRET_KEY_PATTERN);
+
+function checkKey(key: string): string {
+  if (!keyPattern.test(key)) throw badRequest("secret key must be letters, digits and _, not starting with a digit (up to 128)", "key");
+  return key;
+}
+
+export function secretRoutes(deps: AppDeps) {
+  const { db } = deps;
+  return router("/api/v1/projects")
+    .get(
+      "/:id/secrets",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "write");
+        const rows = await listSecretKeys(db, project.id);
+        return {
+          secrets: rows.map((r) => ({
+            key: r.key,
+            version: r.version,
+            created_at: r.createdAt.toISOString(),
+            updated_at: r.updatedAt.toISOString(),
+          })),
+        };
+      },
+      { detail: { summary: "Secret keys and timestamps (write role); never values" } },
+    )
+    .put(
+      "/:id/secrets/:key",
+      async ({ params, body, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "admin");
+        const key = checkKey(params.key);
+        const outcome = await putSecret(db, deps.key, project.id, key, body.value);
+        await audit(db, me, `secret.${outcome === "created" ? "create" : "update"}`, "project", project.id, { key });
+        set.status = outcome === "created" ? 201 : 200;
+        return { key, [outcome]: true };
+      },
+      { body: SecretValue, detail: { summary: "Set a secret (admin role)" } },
+    )
+    .delete(
+      "/:id/secrets/:key",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "admin");
+        const key = checkKey(params.key);
+        if (!(await deleteSecret(db, project.id, key))) throw notFound(`secret ${key}`);
+        await audit(db, me, "secret.delete", "project", project.id, { key });
+        return { key, deleted: true };
+      },
+      { detail: { summary: "Delete a secret (admin role)" } },
+    );
+}

@@ -1,0 +1,83 @@
+import { and, desc, eq } from "drizzle-orm";
+import { t } from "elysia";
+import { router } from "../router.ts";
+import { apiTokens, users } from "../../../schema/app/index.ts";
+import { issueToken } from "../../auth/tokens.ts";
+import { ensureUser } from "../../auth/users.ts";
+import { audit } from "../audit.ts";
+import { requireAdmin, requirePrincipal } from "../access.ts";
+import type { AppDeps } from "../deps.ts";
+import { notFound, uuidOr404 } from "../errors.ts";
+
+const TokenCreate = t.Object(
+  {
+    name: t.String({ minLength: 1, maxLength: 100, description: "what the token is for" }),
+    expires_in_days: t.Optional(t.Integer({ minimum: 1, maximum: 3650 })),
+    worker: t.Optional(t.Boolean({ description: "a worker token (internal endpoints only); administrators only" })),
+    user: t.Optional(
+      t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description: "issue for this user (created if missing); administrators only" }),
+    ),
+    admin: t.Optional(t.Boolean({ description: "make that user an administrator; administrators only" })),
+  },
+  { additionalProperties: false },
+);
+
+export function tokenRoutes({ db }: AppDeps) {
+  return router("/api/v1/tokens")
+    .post(
+      "/",
+      async ({ body, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        if (body.worker || body.user || body.admin) requireAdmin(me);
+        const owner = body.user ? await ensureUser(db, body.user, body.admin ?? false) : { id: me.userId };
+        const expiresAt = body.expires_in_days ? new Date(Date.now() + body.expires_in_days * 86_400_000) : null;
+        const issued = await issueToken(db, { userId: owner.id, name: body.name, scopes: body.worker ? ["worker"] : ["api"], expiresAt });
+        await audit(db, me, "token.create", "token", issued.id, { name: body.name, worker: body.worker ?? false, user: body.user });
+        set.status = 201;
+        return { id: issued.id, name: body.name, token: issued.token, expires_at: expiresAt?.toISOString() ?? null };
+      },
+      { body: TokenCreate, detail: { summary: "Create a token; the response is the only time it is shown" } },
+    )
+    .get(
+      "/",
+      async ({ request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const rows = await db
+          .select({ token: apiTokens, user: users.name })
+          .from(apiTokens)
+          .innerJoin(users, eq(users.id, apiTokens.userId))
+          .where(me.isAdmin ? undefined : eq(apiTokens.userId, me.userId))
+          .orderBy(desc(apiTokens.createdAt));
+        return {
+          tokens: rows.map(({ token, user }) => ({
+            id: token.id,
+            name: token.name,
+            user,
+            scopes: token.scopes,
+            created_at: token.createdAt.toISOString(),
+            expires_at: token.expiresAt?.toISOString() ?? null,
+            last_used_at: token.lastUsedAt?.toISOString() ?? null,
+            revoked_at: token.revokedAt?.toISOString() ?? null,
+          })),
+        };
+      },
+      { detail: { summary: "List tokens (yours; all for administrators), never their values" } },
+    )
+    .delete(
+      "/:id",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const id = uuidOr404(params.id, "token");
+        const owner = me.isAdmin ? undefined : eq(apiTokens.userId, me.userId);
+        const [row] = await db
+          .update(apiTokens)
+          .set({ revokedAt: new Date() })
+          .where(and(eq(apiTokens.id, id), owner))
+          .returning({ id: apiTokens.id });
+        if (!row) throw notFound("token");
+        await audit(db, me, "token.revoke", "token", id);
+        return { id, revoked: true };
+      },
+      { detail: { summary: "Revoke a token" } },
+    );
+}

@@ -1,0 +1,76 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { createHash, randomBytes } from "node:crypto";
+import { apiTokens, users, type TokenScope } from "../../schema/app/index.ts";
+import type { Db } from "../db/client.ts";
+
+/** `rcd_` + 32 random bytes (base64url): recognisable in leaks, unguessable. */
+export function newToken(): string {
+  return "rcd_" + randomBytes(32).toString("base64url");
+}
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+export interface Principal {
+  userId: string;
+  userName: string;
+  isAdmin: boolean;
+  tokenId: string;
+  scopes: readonly TokenScope[];
+}
+
+export interface IssueOptions {
+  userId: string;
+  name: string;
+  scopes?: TokenScope[];
+  expiresAt?: Date | null;
+}
+
+export interface Issued {
+  id: string;
+  token: string;
+}
+
+export async function issueToken(db: Pick<Db, "insert">, options: IssueOptions): Promise<Issued> {
+  const token = newToken();
+  const [row] = await db
+    .insert(apiTokens)
+    .values({
+      userId: options.userId,
+      name: options.name,
+      tokenHash: hashToken(token),
+      scopes: options.scopes ?? ["api"],
+      expiresAt: options.expiresAt ?? null,
+    })
+    .returning({ id: apiTokens.id });
+  return { id: row!.id, token };
+}
+
+// last_used_at is refreshed at most this often, so reads do not each cost a write.
+const TOUCH_EVERY_MS = 60_000;
+
+/** The principal behind a bearer token, or undefined when it is unknown, revoked or expired. */
+export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+  const [row] = await db
+    .select({
+      tokenId: apiTokens.id,
+      scopes: apiTokens.scopes,
+      expiresAt: apiTokens.expiresAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+      userId: users.id,
+      userName: users.name,
+      isAdmin: users.isAdmin,
+    })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)))
+    .limit(1);
+  if (!row) return undefined;
+  const now = Date.now();
+  if (row.expiresAt && row.expiresAt.getTime() <= now) return undefined;
+  if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
+    await db.update(apiTokens).set({ lastUsedAt: new Date(now) }).where(eq(apiTokens.id, row.tokenId));
+  }
+  return { tokenId: row.tokenId, scopes: row.scopes, userId: row.userId, userName: row.userName, isAdmin: row.isAdmin };
+}

@@ -1,0 +1,18 @@
+// The app's drizzle-kit migrations, imported as text so a compiled binary carries them.
+// Add a line for every file drizzle-kit writes; migrate.test.ts fails when one is missing.
+import journal from "../../schema/migrations/app/meta/_journal.json";
+import m0000 from "../../schema/migrations/app/0000_app_tables.sql" with { type: "text" };
+import m0001 from "../../schema/migrations/app/0001_job_status_transitions.sql" with { type: "text" };
+
+export interface JournalEntry {
+  tag: string;
+  when: number;
+  breakpoints: boolean;
+}
+
+export const appJournal: readonly JournalEntry[] = journal.entries;
+
+export const appMigrationSql: Readonly<Record<string, string>> = {
+  "0000_app_tables": m0000,
+  "0001_job_status_transitions": m0001,
+};

@@ -1,0 +1,125 @@
+import { and, asc, desc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { JOB_STATUSES, JOB_TRANSITIONS, jobLogs, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
+import type { Db } from "../db/client.ts";
+
+export type Job = typeof jobs.$inferSelect;
+export type NewJob = typeof jobs.$inferInsert;
+
+export async function insertJob(db: Db, values: NewJob): Promise<Job> {
+  const [row] = await db.insert(jobs).values(values).returning();
+  return row!;
+}
+
+export async function getJob(db: Db, id: string): Promise<Job | undefined> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.id, id)).limit(1);
+  return row;
+}
+
+export interface JobFilter {
+  /** Only these projects (undefined: all). */
+  projectIds?: string[];
+  status?: JobStatus;
+  name?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Newest first. */
+export async function listJobs(db: Db, filter: JobFilter): Promise<Job[]> {
+  const where: SQL[] = [];
+  if (filter.projectIds) {
+    if (filter.projectIds.length === 0) return [];
+    where.push(inArray(jobs.projectId, filter.projectIds));
+  }
+  if (filter.status) where.push(eq(jobs.status, filter.status));
+  if (filter.name) where.push(eq(jobs.name, filter.name));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...where))
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(filter.limit)
+    .offset(filter.offset);
+}
+
+export interface TransitionDetails {
+  exitCode?: number | null;
+  reason?: string | null;
+  workerId?: string | null;
+}
+
+export type TransitionResult = { ok: true; job: Job } | { ok: false; current?: JobStatus };
+
+/**
+ * Moves a job to `to` only from a status that may lead there (a guarded UPDATE; the trigger from
+ * the migration refuses anything else too). Reports the current status when the move is refused.
+ */
+export async function transitionJob(db: Db, id: string, to: JobStatus, details: TransitionDetails = {}): Promise<TransitionResult> {
+  const from = JOB_STATUSES.filter((s) => JOB_TRANSITIONS[s].includes(to));
+  const now = new Date();
+  const set: Partial<NewJob> = { status: to, updatedAt: now };
+  if (to === "running") set.startedAt = now;
+  else set.finishedAt = now;
+  if (details.exitCode !== undefined) set.exitCode = details.exitCode;
+  if (details.reason !== undefined) set.reason = details.reason;
+  if (details.workerId !== undefined) set.workerId = details.workerId;
+  const [row] = from.length
+    ? await db.update(jobs).set(set).where(and(eq(jobs.id, id), inArray(jobs.status, from))).returning()
+    : [];
+  if (row) return { ok: true, job: row };
+  const current = await getJob(db, id);
+  return { ok: false, current: current?.status };
+}
+
+/** Takes the most urgent queued job (priority, then age) for a worker; concurrent claims never share one. */
+export async function claimNextJob(db: Db, workerId: string): Promise<Job | undefined> {
+  const [row] = await db
+    .update(jobs)
+    .set({ status: "running", startedAt: sql`now()`, updatedAt: sql`now()`, workerId })
+    .where(
+      eq(
+        jobs.id,
+        sql`(SELECT id FROM ${jobs} WHERE status = 'queued' ORDER BY priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)`,
+      ),
+    )
+    .returning();
+  return row;
+}
+
+export interface LogLine {
+  stream?: LogStream;
+  line: string;
+}
+
+/** Appends lines in order, numbering them after the job's last line. Returns the last number. */
+export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[]): Promise<number | undefined> {
+  return db.transaction(async (tx) => {
+    // The counter row lock orders concurrent batches for one job.
+    const [counter] = await tx
+      .update(jobs)
+      .set({ logLines: sql`${jobs.logLines} + ${lines.length}` })
+      .where(eq(jobs.id, jobId))
+      .returning({ last: jobs.logLines });
+    if (!counter) return undefined;
+    const first = counter.last - lines.length + 1;
+    if (lines.length) {
+      await tx.insert(jobLogs).values(lines.map((l, i) => ({ jobId, seq: first + i, stream: l.stream ?? "stdout", line: l.line })));
+    }
+    return counter.last;
+  });
+}
+
+export interface StoredLine {
+  seq: number;
+  stream: LogStream;
+  line: string;
+}
+
+export async function readLogs(db: Db, jobId: string, afterSeq = 0, limit = 10_000): Promise<StoredLine[]> {
+  return db
+    .select({ seq: jobLogs.seq, stream: jobLogs.stream, line: jobLogs.line })
+    .from(jobLogs)
+    .where(and(eq(jobLogs.jobId, jobId), gt(jobLogs.seq, afterSeq)))
+    .orderBy(asc(jobLogs.seq))
+    .limit(limit);
+}

@@ -1,0 +1,53 @@
+import { sql } from "drizzle-orm";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { JOB_STATUSES, jobs } from "../../schema/app/index.ts";
+import type { Db } from "../db/client.ts";
+
+/** One registry per app, so tests can build several apps in one process. */
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<"method" | "route" | "status">;
+  jobDuration: Histogram<"status">;
+  jobsSubmitted: Counter;
+}
+
+export function createMetrics(db: Db): Metrics {
+  const registry = new Registry();
+  const httpDuration = new Histogram({
+    name: "reactorcide_http_request_duration_seconds",
+    help: "HTTP request duration by route template",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  const jobDuration = new Histogram({
+    name: "reactorcide_job_duration_seconds",
+    help: "Time from start to end of finished jobs",
+    labelNames: ["status"] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  const jobsSubmitted = new Counter({ name: "reactorcide_jobs_submitted_total", help: "Jobs submitted", registers: [registry] });
+  // Read from the database at scrape time, so several coordinators report the same truth.
+  new Gauge({
+    name: "reactorcide_jobs",
+    help: "Jobs by status",
+    labelNames: ["status"] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db.select({ status: jobs.status, n: sql<number>`count(*)::int` }).from(jobs).groupBy(jobs.status);
+      const counts = new Map(rows.map((r) => [r.status, r.n]));
+      for (const status of JOB_STATUSES) this.set({ status }, counts.get(status) ?? 0);
+    },
+  });
+  new Gauge({
+    name: "reactorcide_queue_depth",
+    help: "Jobs waiting for a worker",
+    registers: [registry],
+    async collect() {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(jobs).where(sql`${jobs.status} = 'queued'`);
+      this.set(row?.n ?? 0);
+    },
+  });
+  return { registry, httpDuration, jobDuration, jobsSubmitted };
+}

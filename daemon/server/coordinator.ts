@@ -1,0 +1,58 @@
+import { buildApp } from "../api/app.ts";
+import { DEFAULT_BODY_LIMIT } from "../api/deps.ts";
+import { bootstrapAdmin } from "../auth/users.ts";
+import { openDatabase, type Database } from "../db/database.ts";
+import { postgresJobQueue, type JobQueue } from "../jobs/queue.ts";
+import { loadMasterKey } from "../secrets/master-key.ts";
+
+export interface CoordinatorOptions {
+  dataDir: string;
+  databaseUrl?: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  bodyLimit?: number;
+  /** Plugs another queue in (Corndogs); the default is the jobs table itself. */
+  queue?: JobQueue;
+  onPostgresLog?: (line: string) => void;
+}
+
+export interface Coordinator {
+  url: string;
+  port: number;
+  database: Database;
+  /** Set only on the start that created the first administrator. */
+  adminToken?: string;
+  /** Set when the master key was generated into this file just now. */
+  generatedKeyFile?: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the database (migrating it), makes sure an administrator exists and listens. */
+export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const { key, generatedAt } = await loadMasterKey(options.dataDir);
+  const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, onLog: options.onPostgresLog });
+  try {
+    const admin = await bootstrapAdmin(database.db);
+    const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    const { app } = buildApp({ db: database.db, sql: database.sql, queue: options.queue ?? postgresJobQueue, key, bodyLimit });
+    // Bun refuses larger bodies itself (413) before they are read, chunked or not.
+    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit });
+    const server = app.server!;
+    const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+    return {
+      url: `http://${shownHost}:${server.port}`,
+      port: server.port!,
+      database,
+      adminToken: admin?.token,
+      generatedKeyFile: generatedAt,
+      async stop() {
+        await app.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

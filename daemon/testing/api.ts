@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { issueToken } from "../auth/tokens.ts";
+import { bootstrapAdmin, ensureUser } from "../auth/users.ts";
+import { buildApp } from "../api/app.ts";
+import type { AppDeps } from "../api/deps.ts";
+import { connect, openDb } from "../db/client.ts";
+import { migrateApp } from "../db/migrate.ts";
+import { postgresJobQueue } from "../jobs/queue.ts";
+import { masterKey } from "../secrets/cipher.ts";
+import { testDatabase } from "./postgres.ts";
+
+/** A migrated fresh database, the app built on it, an admin token and helpers for requests. */
+export async function testApi(overrides: Partial<AppDeps> = {}) {
+  const database = await testDatabase("api");
+  const sql = connect(database.url, 5);
+  await migrateApp(sql);
+  const db = openDb(sql);
+  const deps: AppDeps = { db, sql, queue: postgresJobQueue, key: masterKey(randomBytes(32)), logPollMs: 20, ...overrides };
+  const { app, metrics } = buildApp(deps);
+  const admin = (await bootstrapAdmin(db))!.token;
+
+  /** A request through app.handle; `body` objects are sent as JSON, strings as they are. */
+  async function call(method: string, path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...options.headers };
+    const token = options.token === undefined ? admin : options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const response = await app.handle(new Request(`http://local${path}`, { method, headers, body }));
+    const text = await response.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, json, text, headers: response.headers };
+  }
+
+  /** A user (created if missing) with an API token; `worker` gives a worker-scoped token. */
+  async function tokenFor(name: string, options: { worker?: boolean; admin?: boolean } = {}) {
+    const user = await ensureUser(db, name, options.admin ?? false);
+    return (await issueToken(db, { userId: user.id, name, scopes: options.worker ? ["worker"] : ["api"] })).token;
+  }
+
+  return { app, metrics, deps, db, sql, admin, call, tokenFor, close: () => sql.end() };
+}

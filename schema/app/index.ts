@@ -1,0 +1,5 @@
+// The application's tables (the queue's live in schema/queue with their own migrations).
+export * from "./users.ts";
+export * from "./projects.ts";
+export * from "./jobs.ts";
+export * from "./operations.ts";

@@ -1,0 +1,108 @@
+import { sql } from "drizzle-orm";
+import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { projects } from "./projects.ts";
+import { users } from "./users.ts";
+
+export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ["success", "failure", "error", "cancelled", "timed_out"];
+
+/** Allowed moves; the migration's trigger enforces the same table inside Postgres. */
+export const JOB_TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
+  queued: ["running", "cancelled", "error"],
+  running: ["success", "failure", "error", "cancelled", "timed_out"],
+  success: [],
+  failure: [],
+  error: [],
+  cancelled: [],
+  timed_out: [],
+};
+
+export interface SourceRef {
+  type: "git" | "copy" | "tarball" | "none";
+  url?: string;
+  ref?: string;
+}
+export interface JobResources {
+  cpu?: number;
+  memory?: string;
+  pids?: number;
+}
+
+export const workflowRuns = pgTable(
+  "workflow_runs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    status: text("status").notNull().default("running"),
+    event: text("event"),
+    ref: text("ref"),
+    commitSha: text("commit_sha"),
+    triggeredBy: uuid("triggered_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [index("workflow_runs_project_idx").on(t.projectId, t.createdAt)],
+);
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    status: text("status").$type<JobStatus>().notNull().default("queued"),
+    priority: integer("priority").notNull().default(0),
+    timeoutSeconds: integer("timeout_seconds").notNull().default(3600),
+    attempt: integer("attempt").notNull().default(1),
+    // The first attempt of a retried job; null on first attempts.
+    retryOf: uuid("retry_of").references((): AnyPgColumn => jobs.id, { onDelete: "set null" }),
+    source: jsonb("source").$type<SourceRef>(),
+    ciSource: jsonb("ci_source").$type<SourceRef>(),
+    image: text("image").notNull(),
+    command: text("command").notNull(),
+    env: jsonb("env").$type<Record<string, string>>().notNull().default({}),
+    secretRefs: jsonb("secret_refs").$type<string[]>().notNull().default([]),
+    resources: jsonb("resources").$type<JobResources>(),
+    exitCode: integer("exit_code"),
+    reason: text("reason"),
+    workerId: text("worker_id"),
+    logLines: integer("log_lines").notNull().default(0),
+    parentJobId: uuid("parent_job_id").references((): AnyPgColumn => jobs.id, { onDelete: "set null" }),
+    workflowRunId: uuid("workflow_run_id").references(() => workflowRuns.id, { onDelete: "set null" }),
+    submittedBy: uuid("submitted_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("jobs_project_created_idx").on(t.projectId, t.createdAt),
+    index("jobs_status_priority_idx").on(t.status, t.priority, t.createdAt),
+    check("jobs_status_check", sql.raw(`status in (${JOB_STATUSES.map((s) => `'${s}'`).join(", ")})`)),
+  ],
+);
+
+export const LOG_STREAMS = ["stdout", "stderr", "system"] as const;
+export type LogStream = (typeof LOG_STREAMS)[number];
+
+export const jobLogs = pgTable(
+  "job_logs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    // 1-based line number within the job, assigned by the coordinator.
+    seq: integer("seq").notNull(),
+    stream: text("stream").$type<LogStream>().notNull().default("stdout"),
+    line: text("line").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique("job_logs_job_seq").on(t.jobId, t.seq)],
+);

@@ -1,0 +1,70 @@
+import { sql } from "drizzle-orm";
+import { check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { users } from "./users.ts";
+
+export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => "bytea",
+});
+
+export const FORK_PR_POLICIES = ["never", "approval", "always"] as const;
+export type ForkPrPolicy = (typeof FORK_PR_POLICIES)[number];
+
+export const projects = pgTable("projects", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  repoUrl: text("repo_url"),
+  defaultBranch: text("default_branch").notNull().default("main"),
+  defaultImage: text("default_image"),
+  allowedEvents: jsonb("allowed_events").$type<string[]>().notNull().default([]),
+  targetBranches: jsonb("target_branches").$type<string[]>().notNull().default([]),
+  ciSourceUrl: text("ci_source_url"),
+  ciSourceRef: text("ci_source_ref"),
+  forkPrPolicy: text("fork_pr_policy").$type<ForkPrPolicy>().notNull().default("approval"),
+  // Encrypted like secrets (see daemon/secrets/cipher.ts): nonce || ciphertext || tag, plus key id.
+  webhookSecretEnc: bytea("webhook_secret_enc"),
+  vcsTokenEnc: bytea("vcs_token_enc"),
+  encKeyId: text("enc_key_id"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const PROJECT_ROLES = ["read", "write", "admin"] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+export const projectMembers = pgTable(
+  "project_members",
+  {
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role").$type<ProjectRole>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.userId] }),
+    check("project_members_role_check", sql`role in ('read', 'write', 'admin')`),
+  ],
+);
+
+export const secrets = pgTable(
+  "secrets",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    path: text("path").notNull().default(""),
+    key: text("key").notNull(),
+    // AES-256-GCM: a fresh 12-byte nonce per value; the key id says which master key sealed it.
+    nonce: bytea("nonce").notNull(),
+    ciphertext: bytea("ciphertext").notNull(),
+    keyId: text("key_id").notNull(),
+    version: integer("version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique("secrets_project_path_key").on(t.projectId, t.path, t.key), index("secrets_project_idx").on(t.projectId)],
+);

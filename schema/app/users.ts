@@ -1,0 +1,33 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+export const users = pgTable("users", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  email: text("email"),
+  isAdmin: boolean("is_admin").notNull().default(false),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** What a token may do: `api` is the public API (limited by the user's roles), `worker` the internal worker endpoints. */
+export const TOKEN_SCOPES = ["api", "worker"] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    // Only the SHA-256 (hex) of the token is kept; the token itself is shown once.
+    tokenHash: text("token_hash").notNull().unique(),
+    scopes: jsonb("scopes").$type<TokenScope[]>().notNull().default(sql`'["api"]'::jsonb`),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("api_tokens_user_idx").on(t.userId)],
+);
