@@ -21,6 +21,7 @@ const main = defineCommand({
     git: () => import("./commands/git.ts").then((m) => m.default),
     workflow: () => import("./commands/workflow.ts").then((m) => m.default),
     eval: () => import("./commands/eval.ts").then((m) => m.default),
+    script: () => import("./commands/script.ts").then((m) => m.default),
     "register-secret": () => import("./commands/register-secret.ts").then((m) => m.default),
   },
 });

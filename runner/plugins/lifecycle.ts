@@ -27,13 +27,18 @@ export type ContextInit = Omit<PluginContext, "phase" | "log"> & { log?: (messag
  * the execution stage and let this function finish). Returns the execution's exit code.
  */
 export class PluginRunner {
-  private readonly plugins: Plugin[];
+  private plugins: Plugin[];
   readonly context: PluginContext;
   private cleanedUp = false;
 
   constructor(plugins: Plugin[], init: ContextInit) {
     this.plugins = sortPlugins(plugins);
     this.context = { ...init, phase: "pre_validation", log: init.log ?? ((m) => console.log(m)) };
+  }
+
+  /** Adds a plugin while the job runs (a script's onPhase hooks), for the phases still to come. */
+  add(plugin: Plugin): void {
+    this.plugins = sortPlugins([...this.plugins, plugin]);
   }
 
   private async runHook(plugin: Plugin, phase: PluginPhase): Promise<void> {

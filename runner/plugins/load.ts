@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { provideLibraryModule } from "./virtual-module.ts";
 import { PLUGIN_PHASES, type Plugin, type PluginHook, type PluginPhase } from "./types.ts";
 
 export const PLUGINS_DIR = join(".reactorcide", "plugins");
@@ -47,6 +48,8 @@ export function pluginFromModule(exports: Record<string, unknown>, source: strin
 export async function importPlugin(file: string): Promise<Plugin> {
   const path = resolve(file);
   if (!existsSync(path)) throw new PluginLoadError(file, "file not found");
+  // Plugin files may import the runner library as "reactorcide".
+  await provideLibraryModule();
   let exports: Record<string, unknown>;
   try {
     exports = (await import(path)) as Record<string, unknown>;
