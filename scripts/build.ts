@@ -40,7 +40,9 @@ for (const name of wanted) {
       "--define", `REACTORCIDE_BUILD_COMMIT=${JSON.stringify(commit)}`,
       entry, "--outfile", outfile,
     ],
-    { cwd: root, stdout: "pipe", stderr: "pipe" },
+    // NODE_ENV is inlined by the bundler; a build started from `bun test` (NODE_ENV=test) must not
+    // produce a binary that believes it is under test (consola would hide its messages).
+    { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } },
   );
   if (proc.exitCode !== 0) {
     consola.error(`building ${name} failed:\n${proc.stderr.toString()}${proc.stdout.toString()}`);

@@ -60,7 +60,7 @@ export const FIELDS: readonly FieldDef[] = [
   field({ name: "code_dir", flag: "code-dir", env: "REACTORCIDE_CODE_DIR", kind: "string", default: "/job/src", description: "Where the source goes (inside /job)" }),
   field({ name: "job_dir", flag: "job-dir", env: "REACTORCIDE_JOB_DIR", kind: "string", default: (r) => r.code_dir ?? "/job/src", description: "Working directory of the command (inside /job; default: the code dir)" }),
   field({ name: "job_env", flag: "job-env", env: "REACTORCIDE_JOB_ENV", kind: "string", default: "", description: "KEY=VALUE lines inline, or an env file inside the workspace" }),
-  field({ name: "workspace", flag: "workspace", env: "REACTORCIDE_WORKSPACE", kind: "string", default: "", description: "Host directory that stands for /job (default /job in a container, ./job elsewhere)" }),
+  field({ name: "workspace", flag: "workspace", env: "REACTORCIDE_WORKSPACE", kind: "string", default: "", description: "Host directory that stands for /job (default /job inside a job container, ./job elsewhere)" }),
   field({ name: "source_type", flag: "source-type", env: "REACTORCIDE_SOURCE_TYPE", kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the source is prepared", jobKey: "source.type", fromJob: (s) => s.source?.type }),
   field({ name: "source_url", flag: "source-url", env: "REACTORCIDE_SOURCE_URL", kind: "string", default: "", description: "Git URL or local path of the source", jobKey: "source.url", fromJob: (s) => s.source?.url }),
   field({ name: "source_ref", flag: "source-ref", env: "REACTORCIDE_SOURCE_REF", kind: "string", default: "", description: "Branch, tag or commit of the source", jobKey: "source.ref", fromJob: (s) => s.source?.ref }),

@@ -3,7 +3,7 @@
  * defaults < REACTORCIDE_* environment < job file (run-job) < flags. The job environment is merged
  * per variable in the same order: REACTORCIDE_JOB_ENV < the job file's `env` < --job-env.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { jobEnvStrings, type JobSpec } from "../protocol/job-spec.ts";
 import { loadJobEnv } from "../workspace/env-file.ts";
@@ -31,12 +31,20 @@ export interface ResolvedConfig {
   jobEnvOrigins: Record<string, Origin>;
   jobFile?: string;
   steps?: unknown[];
+  /** The directory relative paths were resolved against. */
+  cwd: string;
   /** Values that could not be read (bad numbers, env files outside the workspace...). */
   problems: ConfigProblem[];
 }
 
+/**
+ * Inside a job container: a container marker and a /job directory (the runner image has one and
+ * the worker mounts the workspace there). A developer's machine that is itself a container, but
+ * has no /job, keeps ./job.
+ */
 export function detectContainer(): boolean {
-  return existsSync("/.dockerenv") || existsSync("/run/.containerenv") || Boolean(process.env.KUBERNETES_SERVICE_HOST);
+  const marked = existsSync("/.dockerenv") || existsSync("/run/.containerenv") || Boolean(process.env.KUBERNETES_SERVICE_HOST);
+  return marked && existsSync("/job") && statSync("/job").isDirectory();
 }
 
 function label(def: FieldDef, origin: Origin): string {
@@ -100,7 +108,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
 
   const resolved = config as unknown as RunConfig;
   const { jobEnv, jobEnvOrigins } = resolveJobEnv(input, resolved.workspace, problems);
-  return { config: resolved, origins, labels, jobEnv, jobEnvOrigins, jobFile: input.job?.file, steps: input.job?.spec.steps, problems };
+  return { config: resolved, origins, labels, jobEnv, jobEnvOrigins, jobFile: input.job?.file, steps: input.job?.spec.steps, cwd, problems };
 }
 
 function resolveJobEnv(input: ResolveInput, workspace: string, problems: ConfigProblem[]) {

@@ -62,8 +62,9 @@ export function validateConfig(r: ResolvedConfig): ConfigProblem[] {
     bad("job_command", "required: the shell command to run", "any shell command", "--job-command 'make test' (or `command:` in a job file)");
   }
   collect(problems, () => normalizeJobPath(config.code_dir, labels.code_dir));
-  collect(problems, () => normalizeJobPath(config.job_dir, labels.job_dir));
-  collect(problems, () => assertSafeWorkspace(config.workspace, labels.workspace));
+  // A job dir that only follows the code dir would repeat the code dir's problem.
+  if (origins.job_dir !== "default") collect(problems, () => normalizeJobPath(config.job_dir, labels.job_dir));
+  collect(problems, () => assertSafeWorkspace(config.workspace, labels.workspace, r.cwd));
   checkSource(r, "ci_source", problems);
   checkSource(r, "source", problems);
   if (config.source_type !== "none" && normalizeQuiet(config.code_dir) === "/job") {
@@ -76,7 +77,7 @@ export function validateConfig(r: ResolvedConfig): ConfigProblem[] {
   if (config.pids < 16) bad("pids", `${config.pids} is too low for a shell and its commands`, "16 or more");
   if (config.image) {
     collect(problems, () => containerEnvFileText(r.jobEnv));
-  } else if (origins.runtime !== "default") {
+  } else if (origins.runtime !== "default" && !problems.some((p) => p.field === labels.runtime)) {
     problems.push({ severity: "warning", field: labels.runtime, message: "ignored without an image: the command runs in place", suggestion: "add --image to run it in a container" });
   }
   return problems;

@@ -13,7 +13,7 @@ export async function checkImage(runtime: ContainerRuntime, image: string, field
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   if (code === 0) return undefined;
   const reason = stderr.trim().split("\n").pop() ?? "";
-  if (/cannot connect|daemon|permission denied/i.test(reason)) {
+  if (!/no such image|not found|does not exist/i.test(reason) && /cannot connect|is the .* daemon running|permission denied/i.test(reason)) {
     return { severity: "error", field: "runtime", message: `${runtime} is not reachable: ${reason}`, suggestion: `start the ${runtime} daemon` };
   }
   return {

@@ -4,6 +4,7 @@
  * SIGTERM to the whole group, then SIGKILL after the grace period. When the job's main process
  * exits, whatever it left running in its group is killed too, so nothing outlives the job.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import type { JobStream } from "../output/output.ts";
 
@@ -42,6 +43,33 @@ function signalGroup(pgid: number, signal: StopSignal): void {
   } catch {
     // ESRCH: the group is already gone.
   }
+}
+
+/** Whether a live (non-zombie) process is still in the group; zombies wait for their reaper. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after "(comm)": state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z") return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
+}
+
+/** Waits (briefly) until no process of the group is left; SIGKILL is delivered asynchronously. */
+async function groupGone(pgid: number, limitMs = 1000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (groupAlive(pgid) && Date.now() < until) await Bun.sleep(10);
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, sink: JobStream): Promise<void> {
@@ -84,8 +112,11 @@ export async function execJob(spec: ExecSpec): Promise<ExecResult> {
   try {
     await proc.exited;
     signalGroup(pgid, "SIGKILL"); // leftovers (backgrounded grandchildren) go with the job
+    await groupGone(pgid);
     // A process that left the group may still hold the pipes; do not wait for it forever.
-    await Promise.race([pumps, Bun.sleep(PIPE_DRAIN_MS)]);
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([pumps, new Promise((done) => (drainTimer = setTimeout(done, PIPE_DRAIN_MS)))]);
+    clearTimeout(drainTimer); // a pending timer would keep the runner alive after the job
   } finally {
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);

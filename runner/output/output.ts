@@ -38,6 +38,8 @@ export class Output {
       stdout: masked(this.stdout) as unknown as NodeJS.WriteStream,
       stderr: masked(this.stderr) as unknown as NodeJS.WriteStream,
       formatOptions: { date: false },
+      // Explicit: consola lowers its level when it thinks it runs under a test runner.
+      level: 3,
     });
   }
 

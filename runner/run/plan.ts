@@ -66,6 +66,9 @@ export function buildPlan(r: ResolvedConfig): RunPlan {
   return plan;
 }
 
+/** Quotes an argument only when the shell would need it, so the printed command reads plainly. */
+const shellWord = (arg: string) => (/^[\w\/.,:=@%+-]+$/.test(arg) ? arg : $.escape(arg));
+
 export function formatPlan(r: ResolvedConfig, plan: RunPlan): string {
   const lines: string[] = [];
   let n = 1;
@@ -79,6 +82,6 @@ export function formatPlan(r: ResolvedConfig, plan: RunPlan): string {
     lines.push(`${n++}. run in place in ${plan.jobDir} (${plan.hostJobDir})${limit}, grace ${r.config.grace_period} s: ${r.config.job_command}`);
   }
   let text = `Plan:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
-  if (plan.container) text += `Container command:\n  ${plan.container.argv.map((a) => $.escape(a)).join(" ")}\n`;
+  if (plan.container) text += `Container command:\n  ${plan.container.argv.map(shellWord).join(" ")}\n`;
   return text;
 }
