@@ -4,7 +4,9 @@
  *   reactorcide-runner script jobs/scripts/ci.ts        (or: bun runner/main.ts script ...)
  * from a checkout of this repository; `reactorcide` is the runner's library.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gitInfo, parallel, runStep, triggerJob } from "reactorcide";
 
 const [test, lint] = await parallel(
@@ -16,11 +18,15 @@ if (test?.status !== "success" || lint?.status !== "success") {
   process.exit(1);
 }
 
+// Inside a job, artifacts go to /job/artifacts; on a laptop, to a temporary directory.
+const workspace = process.env.REACTORCIDE_WORKSPACE ?? "/job";
+const inJob = existsSync(workspace);
+const artifacts = inJob ? join(workspace, "artifacts") : mkdtempSync(join(tmpdir(), "ci-artifacts-"));
 const targets = ["linux-x64", "linux-arm64"];
 const builds = await parallel(
   ...targets.map((target) => ({
     name: `build-${target}`,
-    run: `mkdir -p ../artifacts && tar -czf ../artifacts/runner-${target}.tgz runner && echo built ${target}`,
+    run: `mkdir -p "${artifacts}" && tar -czf "${artifacts}/runner-${target}.tgz" runner && echo built ${target}`,
   })),
 );
 if (builds.some((b) => b.status !== "success")) process.exit(1);
@@ -29,7 +35,7 @@ const info = await gitInfo(".");
 const branch = process.env.REACTORCIDE_BRANCH ?? info.branch;
 if (branch !== "main") {
   console.log(`on ${branch ?? "a detached HEAD"}: no deploy`);
-} else if (existsSync(process.env.REACTORCIDE_WORKSPACE ?? "/job")) {
+} else if (inJob) {
   // Workflow logic lives in job code: ask for the deploy job with what it needs to know.
   await triggerJob("deploy", { env: { REACTORCIDE_SHA: info.commit, REACTORCIDE_BRANCH: branch } });
 } else {
