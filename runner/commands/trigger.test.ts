@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const MAIN = join(import.meta.dir, "..", "main.ts");
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "rc-trigger-cli-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function trigger(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn([process.execPath, MAIN, "trigger", ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: "/root", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}
+
+describe("trigger command", () => {
+  test("files with one job, a list, or {jobs}; YAML or JSON; all appended to triggers.json", async () => {
+    const ws = tempDir();
+    writeFileSync(join(ws, "one.yaml"), "job_name: deploy\nenv:\n  TARGET: staging\n");
+    writeFileSync(join(ws, "list.json"), JSON.stringify([{ job_name: "a" }, { job_name: "b", condition: "always" }]));
+    writeFileSync(join(ws, "wrapped.yaml"), "jobs:\n  - job_name: c\n    depends_on: [a]\n");
+    const r = await trigger([join(ws, "one.yaml"), join(ws, "list.json"), join(ws, "wrapped.yaml")], { REACTORCIDE_WORKSPACE: ws });
+    expect(r.code).toBe(0);
+    const file = JSON.parse(readFileSync(join(ws, "triggers.json"), "utf8"));
+    expect(file.jobs.map((j: { job_name: string }) => j.job_name)).toEqual(["deploy", "a", "b", "c"]);
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith("::reactorcide::trigger::"));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!.slice("::reactorcide::trigger::".length)).operation_id).toBe(file.operation_id);
+  });
+
+  test("a bad job exits 2 naming the field, and nothing is written", async () => {
+    const ws = tempDir();
+    writeFileSync(join(ws, "bad.yaml"), "job_name: x\ncondition: on_success\nretries: 3\n");
+    const r = await trigger([join(ws, "bad.yaml"), "--workspace", ws]);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain('jobs[0].condition: must be one of "all_success", "any_failed", "always"');
+    expect(r.stdout + r.stderr).toContain("jobs[0].retries: unknown field");
+    expect(existsSync(join(ws, "triggers.json"))).toBe(false);
+  });
+
+  test("POSTs to the coordinator only over https unless allowed", async () => {
+    const ws = tempDir();
+    writeFileSync(join(ws, "t.yaml"), "job_name: x\n");
+    let posted = 0;
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (posted++, new Response(null, { status: 201 })) });
+    try {
+      const env = { REACTORCIDE_COORDINATOR_URL: `http://127.0.0.1:${server.port}`, REACTORCIDE_API_TOKEN: "t0k", REACTORCIDE_JOB_ID: "j1" };
+      const refused = await trigger([join(ws, "t.yaml"), "--workspace", ws], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr + refused.stdout).toContain("http:// refused");
+      const ok = await trigger([join(ws, "t.yaml"), "--workspace", ws, "--allow-insecure-transport"], env);
+      expect(ok.code).toBe(0);
+      expect(posted).toBe(1);
+      expect(existsSync(join(ws, "triggers.json"))).toBe(false);
+    } finally {
+      server.stop(true);
+    }
+  });
+});
