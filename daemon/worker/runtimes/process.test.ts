@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { collect, testSpec } from "../testing/collect.ts";
 import { ProcessRuntime } from "./process.ts";
 import { RefusedError } from "./runtime.ts";
@@ -26,13 +26,13 @@ test("process runtime refuses jobs with untrusted source, with a clear reason", 
   expect(error.message).toContain("untrusted");
 });
 
-test("process runtime runs in the workspace with only the given env, not the worker's", async () => {
+test("process runtime runs beside the workspace (REACTORCIDE_WORKSPACE) with only the given env, not the worker's", async () => {
   process.env.REACTORCIDE_HOST_CANARY = "worker-secret-9912";
-  const { runnerPath, workspace } = await fakeRunner('pwd; echo "A=$A"; echo "canary=$REACTORCIDE_HOST_CANARY"; echo err >&2; exit 3');
+  const { runnerPath, workspace } = await fakeRunner('pwd; echo "ws=$REACTORCIDE_WORKSPACE"; echo "A=$A"; echo "canary=$REACTORCIDE_HOST_CANARY"; echo err >&2; exit 3');
   const runtime = new ProcessRuntime({ runnerPath, quiet: true });
   const { stdout, stderr, exit } = await collect(await runtime.start(testSpec({ workspace, argv: ["reactorcide-runner", "run"], env: { A: "1" } })));
   delete process.env.REACTORCIDE_HOST_CANARY;
-  expect(stdout).toBe(`${workspace}\nA=1\ncanary=\n`);
+  expect(stdout).toBe(`${dirname(workspace)}\nws=${workspace}\nA=1\ncanary=\n`);
   expect(stderr).toBe("err\n");
   expect(exit.code).toBe(3);
 });

@@ -1,4 +1,5 @@
 import { consola } from "consola";
+import { dirname } from "node:path";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
 export interface ProcessRuntimeOptions {
@@ -39,8 +40,9 @@ export class ProcessRuntime implements Runtime {
     await this.preflight(spec);
     const argv = [this.options.runnerPath, ...spec.argv.slice(1)];
     // The job sees only the env it was given (plus PATH/HOME to find tools), never the worker's.
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: spec.workspace, ...spec.env, REACTORCIDE_WORKSPACE: spec.workspace };
-    const proc = Bun.spawn(argv, { cwd: spec.workspace, env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: true });
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dirname(spec.workspace), ...spec.env, REACTORCIDE_WORKSPACE: spec.workspace };
+    // Started beside the workspace, not in it: the runner refuses a workspace that holds its cwd.
+    const proc = Bun.spawn(argv, { cwd: dirname(spec.workspace), env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: true });
     let killTimer: Timer | undefined;
     const exited = proc.exited.then((code): Exit => {
       clearTimeout(killTimer);
