@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { JOB_STATUSES } from "../../schema/app/index.ts";
 import { SECRET_KEY_PATTERN } from "../secrets/store.ts";
+import { badRequest } from "./errors.ts";
 
 const SourceRef = t.Object(
   {
@@ -43,15 +44,27 @@ export const JobSubmit = t.Object(
   { additionalProperties: false },
 );
 
+// Numbers in queries are digit strings, range-checked by queryInt: Elysia's numeric coercion
+// reports errors without the parameter's name.
+const Digits = (description: string) => t.String({ pattern: "^[0-9]{1,9}$", description });
+
 export const JobListQuery = t.Object({
   project: t.Optional(t.String({ minLength: 1 })),
   status: t.Optional(t.Union(JOB_STATUSES.map((s) => t.Literal(s)))),
   name: t.Optional(t.String({ minLength: 1 })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+  limit: t.Optional(Digits("1 to 200, default 50")),
+  offset: t.Optional(Digits("default 0")),
 });
 
 export const LogQuery = t.Object({
-  follow: t.Optional(t.Boolean()),
-  after: t.Optional(t.Integer({ minimum: 0, description: "only lines after this number" })),
+  follow: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
+  after: t.Optional(Digits("only lines after this number")),
 });
+
+/** A digit-string query parameter as a number within [min, max], or 400 naming it. */
+export function queryInt(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (n < min || n > max) throw badRequest(`${name} must be from ${min} to ${max}`, name);
+  return n;
+}

@@ -9,7 +9,7 @@ import { readableProjectIds, requirePrincipal, requireProjectRole } from "../acc
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
-import { JobListQuery, JobSubmit, LogQuery } from "../job-schemas.ts";
+import { JobListQuery, JobSubmit, LogQuery, queryInt } from "../job-schemas.ts";
 import { jobView } from "../job-view.ts";
 import { followLogs } from "../log-stream.ts";
 
@@ -73,8 +73,8 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const me = await requirePrincipal(db, request.headers, "api");
         let projectIds = await readableProjectIds(db, me);
         if (query.project) projectIds = [(await requireProjectRole(db, me, query.project, "read", "project")).id];
-        const limit = query.limit ?? 50;
-        const offset = query.offset ?? 0;
+        const limit = queryInt(query.limit, "limit", 1, 200, 50);
+        const offset = queryInt(query.offset, "offset", 0, 1e9, 0);
         const rows = await listJobs(db, { projectIds, status: query.status, name: query.name, limit: limit + 1, offset });
         return {
           jobs: rows.slice(0, limit).map(jobView),
@@ -146,8 +146,8 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const me = await requirePrincipal(db, request.headers, "api");
         const job = await jobFor(me, params.id, "read");
         const resumeFrom = Number(request.headers.get("last-event-id") ?? "");
-        const after = query.after ?? (Number.isInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0);
-        if (query.follow) return followLogs(db, job.id, after, deps.logPollMs ?? 250, request.signal);
+        const after = queryInt(query.after, "after", 0, 1e9, Number.isInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0);
+        if (query.follow === "true") return followLogs(db, job.id, after, deps.logPollMs ?? 250, request.signal);
         const lines = await readLogs(db, job.id, after, 1_000_000);
         const text = lines.map((l) => l.line + "\n").join("");
         return new Response(text, { headers: { "content-type": "text/plain; charset=utf-8" } });

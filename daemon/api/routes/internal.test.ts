@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { testApi } from "../../testing/api.ts";
+
+let api: Awaited<ReturnType<typeof testApi>>;
+let worker: string;
+beforeAll(async () => {
+  api = await testApi();
+  await api.call("POST", "/api/v1/projects", { body: { name: "int", default_image: "busybox" } });
+  await api.call("PUT", "/api/v1/projects/int/secrets/API_KEY", { body: { value: "key-123456" } });
+  await api.call("PUT", "/api/v1/projects/int/secrets/OTHER", { body: { value: "not-asked-for" } });
+  worker = await api.tokenFor("worker-b", { worker: true });
+});
+afterAll(() => api?.close());
+
+const submit = async (body: Record<string, unknown> = {}) =>
+  (await api.call("POST", "/api/v1/jobs", { body: { name: "i", command: "true", project: "int", ...body } })).json;
+const internal = (method: string, path: string, body?: unknown, token: string | null = worker) =>
+  api.call(method, `/api/v1/internal${path}`, { token, body });
+
+describe("internal worker endpoints", () => {
+  test("status: queued → running → success records times, exit code and worker", async () => {
+    const job = await submit();
+    const run = await internal("POST", `/jobs/${job.id}/status`, { status: "running", worker_id: "w-1" });
+    expect(run.status).toBe(200);
+    expect(run.json).toMatchObject({ status: "running", worker_id: "w-1" });
+    expect(run.json.started_at).toBeString();
+    const done = await internal("POST", `/jobs/${job.id}/status`, { status: "success", exit_code: 0, reason: "exit 0" });
+    expect(done.json).toMatchObject({ status: "success", exit_code: 0, reason: "exit 0" });
+    expect(done.json.finished_at).toBeString();
+    const seen = await internal("GET", `/jobs/${job.id}`);
+    expect(seen.json.status).toBe("success");
+  });
+
+  test("status: every move outside the machine is 409, and the database refuses it too", async () => {
+    const job = await submit();
+    for (const bad of ["success", "failure", "timed_out"]) {
+      const r = await internal("POST", `/jobs/${job.id}/status`, { status: bad });
+      expect(r.status).toBe(409);
+    }
+    await internal("POST", `/jobs/${job.id}/status`, { status: "running" });
+    expect((await internal("POST", `/jobs/${job.id}/status`, { status: "running" })).status).toBe(409);
+    await internal("POST", `/jobs/${job.id}/status`, { status: "timed_out" });
+    for (const bad of ["running", "success", "cancelled"]) {
+      expect((await internal("POST", `/jobs/${job.id}/status`, { status: bad })).status).toBe(409);
+    }
+    // Even a direct UPDATE cannot move an ended job (trigger from the migration).
+    await expect(api.sql`UPDATE jobs SET status = 'queued' WHERE id = ${job.id}`).rejects.toThrow(/cannot move from timed_out to queued/);
+    await expect(api.sql`UPDATE jobs SET status = 'running' WHERE id = ${job.id}`).rejects.toThrow(/cannot move/);
+  });
+
+  test("status: bad values are 400 naming the field; unknown job 404", async () => {
+    const job = await submit();
+    const r = await internal("POST", `/jobs/${job.id}/status`, { status: "queued" });
+    expect(r.status).toBe(400);
+    expect(r.json.error.field).toBe("status");
+    const code = await internal("POST", `/jobs/${job.id}/status`, { status: "running", exit_code: 999 });
+    expect(code.json.error.field).toBe("exit_code");
+    expect((await internal("POST", `/jobs/${crypto.randomUUID()}/status`, { status: "running" })).status).toBe(404);
+    expect((await internal("POST", `/jobs/${job.id}/status`, "{")).status).toBe(400);
+  });
+
+  test("logs: batches are numbered in order, also when sent concurrently", async () => {
+    const job = await submit();
+    const batches = Array.from({ length: 10 }, (_, b) => ({ lines: Array.from({ length: 20 }, (_, i) => ({ line: `b${b}-${i}` })) }));
+    const results = await Promise.all(batches.map((body) => internal("POST", `/jobs/${job.id}/logs`, body)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.map((r) => r.json.last_seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => (i + 1) * 20));
+    const text = (await api.call("GET", `/api/v1/jobs/${job.id}/logs`)).text.trimEnd().split("\n");
+    expect(text).toHaveLength(200);
+    // Each batch stays contiguous.
+    for (let b = 0; b < 10; b++) {
+      const start = text.indexOf(`b${b}-0`);
+      expect(text.slice(start, start + 20)).toEqual(batches[b]!.lines.map((l) => l.line));
+    }
+  });
+
+  test("logs: empty or bad batches are 400 naming the field; unknown job 404", async () => {
+    const job = await submit();
+    expect((await internal("POST", `/jobs/${job.id}/logs`, { lines: [] })).json.error.field).toBe("lines");
+    expect((await internal("POST", `/jobs/${job.id}/logs`, { lines: [{ line: "x", stream: "tty" }] })).json.error.field).toBe("lines.0.stream");
+    expect((await internal("POST", `/jobs/${crypto.randomUUID()}/logs`, { lines: [{ line: "x" }] })).status).toBe(404);
+  });
+
+  test("secrets: only the job's own secrets, only while it runs, only for worker tokens", async () => {
+    const job = await submit({ secrets: ["API_KEY"] });
+    const early = await internal("GET", `/jobs/${job.id}/secrets`);
+    expect(early.status).toBe(409);
+    await internal("POST", `/jobs/${job.id}/status`, { status: "running" });
+    const got = await internal("GET", `/jobs/${job.id}/secrets`);
+    expect(got.status).toBe(200);
+    expect(got.json).toEqual({ secrets: { API_KEY: "key-123456" } });
+    // Not for the admin's own API token, nor without a token.
+    expect((await internal("GET", `/jobs/${job.id}/secrets`, undefined, api.admin)).status).toBe(403);
+    expect((await internal("GET", `/jobs/${job.id}/secrets`, undefined, null)).status).toBe(401);
+    await internal("POST", `/jobs/${job.id}/status`, { status: "success", exit_code: 0 });
+    expect((await internal("GET", `/jobs/${job.id}/secrets`)).status).toBe(409);
+    expect((await internal("GET", `/jobs/${crypto.randomUUID()}/secrets`)).status).toBe(404);
+    const audit = await api.sql`SELECT details FROM audit_log WHERE action = 'secret.resolve' AND target_id = ${job.id}`;
+    expect(audit[0]!.details).toEqual({ keys: ["API_KEY"] });
+  });
+
+  test("claim hands out queued jobs by priority, each exactly once; 204 when none", async () => {
+    const fresh = await testApi();
+    try {
+      const w = await fresh.tokenFor("claimer", { worker: true });
+      await fresh.call("POST", "/api/v1/projects", { body: { name: "q", default_image: "busybox" } });
+      const low = (await fresh.call("POST", "/api/v1/jobs", { body: { name: "low", command: "true", project: "q", priority: 1 } })).json;
+      const high = (await fresh.call("POST", "/api/v1/jobs", { body: { name: "high", command: "true", project: "q", priority: 9 } })).json;
+      const claims = await Promise.all(
+        [1, 2, 3].map((i) => fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: `w${i}` } })),
+      );
+      const got = claims.filter((c) => c.status === 200).map((c) => c.json.id);
+      expect(got.sort()).toEqual([low.id, high.id].sort());
+      expect(claims.filter((c) => c.status === 204)).toHaveLength(1);
+      const again = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
+      expect(again.status).toBe(204);
+      const first = await fresh.sql`SELECT name FROM jobs ORDER BY started_at LIMIT 1`;
+      expect(first[0]!.name).toBe("high");
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test("heartbeat registers and refreshes a worker", async () => {
+    expect((await internal("POST", "/workers/heartbeat", { id: "node-1", slots: 4, labels: { runtime: "docker" } })).status).toBe(200);
+    await internal("POST", "/workers/heartbeat", { id: "node-1", slots: 2 });
+    const rows = await api.sql`SELECT slots FROM workers WHERE id = 'node-1'`;
+    expect(rows[0]!.slots).toBe(2);
+    expect((await internal("POST", "/workers/heartbeat", { id: "bad id!" })).json.error.field).toBe("id");
+  });
+});
