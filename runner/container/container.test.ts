@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureRunnerBinary } from "../testing/binary.ts";
@@ -75,8 +75,9 @@ describe("running in the runner image", () => {
     expect(r.stdout).toContain("hi-from-env-file\n/job/src\n");
     expect(r.stdout).not.toMatch(/^ENV-FILE-READABLE$/m);
     expect(readFileSync(join(ws, "src", "out.txt"), "utf8")).toBe("made\n");
-    // The env file is gone once the job ended.
+    // The env file is gone once the job ended, and the workspace is the caller's again.
     expect(existsSync(join(ws, ".reactorcide"))).toBe(false);
+    expect(statSync(join(ws, "src", "out.txt")).uid).toBe(process.getuid!());
   });
 
   test("the job's exit code becomes the runner's; stderr stays stderr", async () => {

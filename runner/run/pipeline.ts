@@ -3,7 +3,7 @@
  * the workspace and sources, run the command in place or in a container, return its exit code.
  * Every line printed goes through `output` (and so through its Masker).
  */
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { hasErrors, validateAll } from "../config/validate.ts";
@@ -86,8 +86,11 @@ function runInPlace(r: ResolvedConfig, plan: RunPlan, output: Output): Promise<E
 async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output): Promise<ExecResult> {
   const container = plan.container!;
   const { config } = r;
-  // The image's user (uid 1001) must be able to write the workspace it gets as /job.
-  if (process.getuid?.() === 0) Bun.spawnSync(["chown", "-R", "--no-dereference", CONTAINER_USER, config.workspace]);
+  // The image's user (uid 1001) must be able to write the workspace it gets as /job; afterwards
+  // the workspace goes back to its owner, so later in-place runs (git's ownership check) work.
+  const owner = statSync(config.workspace);
+  const handOver = process.getuid?.() === 0 && `${owner.uid}:${owner.gid}` !== CONTAINER_USER;
+  if (handOver) chownTree(config.workspace, CONTAINER_USER);
   // Written after the chown: root-only, so the job cannot read the file back through /job.
   mkdirSync(dirname(container.envFile), { recursive: true, mode: 0o700 });
   chmodSync(dirname(container.envFile), 0o700);
@@ -110,5 +113,10 @@ async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output):
     });
   } finally {
     rmSync(dirname(container.envFile), { recursive: true, force: true });
+    if (handOver) chownTree(config.workspace, `${owner.uid}:${owner.gid}`);
   }
+}
+
+function chownTree(dir: string, owner: string): void {
+  Bun.spawnSync(["chown", "-R", "--no-dereference", owner, dir], { stdout: "ignore", stderr: "ignore" });
 }
