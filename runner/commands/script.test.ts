@@ -1,19 +1,11 @@
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { useTempDirs } from "../testing/temp-dirs.ts";
 import { ensureRunnerBinary } from "../testing/binary.ts";
 
 const MAIN = join(import.meta.dir, "..", "main.ts");
-const dirs: string[] = [];
-function workspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), "rc-script-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const workspace = useTempDirs("rc-script");
 
 let binary = "";
 beforeAll(async () => {

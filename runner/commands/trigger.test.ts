@@ -1,28 +1,13 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runCli } from "../testing/cli.ts";
+import { useTempDirs } from "../testing/temp-dirs.ts";
 
-const MAIN = join(import.meta.dir, "..", "main.ts");
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "rc-trigger-cli-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("rc-trigger-cli");
 
-async function trigger(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, MAIN, "trigger", ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: "/root", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
-}
+/** Through the compiled runner, with only the environment given. */
+const trigger = (args: string[], env: Record<string, string> = {}) => runCli(["trigger", ...args], { env });
 
 describe("trigger command", () => {
   test("files with one job, a list, or {jobs}; YAML or JSON; all appended to triggers.json", async () => {

@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runCli } from "../testing/cli.ts";
+import { useTempDirs } from "../testing/temp-dirs.ts";
 import type { TriggerPayload } from "../protocol/trigger.ts";
 
-const MAIN = join(import.meta.dir, "..", "main.ts");
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "rc-eval-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("rc-eval");
 
 function git(dir: string, ...args: string[]) {
   const r = Bun.spawnSync(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", ...args], { cwd: dir });
@@ -62,14 +54,9 @@ function repository(): string {
   return repo;
 }
 
-async function evalCli(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, MAIN, "eval", ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code, all: stdout + stderr };
+async function evalCli(args: string[]) {
+  const r = await runCli(["eval", ...args]);
+  return { ...r, all: r.stdout + r.stderr };
 }
 
 function triggers(ws: string): TriggerPayload {

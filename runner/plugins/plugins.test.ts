@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { useTempDirs } from "../testing/temp-dirs.ts";
 import { PluginHookError, PluginRunner } from "./lifecycle.ts";
 import { loadPlugins, PluginLoadError, pluginFromModule } from "./load.ts";
 import type { Plugin, PluginPhase } from "./types.ts";
 
-const dirs: string[] = [];
-function workspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), "rc-plugins-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const workspace = useTempDirs("rc-plugins");
 
 function writePlugin(root: string, file: string, body: string): string {
   const dir = join(root, ".reactorcide", "plugins");

@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { useTempDirs } from "../testing/temp-dirs.ts";
 import { parseTriggerLine, type TriggerPayload } from "../protocol/trigger.ts";
 import { readTriggersFile } from "./file.ts";
 import { triggerJob, triggerJobs } from "./trigger.ts";
 
-const dirs: string[] = [];
-function workspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), "rc-triggers-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const workspace = useTempDirs("rc-triggers");
 
 function collect() {
   const lines: string[] = [];
