@@ -3,6 +3,7 @@
  * gets the wanted commit — a shallow fetch of a branch, tag, pull/merge request ref or full SHA,
  * and a full-history fetch only for a short SHA or a commit the shallow fetches cannot reach.
  */
+import { resolve } from "node:path";
 import { type GitRunOptions, git, runGit } from "../git/run.ts";
 import { SourceError } from "./error.ts";
 import { checkPrNumber, checkRef, displayUrl, gitLocation } from "./location.ts";
@@ -160,6 +161,6 @@ export async function prepareGit(spec: SourceSpec, targetDir: string, options: P
     const checkout = found.branch ? ["checkout", "-q", "-B", found.branch, found.commit] : ["checkout", "-q", "--detach", found.commit];
     await git(checkout, stage, run);
     log(`git: checked out ${found.commit.slice(0, 12)}${found.ref ? ` (${found.ref})` : ""}`);
-    return { type: "git", dir: targetDir, commit: found.commit, ref: found.ref ?? ref };
+    return { type: "git", dir: resolve(targetDir), commit: found.commit, ref: found.ref ?? ref };
   });
 }

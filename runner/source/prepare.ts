@@ -5,7 +5,6 @@
  * Except for `none`, the target ends up holding exactly the prepared source: previous content is
  * replaced only once preparation succeeded (see staging.ts).
  */
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { prepareCopy } from "./copy.ts";
 import { SourceError } from "./error.ts";
@@ -54,7 +53,7 @@ export async function prepareSource(spec: SourceSpec, targetDir: string, options
   }
   switch (type as SourceType) {
     case "git":
-      return { ...(await prepareGit(spec, targetDir, options)), dir: resolve(targetDir) };
+      return prepareGit(spec, targetDir, options);
     case "copy":
       return prepareCopy(spec, targetDir, options);
     case "tarball":
@@ -62,7 +61,6 @@ export async function prepareSource(spec: SourceSpec, targetDir: string, options
     case "none":
       // Nothing to fetch (pre-mounted or no source); the directory is left as it is.
       ensureTargetDir(targetDir);
-      mkdirSync(resolve(targetDir), { recursive: true });
       options.log?.("source: none (nothing to prepare)");
       return { type: "none", dir: resolve(targetDir) };
   }
