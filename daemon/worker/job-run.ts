@@ -177,9 +177,17 @@ export class JobRun {
     };
     const timer = setTimeout(() => stopFor("timed_out", `timed out after ${timeout} s`), timeout * 1000);
     let watching = true;
+    let wakeWatch = () => {};
     const watch = (async () => {
       while (watching) {
-        await Bun.sleep(settings.cancelPollMs);
+        // Woken early when the job exits, so a finished job never waits out a poll interval.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, settings.cancelPollMs);
+          wakeWatch = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
         if (!watching) break;
         this.deps.onProgress?.();
         const now = await coordinator.getJob(job.id).catch(() => undefined);
@@ -192,6 +200,7 @@ export class JobRun {
     } finally {
       clearTimeout(timer);
       watching = false;
+      wakeWatch();
     }
     await watch;
     if (ending) return { status: ending.status, exitCode: exit.code, reason: ending.reason };
