@@ -114,6 +114,9 @@ describe("git source", () => {
     const forkBranch = join(temp.make(), "src");
     expect((await prepareSource({ type: "git", url: r.bare, ref: "contributor-branch" }, forkBranch, { prNumber: "7" })).commit).toBe(r.pr7);
     await expect(prepareSource({ type: "git", url: r.bare }, join(temp.make(), "src"), { prNumber: "7; rm" })).rejects.toThrow("prNumber");
+    await expect(prepareSource({ type: "git", url: r.bare }, join(temp.make(), "src"), { prNumber: "99" })).rejects.toThrow(
+      "prNumber: pull request 99 was not found",
+    );
   });
 
   test("an unknown ref fails, naming everything that was tried", async () => {

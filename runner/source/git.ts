@@ -144,7 +144,7 @@ async function find(repo: Repo, ref: string | undefined, prNumber: string | unde
     null;
   if (found) return found;
   const what = ref ? `"${ref}"` : prNumber ? `pull request ${prNumber}` : "the default branch (HEAD)";
-  throw new SourceError(ref ? "source.ref" : "source.url", `${what} was not found in ${displayUrl(repo.url)}; tried: ${tried.join("; ")}`);
+  throw new SourceError(ref ? "source.ref" : prNumber ? "prNumber" : "source.url", `${what} was not found in ${displayUrl(repo.url)}; tried: ${tried.join("; ")}`);
 }
 
 export async function prepareGit(spec: SourceSpec, targetDir: string, options: PrepareOptions = {}): Promise<PreparedSource> {
