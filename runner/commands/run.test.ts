@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isAlive } from "../testing/processes.ts";
 import { ensureRunnerBinary } from "../testing/binary.ts";
 import { runCli, spawnCli } from "../testing/cli.ts";
 
@@ -15,14 +16,6 @@ beforeAll(async () => {
 let counter = 0;
 const freshWorkspace = () => join(dir, `ws-${++counter}`);
 
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** Waits until the job has written the file (a shell creates it before it writes to it). */
 async function waitFor(path: string): Promise<void> {
@@ -142,6 +135,19 @@ describe("run", () => {
     expect(r.stdout).toContain("prepare source: git https://example.com/r.git → /job/src");
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(ws)).toBe(false);
+  });
+});
+
+describe("source preparation failures", () => {
+  test("name the field (ci_source.* for the job code), exit 1, run nothing", async () => {
+    const marker = join(dir, "src-fail.marker");
+    const missing = await runCli(["run", "--workspace", freshWorkspace(), "--source-type", "copy", "--source-url", join(dir, "no-such-dir"), "--job-command", `touch ${marker}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("source.url: ");
+    const hostile = await runCli(["run", "--workspace", freshWorkspace(), "--ci-source-type", "git", "--ci-source-url", "--upload-pack=touch /tmp/pwned", "--job-command", `touch ${marker}`]);
+    expect(hostile.code).toBe(1);
+    expect(hostile.stderr).toContain("ci_source.url: ");
+    expect(existsSync(marker)).toBe(false);
   });
 });
 

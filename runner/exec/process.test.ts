@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobStream } from "../output/output.ts";
 import { inPlaceEnvironment } from "../run/environment.ts";
+import { isAlive } from "../testing/processes.ts";
 import { execJob, EXIT_TIMEOUT } from "./process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "reactorcide-exec-"));
@@ -22,15 +23,6 @@ function collector(onText?: (text: string) => void): JobStream & { text: () => s
   };
 }
 
-/** Alive and not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 function run(command: string, opts: { timeout?: number; grace?: number; env?: Record<string, string>; onStdout?: (t: string) => void } = {}) {
   const stdout = collector(opts.onStdout);

@@ -7,7 +7,6 @@ import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { hasErrors, validateAll } from "../config/validate.ts";
-import { FieldError } from "../config/problem.ts";
 import { CONTAINER_USER, containerEnvFileText, containerKillArgs } from "../container/command.ts";
 import { execJob, type ExecResult } from "../exec/process.ts";
 import { configView, formatConfig, formatProblem } from "../output/config-view.ts";
@@ -41,8 +40,8 @@ export async function runResolved(r: ResolvedConfig, output: Output): Promise<nu
     assertInsideWorkspace(config.workspace, plan.hostJobDir, r.labels.job_dir);
     mkdirSync(plan.hostJobDir, { recursive: true });
   } catch (error) {
-    const field = (error as { field?: string }).field;
-    output.log.error(field && !(error instanceof FieldError) ? `${field}: ${(error as Error).message}` : (error as Error).message);
+    // FieldError and SourceError messages already start with the field they name.
+    output.log.error((error as Error).message);
     return 1;
   }
 

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Output } from "../output/output.ts";
-import { prepareSource } from "../source/prepare.ts";
+import { FieldError } from "../config/problem.ts";
+import { prepareSource, SourceError } from "../source/prepare.ts";
 import { assertInsideWorkspace } from "../workspace/paths.ts";
 import type { SourceStep } from "./plan.ts";
 
@@ -17,6 +18,11 @@ export async function prepareSources(workspace: string, steps: SourceStep[], out
     const prepared = await prepareSource(step.spec as Parameters<typeof prepareSource>[0], step.hostDir, {
       log: (message: string) => output.log.info(message),
       signal,
+    }).catch((error: unknown) => {
+      // prepareSource names fields as `source.*`; the job code's are `ci_source.*`.
+      if (!(error instanceof SourceError) || step.which === "source") throw error;
+      const field = error.field.replace(/^source\./, "ci_source.");
+      throw new FieldError(field, error.message.replace(`${error.field}: `, ""));
     });
     const at = [prepared.ref, prepared.commit?.slice(0, 12)].filter(Boolean).join(" ");
     output.log.success(`${step.which === "ci_source" ? "job code" : "source"} ready in ${step.jobDir}: ${prepared.type}${at ? ` ${at}` : ""}`);
