@@ -5,7 +5,7 @@
  * Usage: bun run build [runner|daemon]...
  */
 import { consola } from "consola";
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -75,15 +75,19 @@ for (const name of wanted) {
     [
       process.execPath, "build", "--compile", "--minify", "--sourcemap",
       "--define", `REACTORCIDE_BUILD_COMMIT=${JSON.stringify(commit)}`,
-      entry, "--outfile", outfile,
+      entry, "--outfile", `${outfile}.${process.pid}.tmp`,
     ],
     // NODE_ENV is inlined by the bundler; a build started from `bun test` (NODE_ENV=test) must not
     // produce a binary that believes it is under test (consola would hide its messages).
     { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } },
   );
   if (proc.exitCode !== 0) {
+    rmSync(join(root, `${outfile}.${process.pid}.tmp`), { force: true });
     consola.error(`building ${name} failed:\n${proc.stderr.toString()}${proc.stdout.toString()}`);
     process.exit(1);
   }
+  // Renamed into place: a binary another process is running keeps its old file (no ETXTBSY,
+  // never a half-written executable).
+  renameSync(join(root, `${outfile}.${process.pid}.tmp`), join(root, outfile));
   consola.success(`${outfile} (${commit}) in ${Math.round(performance.now() - started)} ms`);
 }
