@@ -5,7 +5,7 @@
  * Usage: bun run build [runner|daemon]...
  */
 import { consola } from "consola";
-import { cpSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -88,6 +88,8 @@ for (const name of wanted) {
   }
   // Renamed into place: a binary another process is running keeps its old file (no ETXTBSY,
   // never a half-written executable).
-  renameSync(join(root, `${outfile}.${process.pid}.tmp`), join(root, outfile));
+  const tmp = join(root, `${outfile}.${process.pid}.tmp`);
+  renameSync(tmp, join(root, outfile));
+  if (existsSync(`${tmp}.map`)) renameSync(`${tmp}.map`, join(root, `${outfile}.map`));
   consola.success(`${outfile} (${commit}) in ${Math.round(performance.now() - started)} ms`);
 }
