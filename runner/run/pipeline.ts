@@ -1,7 +1,8 @@
 /**
  * One run, start to end: validate (all problems at once), print the plan on --dry-run, prepare
  * the workspace and sources, run the command in place or in a container, return its exit code.
- * Every line printed goes through `output` (and so through its Masker).
+ * Every line printed goes through `output` (and so through its Masker): register secret values
+ * on `output.masker` before calling runResolved, and they are masked from the first line on.
  */
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
