@@ -71,6 +71,12 @@ export class PluginRunner {
     }
   }
 
+  /** Records the error and runs every on_error hook (their own failures are only logged). */
+  async fail(error: unknown): Promise<void> {
+    this.context.results.error = error instanceof Error ? error : new Error(String(error));
+    await this.runEachQuietly("on_error");
+  }
+
   async cleanup(): Promise<void> {
     if (this.cleanedUp) return;
     this.cleanedUp = true;
@@ -91,8 +97,7 @@ export class PluginRunner {
       await this.run("post_execution");
       return exitCode;
     } catch (error) {
-      this.context.results.error = error instanceof Error ? error : new Error(String(error));
-      await this.runEachQuietly("on_error");
+      await this.fail(error);
       throw error;
     } finally {
       await this.cleanup();
