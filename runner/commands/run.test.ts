@@ -61,6 +61,17 @@ describe("run", () => {
     expect(r.stdout).not.toContain("REACTORCIDE_");
   });
 
+  test("a reader that goes away (| head -1) neither crashes the runner nor cuts the job short", async () => {
+    const ws = freshWorkspace();
+    const marker = join(dir, "after-epipe.marker");
+    const script = `"$0" run --workspace "$1" --job-command "seq 1 200000; touch $2; exit 3" | head -1; echo "rc=\${PIPESTATUS[0]}"`;
+    const proc = Bun.spawn(["bash", "-c", script, binary, ws, marker], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" } });
+    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(out).toContain("rc=3");
+    expect(err).not.toContain("EPIPE");
+    expect(existsSync(marker)).toBe(true);
+  });
+
   test("--timeout ends the job and its children and exits 124 with a clear message", async () => {
     const ws = freshWorkspace();
     const pidFile = join(dir, "t.pid");

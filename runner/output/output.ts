@@ -21,6 +21,30 @@ export interface OutputOptions {
   stderr?: Sink;
 }
 
+/**
+ * A reader that goes away (`run ... | head`) must not crash the runner and orphan the job: after
+ * EPIPE that stream is dropped and the job runs to its end.
+ */
+function tolerant(sink: Sink & { on?: (event: "error", listener: (error: Error) => void) => unknown }): Sink {
+  let closed = false;
+  const closes = (error: unknown) => (error as { code?: string }).code === "EPIPE";
+  sink.on?.("error", (error) => {
+    if (!closes(error)) throw error;
+    closed = true;
+  });
+  return {
+    write(text) {
+      if (closed) return;
+      try {
+        sink.write(text);
+      } catch (error) {
+        if (!closes(error)) throw error;
+        closed = true;
+      }
+    },
+  };
+}
+
 export class Output {
   readonly masker: Masker;
   /** Human messages (consola), masked. */
@@ -31,8 +55,8 @@ export class Output {
 
   constructor(options: OutputOptions = {}) {
     this.masker = options.masker ?? new Masker();
-    this.stdout = options.stdout ?? process.stdout;
-    this.stderr = options.stderr ?? process.stderr;
+    this.stdout = tolerant(options.stdout ?? process.stdout);
+    this.stderr = tolerant(options.stderr ?? process.stderr);
     const masked = (sink: Sink) => ({ write: (text: string) => this.writeMasked(sink, text) });
     this.log = createConsola({
       stdout: masked(this.stdout) as unknown as NodeJS.WriteStream,
