@@ -11,6 +11,14 @@ const main = defineCommand({
   },
   subCommands: {
     serve: () => import("./commands/serve.ts").then((m) => m.default),
+    token: () => import("./commands/token.ts").then((m) => m.default),
+    login: () => import("./commands/login.ts").then((m) => m.default),
+    submit: () => import("./commands/submit.ts").then((m) => m.default),
+    jobs: () => import("./commands/jobs.ts").then((m) => m.default),
+    logs: () => import("./commands/logs.ts").then((m) => m.default),
+    cancel: () => import("./commands/cancel.ts").then((m) => m.default),
+    retry: () => import("./commands/retry.ts").then((m) => m.default),
+    secrets: () => import("./commands/secrets.ts").then((m) => m.default),
     worker: () => import("./commands/worker.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,78 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { loadConfig, type ClientConfig } from "./config.ts";
+
+export class ClientError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The public API over HTTP, for the CLI's client commands. */
+export class ApiClient {
+  readonly base: string;
+
+  constructor(readonly config: ClientConfig) {
+    this.base = config.url.replace(/\/+$/, "");
+  }
+
+  static async fromConfig(): Promise<ApiClient> {
+    const config = await loadConfig();
+    if (!config) throw new ClientError(0, "not logged in: run `reactorcide login --url URL --token TOKEN` (or set REACTORCIDE_URL and REACTORCIDE_TOKEN)");
+    return new ApiClient(config);
+  }
+
+  private async send(method: string, path: string, body?: unknown, accept = "application/json"): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.config.token}`,
+          accept,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new ClientError(0, `cannot reach ${this.base}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let parsed: { error?: { message?: string; field?: string } } = {};
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not our error shape (a proxy, say): the status says enough
+      }
+      throw new ClientError(response.status, parsed.error?.message ?? `HTTP ${response.status}`, parsed.error?.field);
+    }
+    return response;
+  }
+
+  async json<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await (await this.send(method, path, body)).json()) as T;
+  }
+
+  async text(path: string): Promise<string> {
+    return (await this.send("GET", path, undefined, "text/plain")).text();
+  }
+
+  /** Follows a job's log (SSE); calls onLine per line and resolves with the end event's data. */
+  async follow(jobId: string, onLine: (line: string, stream: string) => void): Promise<{ status: string; exit_code: number | null }> {
+    const response = await this.send("GET", `/api/v1/jobs/${encodeURIComponent(jobId)}/logs?follow=true`, undefined, "text/event-stream");
+    const events = response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+    for await (const event of events) {
+      if (event.event === "line") {
+        const data = JSON.parse(event.data) as { line: string; stream: string };
+        onLine(data.line, data.stream);
+      } else if (event.event === "end") {
+        return JSON.parse(event.data);
+      }
+    }
+    throw new ClientError(0, "the log stream ended before the job did");
+  }
+}

@@ -1,0 +1,139 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureDaemonBinary } from "../testing/binary.ts";
+import { runCli, startServe, type Served } from "../testing/serve-process.ts";
+
+const source = [process.execPath, join(import.meta.dir, "..", "main.ts")];
+const running: Served[] = [];
+afterAll(async () => {
+  for (const s of running) if (s.proc.exitCode === null) await s.stop();
+});
+
+/** A home, config dir and not-yet-existing data dir; the parent is traversable by user postgres. */
+function sandbox() {
+  const base = mkdtempSync(join(tmpdir(), "rc-serve-"));
+  chmodSync(base, 0o711);
+  const env = {
+    HOME: join(base, "home"),
+    XDG_CONFIG_HOME: join(base, "config"),
+    XDG_DATA_HOME: join(base, "share"),
+    DATABASE_URL: "",
+    REACTORCIDE_MASTER_KEY: "",
+    REACTORCIDE_URL: "",
+    REACTORCIDE_TOKEN: "",
+    // A child started by bun test would inherit NODE_ENV=test, which quiets consola.
+    NODE_ENV: "production",
+  };
+  return { base, dataDir: join(base, "data"), env };
+}
+
+async function serve(argv: string[], dataDir: string, env: Record<string, string>) {
+  const s = await startServe([...argv, "serve", "--data-dir", dataDir, "--port", "0"], env);
+  running.push(s);
+  return s;
+}
+
+const api = (s: Served, token: string, method: string, path: string, body?: unknown) =>
+  fetch(s.url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+
+describe("reactorcide serve (from source)", () => {
+  test("starts on an empty data directory, prints the admin token once, keeps its data across a restart", async () => {
+    const { dataDir, env, base } = sandbox();
+    const first = await serve(source, dataDir, env);
+    expect(first.adminToken).toMatch(/^rcd_/);
+    expect(first.output()).toMatch(/^admin token: rcd_\S+$/m);
+    expect(first.output()).toContain("generated a master key");
+    expect(statSync(join(dataDir, "master.key")).mode & 0o777).toBe(0o600);
+    const admin = first.adminToken!;
+    expect((await fetch(first.url + "/readyz")).status).toBe(200);
+    expect((await api(first, admin, "POST", "/api/v1/projects", { name: "kept", default_image: "busybox" })).status).toBe(201);
+
+    // token create joins the running embedded cluster.
+    const made = await runCli([...source, "token", "create", "--name", "ci-bot", "--data-dir", dataDir], env);
+    expect(made.code).toBe(0);
+    const ciToken = made.stdout.trim();
+    expect(ciToken).toMatch(/^rcd_[A-Za-z0-9_-]+$/);
+    expect((await api(first, ciToken, "GET", "/api/v1/projects")).status).toBe(200);
+
+    // Client commands through a login.
+    const login = await runCli([...source, "login", "--url", first.url, "--token", admin], env);
+    expect(login.code).toBe(0);
+    expect(statSync(join(env.XDG_CONFIG_HOME, "reactorcide", "config.json")).mode & 0o777).toBe(0o600);
+    const secret = await runCli([...source, "secrets", "set", "kept", "DEPLOY_TOKEN"], env, "very-secret-value\n");
+    expect(secret.code).toBe(0);
+    const keys = await runCli([...source, "secrets", "list", "kept", "--json"], env);
+    expect(JSON.parse(keys.stdout).secrets.map((s: { key: string }) => s.key)).toEqual(["DEPLOY_TOKEN"]);
+    expect(keys.stdout).not.toContain("very-secret-value");
+    const jobFile = join(base, "job.yaml");
+    writeFileSync(jobFile, "name: hello\ncommand: echo hello\nproject: kept\nenv:\n  RETRIES: 3\nsecrets: [DEPLOY_TOKEN]\n");
+    const submitted = await runCli([...source, "submit", jobFile, "--json"], env);
+    expect(submitted.code).toBe(0);
+    const job = JSON.parse(submitted.stdout);
+    expect(job).toMatchObject({ name: "hello", status: "queued", image: "busybox", env: { RETRIES: "3" } });
+    const listed = await runCli([...source, "jobs", "--json"], env);
+    expect(JSON.parse(listed.stdout).jobs[0].id).toBe(job.id);
+    const cancelled = await runCli([...source, "cancel", job.id], env);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout + cancelled.stderr).toContain("cancelled");
+    const again = await runCli([...source, "cancel", job.id], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("already cancelled");
+    const retried = await runCli([...source, "retry", job.id, "--json"], env);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ attempt: 2, retry_of: job.id });
+    const bad = join(base, "bad.yaml");
+    writeFileSync(bad, "name: hello\ncommand: echo\nproject: kept\ntimeout: never\n");
+    const refused = await runCli([...source, "submit", bad], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("timeout");
+
+    expect(await first.stop()).toBe(0);
+    expect(first.output()).toContain("SIGTERM: stopping");
+
+    // Not running: token create starts the cluster briefly.
+    const offline = await runCli([...source, "token", "create", "--name", "offline", "--admin", "--data-dir", dataDir], env);
+    expect(offline.code).toBe(0);
+    const offlineToken = offline.stdout.trim();
+
+    const second = await serve(source, dataDir, env);
+    expect(second.adminToken).toBeUndefined();
+    expect(second.output()).not.toContain("admin token");
+    expect(second.output()).not.toContain("generated a master key");
+    for (const token of [admin, ciToken, offlineToken]) expect((await api(second, token, "GET", "/api/v1/tokens")).status).toBe(200);
+    const kept = await api(second, admin, "GET", `/api/v1/jobs/${job.id}`);
+    expect(((await kept.json()) as { status: string }).status).toBe("cancelled");
+    expect(await second.stop()).toBe(0);
+  });
+
+  test("bad flags are refused with exit 2, naming the flag", async () => {
+    const { dataDir, env } = sandbox();
+    const r = await runCli([...source, "serve", "--data-dir", dataDir, "--port", "http"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--port");
+    const key = await runCli([...source, "serve", "--data-dir", dataDir, "--port", "0"], { ...env, REACTORCIDE_MASTER_KEY: "c2hvcnQ=" });
+    expect(key.code).toBe(1);
+    expect(key.stderr).toContain("REACTORCIDE_MASTER_KEY");
+  });
+});
+
+describe("reactorcide serve (compiled binary)", () => {
+  test("starts on an empty data directory with its Postgres binaries in dist/pg and embedded migrations", async () => {
+    const binary = await ensureDaemonBinary();
+    const { dataDir, env } = sandbox();
+    const s = await serve([binary], dataDir, env);
+    expect(s.adminToken).toMatch(/^rcd_/);
+    expect((await fetch(s.url + "/readyz")).status).toBe(200);
+    const project = await api(s, s.adminToken!, "POST", "/api/v1/projects", { name: "compiled", default_image: "busybox" });
+    expect(project.status).toBe(201);
+    expect(await s.stop()).toBe(0);
+    const again = await serve([binary], dataDir, env);
+    expect(again.adminToken).toBeUndefined();
+    expect((await api(again, s.adminToken!, "GET", "/api/v1/projects/compiled")).status).toBe(200);
+    expect(await again.stop()).toBe(0);
+  });
+});
