@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { configArgs, resolveFromCli } from "../config/cli.ts";
 import { Output } from "../output/output.ts";
+import { runWithPlugins } from "../plugins/job.ts";
 import { runResolved } from "../run/pipeline.ts";
 
 export default defineCommand({
@@ -11,9 +12,14 @@ export default defineCommand({
   args: {
     file: { type: "positional", required: true, description: "The job file (.yaml, .yml or .json)" },
     ...configArgs(),
+    plugin: { type: "string", description: "A plugin file to load as well as the CI checkout's .reactorcide/plugins" },
   },
   async run({ args }) {
     const output = new Output();
-    process.exitCode = await runResolved(resolveFromCli(args, args.file), output);
+    const r = resolveFromCli(args, args.file);
+    // Plugins run around a real run only; --dry-run runs nothing, hooks included.
+    process.exitCode = r.config.dry_run
+      ? await runResolved(r, output)
+      : await runWithPlugins(r, output, args.plugin ? [args.plugin] : [], (hooks) => runResolved(r, output, hooks));
   },
 });

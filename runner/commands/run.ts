@@ -1,13 +1,21 @@
 import { defineCommand } from "citty";
 import { configArgs, resolveFromCli } from "../config/cli.ts";
 import { Output } from "../output/output.ts";
+import { runWithPlugins } from "../plugins/job.ts";
 import { runResolved } from "../run/pipeline.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "Run a job command in place or, with --image, in a hardened container" },
-  args: configArgs(),
+  args: {
+    ...configArgs(),
+    plugin: { type: "string", description: "A plugin file to load as well as the CI checkout's .reactorcide/plugins" },
+  },
   async run({ args }) {
     const output = new Output();
-    process.exitCode = await runResolved(resolveFromCli(args), output);
+    const r = resolveFromCli(args);
+    // Plugins run around a real run only; --dry-run runs nothing, hooks included.
+    process.exitCode = r.config.dry_run
+      ? await runResolved(r, output)
+      : await runWithPlugins(r, output, args.plugin ? [args.plugin] : [], (hooks) => runResolved(r, output, hooks));
   },
 });

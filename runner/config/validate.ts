@@ -11,6 +11,7 @@ import { checkImage } from "../container/image.ts";
 import { FIELDS, type FieldName } from "./fields.ts";
 import { FieldError, type ConfigProblem } from "./problem.ts";
 import type { ResolvedConfig } from "./resolve.ts";
+import { stepProblems } from "../steps/job.ts";
 
 const NEEDS_URL = new Set(["git", "copy", "tarball"]);
 
@@ -94,6 +95,7 @@ function normalizeQuiet(path: string): string | undefined {
 /** validateConfig plus the checks that ask the container runtime (image present). */
 export async function validateAll(r: ResolvedConfig): Promise<ConfigProblem[]> {
   const problems = validateConfig(r);
+  if (r.steps) for (const p of stepProblems(r.steps)) problems.push({ severity: "error", field: p.field, message: p.message });
   if (r.config.image && !problems.some((p) => p.severity === "error" && p.field === r.labels.runtime)) {
     const image = await checkImage(r.config.runtime, r.config.image, r.labels.image);
     if (image) problems.push(image);

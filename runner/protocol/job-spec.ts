@@ -1,10 +1,11 @@
 /**
  * The job file (`run-job FILE`, YAML or JSON) and the job the daemon stores: one schema for both.
- * Unknown fields are errors that name the field. `steps` is reserved for steps (issue 6): any
- * array is accepted here and the step runner narrows it.
+ * Unknown fields are errors that name the field. `steps` (runner/protocol/step-spec.ts) may
+ * replace `command`.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { ProtocolError, schemaProblems } from "./problems.ts";
+import { StepsSchema } from "./step-spec.ts";
 
 export const JOB_SOURCE_TYPES = ["git", "copy", "tarball", "none"] as const;
 export const CONTAINER_RUNTIMES = ["docker", "nerdctl", "podman"] as const;
@@ -50,8 +51,9 @@ export const JobSpecSchema = Type.Object(
     ci_source: Type.Optional(SourceSpecSchema),
     timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "seconds" })),
     resources: Type.Optional(ResourcesSchema),
-    // Reserved for issue 6 (steps); its runner validates each step.
-    steps: Type.Optional(Type.Array(Type.Unknown())),
+    // Instead of `command`: steps sharing the workspace (runner/steps; references and `if:` are
+    // checked by stepProblems in runner/steps/job.ts).
+    steps: Type.Optional(StepsSchema),
   },
   { additionalProperties: false },
 );

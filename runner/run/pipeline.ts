@@ -16,11 +16,13 @@ import { assertInsideWorkspace } from "../workspace/paths.ts";
 import { inPlaceEnvironment } from "./environment.ts";
 import { buildPlan, formatPlan, type RunPlan } from "./plan.ts";
 import { prepareSources } from "./sources.ts";
+import type { PhaseHooks } from "../plugins/job.ts";
+import { runJobSteps } from "../steps/job.ts";
 
 /** Exit code for a configuration the runner refuses (nothing was run). */
 export const EXIT_CONFIG = 2;
 
-export async function runResolved(r: ResolvedConfig, output: Output): Promise<number> {
+export async function runResolved(r: ResolvedConfig, output: Output, hooks?: PhaseHooks): Promise<number> {
   const problems = await validateAll(r);
   for (const p of problems) (p.severity === "error" ? output.log.error : output.log.warn)(formatProblem(p));
   if (hasErrors(problems)) {
@@ -35,8 +37,10 @@ export async function runResolved(r: ResolvedConfig, output: Output): Promise<nu
   }
 
   const { config } = r;
+  await hooks?.at("post_validation");
   try {
     mkdirSync(config.workspace, { recursive: true });
+    await hooks?.at("pre_source_prep");
     await prepareSources(config.workspace, plan.sources, output);
     assertInsideWorkspace(config.workspace, plan.hostJobDir, r.labels.job_dir);
     mkdirSync(plan.hostJobDir, { recursive: true });
@@ -44,6 +48,13 @@ export async function runResolved(r: ResolvedConfig, output: Output): Promise<nu
     // FieldError and SourceError messages already start with the field they name.
     output.log.error((error as Error).message);
     return 1;
+  }
+  await hooks?.at("post_source_prep");
+  await hooks?.at("pre_execution");
+  if (r.steps?.length) {
+    const code = await runJobSteps(r, output, runStepCommand);
+    await hooks?.at("post_execution", code);
+    return code;
   }
 
   const started = performance.now();
@@ -54,7 +65,16 @@ export async function runResolved(r: ResolvedConfig, output: Output): Promise<nu
   else if (result.reason === "signal") output.log.warn(`${config.name}: stopped on ${result.signal} (exit ${result.exitCode})`);
   else if (result.exitCode === 0) output.log.success(`${config.name}: succeeded in ${seconds} s`);
   else output.log.error(`${config.name}: failed with exit code ${result.exitCode} after ${seconds} s`);
+  await hooks?.at("post_execution", result.exitCode);
   return result.exitCode;
+}
+
+/** One step of a job with steps: the config carries the step's command, directory and env. */
+async function runStepCommand(step: ResolvedConfig, output: Output): Promise<ExecResult> {
+  const plan = buildPlan(step);
+  assertInsideWorkspace(step.config.workspace, plan.hostJobDir, "working_dir");
+  mkdirSync(plan.hostJobDir, { recursive: true });
+  return plan.container ? runInContainer(step, plan, output) : runInPlace(step, plan, output);
 }
 
 /** The first line of the command, noting how many more there are. */
@@ -74,7 +94,8 @@ function runInPlace(r: ResolvedConfig, plan: RunPlan, output: Output): Promise<E
   return execJob({
     argv: ["/bin/sh", "-c", r.config.job_command],
     cwd: plan.hostJobDir,
-    env: inPlaceEnvironment(r.jobEnv),
+    // Job code finds its workspace (triggers.json, steps.json) through REACTORCIDE_WORKSPACE.
+    env: inPlaceEnvironment({ REACTORCIDE_WORKSPACE: r.config.workspace, ...r.jobEnv }),
     stdout: output.jobStream("stdout"),
     stderr: output.jobStream("stderr"),
     timeoutSeconds: r.config.timeout,
@@ -94,7 +115,7 @@ async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output):
   // Written after the chown: root-only, so the job cannot read the file back through /job.
   mkdirSync(dirname(container.envFile), { recursive: true, mode: 0o700 });
   chmodSync(dirname(container.envFile), 0o700);
-  writeFileSync(container.envFile, containerEnvFileText(r.jobEnv), { mode: 0o600 });
+  writeFileSync(container.envFile, containerEnvFileText({ REACTORCIDE_WORKSPACE: "/job", ...r.jobEnv }), { mode: 0o600 });
   try {
     return await execJob({
       argv: container.argv,
