@@ -13,7 +13,15 @@ export interface ContainerRunSpec {
   runtime: ContainerRuntime;
   image: string;
   /** Run as `/bin/sh -c command`. */
-  command: string;
+  command?: string;
+  /** Or run this argv as it is (the worker runs `reactorcide-runner run`). */
+  argv?: string[];
+  /** Keep the container after it exits (no --rm), so its exit (e.g. OOMKilled) can be inspected; the caller removes it. */
+  keep?: boolean;
+  /** "none": no network at all. Default: the runtime's default bridge, never the host's. */
+  network?: "none";
+  /** Read-only root file system with a tmpfs /tmp of this size (e.g. "256m"). */
+  readOnlyRoot?: { tmpfsSize: string };
   /** Container name, so it can be stopped and killed by name. */
   name: string;
   /** Host directory mounted at /job. */
@@ -33,7 +41,7 @@ export function containerRunArgs(spec: ContainerRunSpec): string[] {
   if (/^(0|root)(:|$)/.test(user)) throw new FieldError("user", `"${user}" is root; jobs never run as root`);
   if (/[,\n\0]/.test(spec.workspace)) throw new FieldError("workspace", "a path with a comma or newline cannot be mounted", "use a plainer directory name");
   const argv = [
-    spec.runtime, "run", "--rm",
+    spec.runtime, "run", ...(spec.keep ? [] : ["--rm"]),
     "--name", spec.name,
     "--init",
     "--user", user,
@@ -47,8 +55,12 @@ export function containerRunArgs(spec: ContainerRunSpec): string[] {
     "--workdir", spec.workdir,
     "--env-file", spec.envFile,
   ];
+  if (spec.network === "none") argv.push("--network", "none");
+  if (spec.readOnlyRoot) argv.push("--read-only", "--tmpfs", `/tmp:rw,nosuid,nodev,size=${spec.readOnlyRoot.tmpfsSize}`);
   for (const [key, value] of Object.entries(spec.labels ?? {})) argv.push("--label", `${key}=${value}`);
-  argv.push(spec.image, "/bin/sh", "-c", spec.command);
+  if (spec.argv?.length) argv.push(spec.image, ...spec.argv);
+  else if (spec.command !== undefined) argv.push(spec.image, "/bin/sh", "-c", spec.command);
+  else throw new FieldError("command", "a container needs a command or an argv");
   return argv;
 }
 

@@ -44,6 +44,18 @@ describe("container command", () => {
     expect(CONTAINER_USER).toBe("1001:1001");
   });
 
+  test("worker options: kept for inspection, an argv instead of a shell, no network, read-only root", () => {
+    const argv = containerRunArgs({ ...spec, command: undefined, argv: ["reactorcide-runner", "run"], keep: true, network: "none", readOnlyRoot: { tmpfsSize: "64m" } });
+    expect(argv.slice(0, 3)).toEqual(["docker", "run", "--name"]);
+    expect(argv.slice(-3)).toEqual(["img", "reactorcide-runner", "run"]);
+    const joined = argv.join(" ");
+    expect(joined).toContain("--network none");
+    expect(joined).toContain("--read-only --tmpfs /tmp:rw,nosuid,nodev,size=64m");
+    expect(joined).toContain("--cap-drop ALL");
+    expect(containerRunArgs(spec).join(" ")).not.toContain("--network");
+    expect(() => containerRunArgs({ ...spec, command: undefined })).toThrow("command");
+  });
+
   test("refuses root and unmountable workspaces", () => {
     expect(() => containerRunArgs({ ...spec, user: "0:0" })).toThrow("root");
     expect(() => containerRunArgs({ ...spec, user: "root" })).toThrow("root");
