@@ -1,5 +1,6 @@
+import { containerRunArgs } from "../../../runner/container/command.ts";
 import { privateEnvFile } from "./env-file.ts";
-import { InfrastructureError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
+import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
 export type ContainerCli = "docker" | "nerdctl" | "podman";
 export const CONTAINER_CLIS: readonly ContainerCli[] = ["docker", "nerdctl", "podman"];
@@ -18,34 +19,27 @@ export function containerName(jobId: string): string {
 }
 
 /**
- * The hardened `run` argv. Everything that loosens isolation is absent on purpose: no
- * --privileged, no host network, no mounts but the workspace, no -e KEY=VALUE (values stay off
- * the command line, which `ps` shows to every user).
+ * The hardened `run` argv, from the runner's own builder (runner/container/command.ts), kept
+ * after exit so the worker can read OOMKilled before removing it.
  */
 export function hardenedRunArgv(cli: ContainerCli, spec: RunSpec, envFile: string, options: DockerRuntimeOptions = {}): string[] {
-  const user = options.user ?? "1001:1001";
-  if (/^0(:|$)/.test(user) || /^root(:|$)/.test(user)) throw new InfrastructureError(`runtime user "${user}" is root; jobs never run as root`);
-  const { memoryBytes, cpus, pids } = spec.limits;
-  const argv = [
-    cli, "run",
-    "--name", containerName(spec.jobId),
-    "--label", `reactorcide.job=${spec.jobId}`,
-    "--init",
-    "--user", user,
-    "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges",
-    "--pids-limit", String(pids),
-    "--memory", String(memoryBytes),
-    "--memory-swap", String(memoryBytes),
-    "--cpus", String(cpus),
-    "--network", spec.network === "none" ? "none" : "bridge",
-    "--volume", `${spec.workspace}:/job`,
-    "--workdir", "/job",
-    "--env-file", envFile,
-  ];
-  if (spec.readOnlyRoot) argv.push("--read-only", "--tmpfs", `/tmp:rw,nosuid,nodev,size=${options.tmpfsSize ?? "256m"}`);
-  argv.push(spec.image, ...spec.argv);
-  return argv;
+  return containerRunArgs({
+    runtime: cli,
+    image: spec.image,
+    argv: spec.argv,
+    name: containerName(spec.jobId),
+    labels: { "reactorcide.job": spec.jobId },
+    workspace: spec.workspace,
+    workdir: "/job",
+    envFile,
+    user: options.user,
+    cpu: spec.limits.cpus,
+    memory: String(spec.limits.memoryBytes),
+    pids: spec.limits.pids,
+    keep: true,
+    network: spec.network === "none" ? "none" : undefined,
+    readOnlyRoot: spec.readOnlyRoot ? { tmpfsSize: options.tmpfsSize ?? "256m" } : undefined,
+  });
 }
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -83,7 +77,13 @@ export class DockerRuntime implements Runtime {
     await this.remove(spec.jobId);
     const envFile = await privateEnvFile(spec.env);
     const name = containerName(spec.jobId);
-    const argv = hardenedRunArgv(this.cli, spec, envFile.path, this.options);
+    let argv: string[];
+    try {
+      argv = hardenedRunArgv(this.cli, spec, envFile.path, this.options);
+    } catch (error) {
+      await envFile.dispose();
+      throw new RefusedError(error instanceof Error ? error.message : String(error));
+    }
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     const cli = this.cli;
     const exited = (async (): Promise<Exit> => {
