@@ -94,8 +94,7 @@ function runInPlace(r: ResolvedConfig, plan: RunPlan, output: Output): Promise<E
   return execJob({
     argv: ["/bin/sh", "-c", r.config.job_command],
     cwd: plan.hostJobDir,
-    // Job code finds its workspace (triggers.json, steps.json) through REACTORCIDE_WORKSPACE.
-    env: inPlaceEnvironment({ REACTORCIDE_WORKSPACE: r.config.workspace, ...r.jobEnv }),
+    env: inPlaceEnvironment(r.jobEnv),
     stdout: output.jobStream("stdout"),
     stderr: output.jobStream("stderr"),
     timeoutSeconds: r.config.timeout,
@@ -115,7 +114,7 @@ async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output):
   // Written after the chown: root-only, so the job cannot read the file back through /job.
   mkdirSync(dirname(container.envFile), { recursive: true, mode: 0o700 });
   chmodSync(dirname(container.envFile), 0o700);
-  writeFileSync(container.envFile, containerEnvFileText({ REACTORCIDE_WORKSPACE: "/job", ...r.jobEnv }), { mode: 0o600 });
+  writeFileSync(container.envFile, containerEnvFileText(r.jobEnv), { mode: 0o600 });
   try {
     return await execJob({
       argv: container.argv,

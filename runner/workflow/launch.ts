@@ -24,8 +24,10 @@ export interface LauncherOptions {
 }
 
 /** The job file a workflow job runs from: what run-job would get from a person. */
-export function jobFileFor(job: WorkflowJob, options: LauncherOptions): JobSpec {
+export function jobFileFor(job: WorkflowJob, options: LauncherOptions, workspace: string): JobSpec {
   const spec: JobSpec = { ...job.spec, env: { ...options.eventEnv, ...job.spec.env } };
+  // In place, /job is not the workspace: job code finds it (for triggers.json) through this.
+  if (options.noContainer) spec.env = { ...spec.env, REACTORCIDE_WORKSPACE: workspace };
   if (options.noContainer) delete spec.image;
   else spec.image ??= options.defaultImage;
   if (!spec.source && options.source) spec.source = options.source;
@@ -43,7 +45,7 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
     const workspace = join(options.workRoot, job.name);
     mkdirSync(workspace, { recursive: true });
     const jobFile = join(options.workRoot, `${job.name}.job.json`);
-    writeFileSync(jobFile, `${JSON.stringify(jobFileFor(job, options), null, 2)}\n`);
+    writeFileSync(jobFile, `${JSON.stringify(jobFileFor(job, options, workspace), null, 2)}\n`);
     const proc = Bun.spawn([...runnerCommand(), "run-job", jobFile, "--workspace", workspace, ...(options.runJobArgs ?? [])], {
       env: childRunnerEnv(),
       stdin: "ignore",
