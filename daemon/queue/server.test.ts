@@ -144,3 +144,24 @@ describe("waitForTask", () => {
     }
   });
 });
+
+describe("wake-ups across servers", () => {
+  test("a consumer of one server hears, through LISTEN/NOTIFY, a task submitted through another on the same database", async () => {
+    const db = await testDatabase("corndogs");
+    const a = await startCorndogsServer({ databaseUrl: db.url, listen: "127.0.0.1:0" });
+    const b = await startCorndogsServer({ databaseUrl: db.url, listen: "127.0.0.1:0" });
+    const client = new CorndogsClient(a.address);
+    try {
+      const heard: string[] = [];
+      b.onTask((queue) => heard.push(queue));
+      await Bun.sleep(200); // LISTEN is in place
+      await client.submitTask({ queue: "across" });
+      for (let i = 0; i < 100 && heard.length === 0; i++) await Bun.sleep(20);
+      expect(heard).toEqual(["across"]);
+    } finally {
+      client.close();
+      await a.close();
+      await b.close();
+    }
+  });
+});

@@ -8,7 +8,8 @@ import { formatHostPort, isLoopback, parseListen } from "./listen-address.ts";
 import { migrateQueue } from "./migrate.ts";
 import { CORNDOGS_SERVICE_NAME, CorndogsService, HealthService } from "./proto.ts";
 import { corndogsHandlers, type RpcHandlers } from "./service.ts";
-import { TASK_CHANNEL, TaskStore } from "./store.ts";
+import { TaskNotifier } from "./notifier.ts";
+import { TaskStore } from "./store.ts";
 import type { RpcName } from "./wire.ts";
 
 export const DEFAULT_CORNDOGS_LISTEN = "127.0.0.1:5080";
@@ -26,7 +27,7 @@ export interface CorndogsServerOptions {
   token?: string;
   /** Listening beyond loopback without a token is refused unless this is set. */
   allowRemoteWithoutToken?: boolean;
-  /** NOTIFY on new or re-claimable tasks so in-process consumers wake at once (default true). */
+  /** NOTIFY other servers on the same database of new or re-claimable tasks (default true). */
   notify?: boolean;
 }
 
@@ -35,8 +36,9 @@ export interface CorndogsServer {
   readonly address: string;
   readonly port: number;
   /**
-   * Calls `listener(queue)` whenever a task may have become claimable (Postgres NOTIFY, so also
-   * for tasks submitted through other servers on the same database). Returns the unsubscribe.
+   * Calls `listener(queue)` whenever a task may have become claimable: at once for tasks that
+   * pass through this server, by LISTEN/NOTIFY for other servers on the same database.
+   * Returns the unsubscribe.
    */
   onTask(listener: (queue: string) => void): () => void;
   close(): Promise<void>;
@@ -80,9 +82,7 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
   if (!options.sql && !options.databaseUrl) throw new Error("startCorndogsServer needs sql or databaseUrl");
   const ownSql = options.sql ? undefined : postgres(options.databaseUrl!, { max: Math.max(2, options.poolSize ?? 10), onnotice: () => {} });
   const sql = options.sql ?? ownSql!;
-  const notify = options.notify ?? true;
-  const listeners = new Set<(queue: string) => void>();
-  let unlisten: (() => Promise<void>) | undefined;
+  const notifier = new TaskNotifier(sql, options.notify ?? true);
   let server: grpc.Server | undefined;
   try {
     await migrateQueue(sql);
@@ -93,7 +93,7 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
-    server.addService(CorndogsService.service, unaryHandlers(corndogsHandlers(new TaskStore(sql, notify)), options.token));
+    server.addService(CorndogsService.service, unaryHandlers(corndogsHandlers(new TaskStore(sql, notifier)), options.token));
     server.addService(HealthService.service, health.implementation);
     const bound = server;
     const port = await new Promise<number>((resolve, reject) =>
@@ -105,17 +105,7 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
     return {
       address,
       port,
-      onTask(listener) {
-        listeners.add(listener);
-        if (notify && !unlisten) {
-          const subscribed = sql.listen(TASK_CHANNEL, (queue) => {
-            for (const l of listeners) l(queue);
-          });
-          unlisten = async () => (await subscribed).unlisten();
-          subscribed.catch((error: unknown) => consola.warn("corndogs: LISTEN failed; consumers fall back to polling", error));
-        }
-        return () => listeners.delete(listener);
-      },
+      onTask: (listener) => notifier.subscribe(listener),
       async close() {
         health.setAll("NOT_SERVING");
         health.endWatches();
@@ -126,8 +116,7 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
             resolve();
           });
         });
-        listeners.clear();
-        await unlisten?.().catch(() => {});
+        await notifier.close();
         await ownSql?.end({ timeout: 5 });
       },
     };

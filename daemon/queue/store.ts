@@ -2,10 +2,8 @@ import { status } from "@grpc/grpc-js";
 import type { Sql } from "postgres";
 import { nowNs } from "./clock.ts";
 import { CorndogsError } from "./errors.ts";
+import type { TaskNotifier } from "./notifier.ts";
 import type { WireTask } from "./wire.ts";
-
-/** Channel of the NOTIFY sent when a task may have become claimable; the payload is its queue. */
-export const TASK_CHANNEL = "corndogs_task";
 
 /** Row of corndogs_tasks / corndogs_archived_tasks; int64 as the driver returns them. */
 type Row = Omit<WireTask, "submit_time" | "update_time" | "timeout" | "priority"> &
@@ -67,26 +65,18 @@ const i64 = (n: bigint) => n.toString();
 export class TaskStore {
   constructor(
     private readonly sql: Sql,
-    private readonly notify = true,
+    private readonly notifier?: TaskNotifier,
   ) {}
-
-  private get channel() {
-    return this.notify ? TASK_CHANNEL : "";
-  }
 
   async submit(t: NewTask): Promise<WireTask> {
     const now = i64(nowNs());
-    // pg_notify('', …) would fail, so an empty channel skips the NOTIFY in the same statement.
     const [row] = await this.sql<Row[]>`
-      WITH t AS (
-        INSERT INTO corndogs_tasks
-          (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
-        VALUES (${crypto.randomUUID()}, ${t.queue}, ${t.currentState}, ${t.autoTargetState}, ${now}, ${now},
-                ${i64(t.timeout)}, ${t.payload}, ${i64(t.priority)})
-        RETURNING *
-      )
-      SELECT t.*, CASE WHEN ${this.channel}::text <> '' THEN pg_notify(${this.channel}, t.queue) END AS notified
-      FROM t`;
+      INSERT INTO corndogs_tasks
+        (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
+      VALUES (${crypto.randomUUID()}, ${t.queue}, ${t.currentState}, ${t.autoTargetState}, ${now}, ${now},
+              ${i64(t.timeout)}, ${t.payload}, ${i64(t.priority)})
+      RETURNING *`;
+    this.notifier?.taskReady(t.queue);
     return toWire(row!);
   }
 
@@ -122,18 +112,17 @@ export class TaskStore {
 
   async update(u: TaskUpdate): Promise<WireTask | undefined> {
     const [row] = await this.sql<Row[]>`
-      WITH t AS (
-        UPDATE corndogs_tasks SET
-          current_state = ${u.newState}, auto_target_state = ${u.autoTargetState},
-          timeout = ${i64(u.timeout)}, priority = ${i64(u.priority)},
-          payload = CASE WHEN length(${u.payload}::bytea) = 0 THEN payload ELSE ${u.payload}::bytea END,
-          update_time = ${i64(nowNs())}
-        WHERE uuid = ${u.uuid} AND (${u.expectState}::text = '' OR current_state = ${u.expectState}::text)
-        RETURNING *
-      )
-      SELECT t.*, CASE WHEN ${this.channel}::text <> '' THEN pg_notify(${this.channel}, t.queue) END AS notified
-      FROM t`;
-    if (row) return toWire(row);
+      UPDATE corndogs_tasks SET
+        current_state = ${u.newState}, auto_target_state = ${u.autoTargetState},
+        timeout = ${i64(u.timeout)}, priority = ${i64(u.priority)},
+        payload = CASE WHEN length(${u.payload}::bytea) = 0 THEN payload ELSE ${u.payload}::bytea END,
+        update_time = ${i64(nowNs())}
+      WHERE uuid = ${u.uuid} AND (${u.expectState}::text = '' OR current_state = ${u.expectState}::text)
+      RETURNING *`;
+    if (row) {
+      this.notifier?.taskReady(row.queue);
+      return toWire(row);
+    }
     await this.refuseStale(u.uuid, u.expectState, "update");
     return undefined;
   }
@@ -183,9 +172,7 @@ export class TaskStore {
         RETURNING queue
       )
       SELECT queue, count(*) AS n FROM c GROUP BY queue`;
-    if (rows.length > 0 && this.notify) {
-      await this.sql`SELECT pg_notify(${TASK_CHANNEL}, q) FROM unnest(${rows.map((r) => r.queue)}::text[]) AS q`;
-    }
+    for (const r of rows) this.notifier?.taskReady(r.queue);
     return { count: rows.reduce((sum, r) => sum + Number(r.n), 0), queues: rows.map((r) => r.queue) };
   }
 

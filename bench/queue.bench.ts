@@ -1,0 +1,247 @@
+#!/usr/bin/env bun
+/**
+ * Corndogs (our embedded gRPC server on Postgres) against pg-boss on the same embedded Postgres
+ * cluster, doing the same work: submit rate, claim+complete rate with 1 and 8 consumers, and
+ * pick-up latency of an idle consumer (p50, p99). Writes bench/results/queue.json.
+ * Env: QUEUE_BENCH_TASKS (per round, default 2000), QUEUE_BENCH_PICKUPS (default 60),
+ * QUEUE_BENCH_ROUNDS (default 3; rates are the median over rounds).
+ */
+import { consola } from "consola";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import PgBoss from "pg-boss";
+import postgres from "postgres";
+import { startEmbeddedPostgres } from "../daemon/db/embedded.ts";
+import { CorndogsClient } from "../daemon/queue/client.ts";
+import { startCorndogsServer } from "../daemon/queue/server.ts";
+import { percentile, writeBenchResult } from "./lib/results.ts";
+
+const TASKS = Number(process.env.QUEUE_BENCH_TASKS ?? 2000);
+const PICKUPS = Number(process.env.QUEUE_BENCH_PICKUPS ?? 60);
+const ROUNDS = Number(process.env.QUEUE_BENCH_ROUNDS ?? 3);
+const IN_FLIGHT = 32;
+const POOL = 10;
+
+/** The operations both systems perform, one task at a time (no batching on either side). */
+interface QueueUnderTest {
+  submit(i: number): Promise<void>;
+  /** Claims and completes one task; false when the queue was empty. */
+  claimAndComplete(consumer: number): Promise<boolean>;
+  /** Resolves with the claim time (performance.now()) of the next task, waiting as its consumers do. */
+  pickUp(signal: AbortSignal): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function runConcurrently(total: number, workers: number, op: (worker: number, i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (next < total) await op(w, next++);
+    }),
+  );
+}
+
+/** Runs `count` operations and returns them per second. */
+async function rate(count: number, run: () => Promise<number>) {
+  const started = performance.now();
+  const done = await run();
+  if (done !== count) throw new Error(`expected ${count} operations, got ${done}`);
+  return (count / (performance.now() - started)) * 1000;
+}
+
+/** Claims and completes `count` tasks with `consumers` loops side by side. */
+async function drain(q: QueueUnderTest, consumers: number, count: number) {
+  let done = 0;
+  let budget = count;
+  await Promise.all(
+    Array.from({ length: consumers }, async (_, c) => {
+      while (budget-- > 0 && (await q.claimAndComplete(c))) done++;
+    }),
+  );
+  return done;
+}
+
+/** Submits `samples` tasks at random gaps while one consumer waits; latency = claimed − submit started. */
+async function pickUpLatencies(q: QueueUnderTest, samples: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const abort = new AbortController();
+    const claimed = q.pickUp(abort.signal);
+    await Bun.sleep(20 + Math.random() * 380);
+    const submitted = performance.now();
+    await q.submit(i);
+    latencies.push((await claimed) - submitted);
+  }
+  return latencies;
+}
+
+interface Samples {
+  submit: number[];
+  one: number[];
+  eight: number[];
+  pickup: number[];
+}
+
+/** One round for one system: submit TASKS, drain a quarter with 1 consumer, the rest with 8, then pick-ups. */
+async function round(name: string, q: QueueUnderTest, into: Samples) {
+  into.submit.push(await rate(TASKS, async () => (await runConcurrently(TASKS, IN_FLIGHT, (_, i) => q.submit(i)), TASKS)));
+  const quarter = Math.floor(TASKS / 4);
+  into.one.push(await rate(quarter, () => drain(q, 1, quarter)));
+  into.eight.push(await rate(TASKS - quarter, () => drain(q, 8, TASKS - quarter)));
+  if (await q.claimAndComplete(0)) throw new Error(`${name}: queue not empty after the drains`);
+  into.pickup.push(...(await pickUpLatencies(q, Math.ceil(PICKUPS / ROUNDS))));
+}
+
+const median = (xs: number[]) => percentile(xs, 50);
+function summary(s: Samples) {
+  return {
+    submit_per_s: Math.round(median(s.submit)),
+    claim_complete_per_s_1_consumer: Math.round(median(s.one)),
+    claim_complete_per_s_8_consumers: Math.round(median(s.eight)),
+    pickup_p50_ms: Number(percentile(s.pickup, 50).toFixed(2)),
+    pickup_p99_ms: Number(percentile(s.pickup, 99).toFixed(2)),
+  };
+}
+
+function corndogs(address: string, wake?: (l: (queue: string) => void) => () => void): QueueUnderTest {
+  // One channel per consumer, as separate worker processes would have.
+  const clients = Array.from({ length: 9 }, () => new CorndogsClient(address));
+  const producer = clients[8]!;
+  return {
+    async submit(i) {
+      await producer.submitTask({ queue: "bench", payload: JSON.stringify({ job_id: i }) });
+    },
+    async claimAndComplete(c) {
+      const client = clients[c]!;
+      const task = await client.getNextTask({ queue: "bench", overrideTimeout: 300 });
+      if (!task) return false;
+      await client.completeTask({ uuid: task.uuid, currentState: task.currentState });
+      return true;
+    },
+    async pickUp(signal) {
+      const task = await clients[0]!.waitForTask({ queue: "bench", overrideTimeout: 300 }, { signal, wake });
+      const at = performance.now();
+      await clients[0]!.completeTask({ uuid: task.uuid, currentState: task.currentState });
+      return at;
+    },
+    async close() {
+      for (const c of clients) c.close();
+    },
+  };
+}
+
+async function pgBoss(url: string, mode: "work" | "poll"): Promise<QueueUnderTest & { boss: PgBoss }> {
+  const boss = new PgBoss({ connectionString: url, max: POOL, schedule: false, supervise: false });
+  boss.on("error", (error) => consola.warn("pg-boss", error));
+  await boss.start();
+  await boss.createQueue("bench");
+  return {
+    boss,
+    async submit(i) {
+      await boss.send("bench", { job_id: i });
+    },
+    async claimAndComplete() {
+      const [job] = await boss.fetch<{ job_id: number }>("bench");
+      if (!job) return false;
+      await boss.complete("bench", job.id);
+      return true;
+    },
+    async pickUp(signal) {
+      if (mode === "work") {
+        // pg-boss's own consumer: work() polls, at most every 0.5 s in v10.
+        return await new Promise<number>((resolve) => {
+          let at = 0;
+          let worker: Promise<string> | undefined;
+          worker = boss.work("bench", { pollingIntervalSeconds: 0.5 }, async () => {
+            at = performance.now();
+            resolve(at);
+            void worker?.then((id) => boss.offWork({ id }));
+          });
+          signal.addEventListener("abort", () => void worker?.then((id) => boss.offWork({ id })));
+        });
+      }
+      // The same adaptive poll as our client (5 ms doubling to 500 ms).
+      for (let delay = 5; ; delay = Math.min(500, delay * 2)) {
+        const [job] = await boss.fetch("bench");
+        if (job) {
+          const at = performance.now();
+          await boss.complete("bench", job.id);
+          return at;
+        }
+        await Bun.sleep(delay);
+      }
+    },
+    async close() {
+      await boss.stop({ graceful: false, wait: true });
+    },
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "queue-bench-"));
+const cluster = await startEmbeddedPostgres({ dir });
+try {
+  const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
+  for (const db of ["corndogs", "pgboss", "pgboss_work"]) await admin.unsafe(`CREATE DATABASE ${db}`);
+  await admin.end();
+
+  const server = await startCorndogsServer({ databaseUrl: cluster.urlFor("corndogs"), listen: "127.0.0.1:0", poolSize: POOL });
+  const ours = corndogs(server.address);
+  const boss = await pgBoss(cluster.urlFor("pgboss"), "poll");
+  const oursSamples: Samples = { submit: [], one: [], eight: [], pickup: [] };
+  const bossSamples: Samples = { submit: [], one: [], eight: [], pickup: [] };
+  // Rounds alternate which system goes first, so a busy machine's noise falls on both alike.
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? (["corndogs", "pg-boss"] as const) : (["pg-boss", "corndogs"] as const);
+    for (const name of order) {
+      consola.start(`round ${r + 1}/${ROUNDS}: ${name}`);
+      if (name === "corndogs") await round(name, ours, oursSamples);
+      else await round(name, boss, bossSamples);
+    }
+  }
+  const corndogsResult = summary(oursSamples);
+  const bossResult = summary(bossSamples);
+  consola.start("corndogs: pick-up latency of an in-process consumer woken by the server");
+  const colocated = corndogs(server.address, server.onTask);
+  const wokenLatencies = await pickUpLatencies(colocated, Math.ceil(PICKUPS / 2));
+  await colocated.close();
+  await ours.close();
+  await server.close();
+  await boss.close();
+  consola.start("pg-boss: pick-up latency with work()");
+  const bossWork = await pgBoss(cluster.urlFor("pgboss_work"), "work");
+  const bossWorkLatencies = await pickUpLatencies(bossWork, Math.ceil(PICKUPS / 2));
+  await bossWork.close();
+
+  const results = {
+    corndogs: {
+      ...corndogsResult,
+      pickup_in_process_notify_p50_ms: Number(percentile(wokenLatencies, 50).toFixed(2)),
+      pickup_in_process_notify_p99_ms: Number(percentile(wokenLatencies, 99).toFixed(2)),
+    },
+    pg_boss: {
+      ...bossResult,
+      pickup_work_p50_ms: Number(percentile(bossWorkLatencies, 50).toFixed(2)),
+      pickup_work_p99_ms: Number(percentile(bossWorkLatencies, 99).toFixed(2)),
+    },
+    ratio_corndogs_over_pg_boss: {
+      submit: Number((corndogsResult.submit_per_s / bossResult.submit_per_s).toFixed(2)),
+      claim_complete_1: Number((corndogsResult.claim_complete_per_s_1_consumer / bossResult.claim_complete_per_s_1_consumer).toFixed(2)),
+      claim_complete_8: Number((corndogsResult.claim_complete_per_s_8_consumers / bossResult.claim_complete_per_s_8_consumers).toFixed(2)),
+    },
+  };
+  consola.box(JSON.stringify(results, null, 2));
+  const file = writeBenchResult({
+    name: "queue",
+    results,
+    notes:
+      `${ROUNDS} alternating rounds (rates: median over rounds), each submitting ${TASKS} tasks, draining a quarter with 1 consumer and the rest with 8; ${IN_FLIGHT} submits in flight, pools of ${POOL} connections, one embedded Postgres cluster ` +
+      `(fsync on) with a database per system. Corndogs goes through gRPC on 127.0.0.1; pg-boss ${"10.4"} talks to Postgres directly. ` +
+      `Both claim and complete one task at a time. Pick-up latency: time from starting the submit to the consumer holding the task, ` +
+      `${PICKUPS} tasks at random 20-400 ms gaps, consumers polling 5 ms doubling to 500 ms; in-process: woken by the server; pg-boss work() polls at its 0.5 s minimum.`,
+  });
+  consola.success(file);
+} finally {
+  await cluster.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
