@@ -2,19 +2,22 @@ import type { Sql } from "postgres";
 import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
+import type { LogArchive } from "../storage/log-archive.ts";
 
 /** Everything the HTTP app needs; serve builds these, tests build their own. */
 export interface AppDeps {
   db: Db;
   sql: Sql;
   queue: JobQueue;
+  /** Where a finished job's log goes when it leaves Postgres (daemon/storage). */
+  archive: LogArchive;
   /** Seals new values. */
   key: MasterKey;
   /** Older keys still accepted when opening values (rotation). */
   oldKeys?: readonly MasterKey[];
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  /** How often a followed log polls for new lines (default 250 ms). */
+  /** Longest a followed log waits for a NOTIFY before looking anyway (default 1000 ms). */
   logPollMs?: number;
 }
 

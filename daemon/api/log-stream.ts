@@ -1,13 +1,27 @@
 import { TERMINAL_STATUSES } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
-import { getJob, readLogs } from "../jobs/store.ts";
+import { getJob } from "../jobs/store.ts";
+import type { LogArchive } from "../storage/log-archive.ts";
+import { readJobLog } from "../storage/job-logs.ts";
+import type { LogWakeups } from "../storage/log-notify.ts";
+import type { Sql } from "postgres";
+
+export interface LogSources {
+  db: Db;
+  sql: Sql;
+  archive: LogArchive;
+  wakeups: LogWakeups;
+  /** Longest wait for a wake-up before reading anyway. */
+  pollMs: number;
+}
 
 /**
  * A job's log as Server-Sent Events: one `line` event per line (id = line number, so a client
  * reconnecting with Last-Event-ID resumes), then an `end` event with the final status once the
- * job has ended and every line is sent. Polls the database, so any coordinator can serve it.
+ * job has ended and every line is sent. Woken by NOTIFY from whichever replica stored the lines,
+ * with a poll as the fallback, and reading Postgres or the archive alike.
  */
-export function followLogs(db: Db, jobId: string, afterSeq: number, pollMs: number, signal: AbortSignal): Response {
+export function followLogs(src: LogSources, jobId: string, afterSeq: number, signal: AbortSignal): Response {
   const encoder = new TextEncoder();
   let last = afterSeq;
   let quietSince = Date.now();
@@ -17,13 +31,14 @@ export function followLogs(db: Db, jobId: string, afterSeq: number, pollMs: numb
       try {
         while (!signal.aborted) {
           // Status first: lines written before the job ended are then all in the next read.
-          const job = await getJob(db, jobId);
-          const lines = await readLogs(db, jobId, last);
+          const job = await getJob(src.db, jobId);
+          const ended = !job || TERMINAL_STATUSES.includes(job.status);
+          const lines = await readJobLog(src.sql, src.archive, jobId, last, ended);
           for (const l of lines) {
             send(`id: ${l.seq}\nevent: line\ndata: ${JSON.stringify({ seq: l.seq, stream: l.stream, line: l.line })}\n\n`);
             last = l.seq;
           }
-          if (!job || (TERMINAL_STATUSES.includes(job.status) && lines.length < 10_000)) {
+          if (ended) {
             send(`event: end\ndata: ${JSON.stringify({ status: job?.status ?? "deleted", exit_code: job?.exitCode ?? null })}\n\n`);
             break;
           }
@@ -36,7 +51,7 @@ export function followLogs(db: Db, jobId: string, afterSeq: number, pollMs: numb
             send(": keep-alive\n\n");
             quietSince = Date.now();
           }
-          await Bun.sleep(pollMs);
+          await src.wakeups.wait(jobId, src.pollMs, signal);
         }
       } catch (error) {
         if (!signal.aborted) controller.error(error);

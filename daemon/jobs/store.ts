@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { JOB_STATUSES, JOB_TRANSITIONS, jobLogs, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 
@@ -107,19 +107,4 @@ export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[
     }
     return counter.last;
   });
-}
-
-export interface StoredLine {
-  seq: number;
-  stream: LogStream;
-  line: string;
-}
-
-export async function readLogs(db: Db, jobId: string, afterSeq = 0, limit = 10_000): Promise<StoredLine[]> {
-  return db
-    .select({ seq: jobLogs.seq, stream: jobLogs.stream, line: jobLogs.line })
-    .from(jobLogs)
-    .where(and(eq(jobLogs.jobId, jobId), gt(jobLogs.seq, afterSeq)))
-    .orderBy(asc(jobLogs.seq))
-    .limit(limit);
 }

@@ -4,6 +4,7 @@ import { bootstrapAdmin } from "../auth/users.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import { postgresJobQueue, type JobQueue } from "../jobs/queue.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
+import { logArchiveFromEnv } from "../storage/from-env.ts";
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -31,11 +32,19 @@ export interface Coordinator {
 /** Opens the database (migrating it), makes sure an administrator exists and listens. */
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { key, generatedAt } = await loadMasterKey(options.dataDir);
+  const archive = logArchiveFromEnv(process.env, options.dataDir);
   const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, onLog: options.onPostgresLog });
   try {
     const admin = await bootstrapAdmin(database.db);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-    const { app } = buildApp({ db: database.db, sql: database.sql, queue: options.queue ?? postgresJobQueue, key, bodyLimit });
+    const { app } = buildApp({
+      db: database.db,
+      sql: database.sql,
+      queue: options.queue ?? postgresJobQueue,
+      archive,
+      key,
+      bodyLimit,
+    });
     // Bun refuses larger bodies itself (413) before they are read, chunked or not.
     app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit });
     const server = app.server!;

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { issueToken } from "../auth/tokens.ts";
 import { bootstrapAdmin, ensureUser } from "../auth/users.ts";
 import { buildApp } from "../api/app.ts";
@@ -7,6 +10,7 @@ import { connect, openDb } from "../db/client.ts";
 import { migrateApp } from "../db/migrate.ts";
 import { postgresJobQueue } from "../jobs/queue.ts";
 import { masterKey } from "../secrets/cipher.ts";
+import { FsLogArchive } from "../storage/fs-archive.ts";
 import { testDatabase } from "./postgres.ts";
 
 /** A migrated fresh database, the app built on it, an admin token and helpers for requests. */
@@ -15,7 +19,8 @@ export async function testApi(overrides: Partial<AppDeps> = {}) {
   const sql = connect(database.url, 5);
   await migrateApp(sql);
   const db = openDb(sql);
-  const deps: AppDeps = { db, sql, queue: postgresJobQueue, key: masterKey(randomBytes(32)), logPollMs: 20, ...overrides };
+  const archive = new FsLogArchive(mkdtempSync(join(tmpdir(), "rc-archive-")));
+  const deps: AppDeps = { db, sql, queue: postgresJobQueue, archive, key: masterKey(randomBytes(32)), logPollMs: 1000, ...overrides };
   const { app, metrics } = buildApp(deps);
   const admin = (await bootstrapAdmin(db))!.token;
 

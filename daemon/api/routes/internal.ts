@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { t } from "elysia";
 import { router } from "../router.ts";
-import { JOB_STATUSES, LOG_STREAMS, workers } from "../../../schema/app/index.ts";
+import { JOB_STATUSES, LOG_STREAMS, TERMINAL_STATUSES, workers } from "../../../schema/app/index.ts";
 import { appendLogs, claimNextJob, getJob, transitionJob } from "../../jobs/store.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { resolveSecrets } from "../../secrets/store.ts";
@@ -10,6 +10,7 @@ import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { conflict, notFound, uuidOr404 } from "../errors.ts";
 import { jobView } from "../job-view.ts";
+import { jobLogEnded, logChanged } from "../job-logs.ts";
 
 const WorkerId = t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" });
 const Claim = t.Object({ worker_id: WorkerId }, { additionalProperties: false });
@@ -87,6 +88,8 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics) {
           throw conflict(`job is ${result.current}; it cannot become ${body.status}`, "status");
         }
         const { job } = result;
+        if (TERMINAL_STATUSES.includes(job.status)) await jobLogEnded(deps, job.id);
+        else await logChanged(deps, job.id);
         if (job.startedAt && job.finishedAt) {
           metrics.jobDuration.observe({ status: job.status }, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000);
         }
@@ -98,8 +101,13 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics) {
       "/jobs/:id/logs",
       async ({ params, body, request }) => {
         await requirePrincipal(db, request.headers, "worker");
-        const last = await appendLogs(db, uuidOr404(params.id, "job"), body.lines);
+        const id = uuidOr404(params.id, "job");
+        const last = await appendLogs(db, id, body.lines);
         if (last === undefined) throw notFound("job");
+        // Lines after the end (a worker's last words after a cancel) join the archived log.
+        const job = await getJob(db, id);
+        if (job && TERMINAL_STATUSES.includes(job.status)) await jobLogEnded(deps, id);
+        else await logChanged(deps, id);
         return { appended: body.lines.length, last_seq: last };
       },
       { body: LogBatch, detail: { summary: "Append a batch of (already masked) log lines" } },

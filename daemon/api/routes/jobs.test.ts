@@ -214,3 +214,38 @@ describe("logs", () => {
     expect(r.text).toContain('event: end\ndata: {"status":"failure","exit_code":2}');
   });
 });
+
+describe("log archive", () => {
+  test("an ended job's log moves to the archive and is still served, late lines included", async () => {
+    const job = (await submit({ name: "archived", command: "true", project: "svc" })).json;
+    await status(job.id, { status: "running" });
+    await api.call("POST", `/api/v1/internal/jobs/${job.id}/logs`, { token: worker, body: { lines: [{ line: "first" }, { line: "second" }] } });
+    await api.call("POST", `/api/v1/jobs/${job.id}/cancel`);
+    const rows = await api.sql`SELECT count(*)::int AS n FROM job_logs WHERE job_id = ${job.id}`;
+    expect(rows[0]!.n).toBe(0);
+    expect(await api.deps.archive.get(job.id)).toContain('"line":"first"');
+    // The worker's last words after the cancel.
+    await api.call("POST", `/api/v1/internal/jobs/${job.id}/logs`, { token: worker, body: { lines: [{ line: "terminated" }] } });
+    const text = await api.call("GET", `/api/v1/jobs/${job.id}/logs`);
+    expect(text.text).toBe("first\nsecond\nterminated\n");
+    const followed = await api.call("GET", `/api/v1/jobs/${job.id}/logs?follow=true&after=1`);
+    expect(followed.text).toContain('"line":"second"');
+    expect(followed.text).toContain('"line":"terminated"');
+    expect(followed.text).not.toContain('"line":"first"');
+  });
+
+  test("a follower is woken by NOTIFY, well before its fallback poll", async () => {
+    const job = (await submit({ name: "pushed", command: "true", project: "svc" })).json;
+    await status(job.id, { status: "running" });
+    const response = await api.app.handle(
+      new Request(`http://local/api/v1/jobs/${job.id}/logs?follow=true`, { headers: { authorization: `Bearer ${api.admin}` } }),
+    );
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await Bun.sleep(300); // the follower is now waiting (fallback poll: 1 s in these tests)
+    await api.call("POST", `/api/v1/internal/jobs/${job.id}/logs`, { token: worker, body: { lines: [{ line: "ping" }] } });
+    const first = await Promise.race([reader.read(), Bun.sleep(900).then(() => ({ value: "timeout", done: false }))]);
+    expect(String(first.value)).toContain('"line":"ping"');
+    await status(job.id, { status: "success", exit_code: 0 });
+    await reader.cancel();
+  });
+});

@@ -1,7 +1,10 @@
 import { eq, max, or } from "drizzle-orm";
 import { router } from "../router.ts";
 import { jobs, TERMINAL_STATUSES } from "../../../schema/app/index.ts";
-import { getJob, insertJob, listJobs, readLogs, transitionJob, type Job } from "../../jobs/store.ts";
+import { getJob, insertJob, listJobs, transitionJob, type Job } from "../../jobs/store.ts";
+import { readJobLog } from "../../storage/job-logs.ts";
+import { LogWakeups } from "../../storage/log-notify.ts";
+import { jobLogEnded } from "../job-logs.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { existingSecretKeys } from "../../secrets/store.ts";
 import type { Principal } from "../../auth/tokens.ts";
@@ -15,6 +18,7 @@ import { followLogs } from "../log-stream.ts";
 
 export function jobRoutes(deps: AppDeps, metrics: Metrics) {
   const { db, queue } = deps;
+  const wakeups = new LogWakeups(deps.sql);
 
   /** The job if the caller holds `min` on its project; 404 when they cannot see it. */
   async function jobFor(me: Principal, rawId: string, min: "read" | "write"): Promise<Job> {
@@ -99,6 +103,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const result = await transitionJob(db, job.id, "cancelled", { reason: `cancelled by ${me.userName}` });
         if (!result.ok) throw conflict(`job is already ${result.current ?? "gone"}`, "status");
         await queue.cancel(result.job);
+        await jobLogEnded(deps, job.id);
         await audit(db, me, "job.cancel", "job", job.id);
         return jobView(result.job);
       },
@@ -147,8 +152,10 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const job = await jobFor(me, params.id, "read");
         const resumeFrom = Number(request.headers.get("last-event-id") ?? "");
         const after = queryInt(query.after, "after", 0, 1e9, Number.isInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0);
-        if (query.follow === "true") return followLogs(db, job.id, after, deps.logPollMs ?? 250, request.signal);
-        const lines = await readLogs(db, job.id, after, 1_000_000);
+        if (query.follow === "true") {
+          return followLogs({ db, sql: deps.sql, archive: deps.archive, wakeups, pollMs: deps.logPollMs ?? 1000 }, job.id, after, request.signal);
+        }
+        const lines = await readJobLog(deps.sql, deps.archive, job.id, after, TERMINAL_STATUSES.includes(job.status));
         const text = lines.map((l) => l.line + "\n").join("");
         return new Response(text, { headers: { "content-type": "text/plain; charset=utf-8" } });
       },
