@@ -18,6 +18,7 @@ import { buildPlan, formatPlan, type RunPlan } from "./plan.ts";
 import { prepareSources } from "./sources.ts";
 import type { PhaseHooks } from "../plugins/job.ts";
 import { runJobSteps } from "../steps/job.ts";
+import { openRunSocket } from "../secrets/job-socket.ts";
 
 /** Exit code for a configuration the runner refuses (nothing was run). */
 export const EXIT_CONFIG = 2;
@@ -49,6 +50,9 @@ export async function runResolved(r: ResolvedConfig, output: Output, hooks?: Pha
     output.log.error((error as Error).message);
     return 1;
   }
+  // Values the job registers through REACTORCIDE_SECRETS_SOCKET are masked from then on; closed on return.
+  await using secretsSocket = await openRunSocket(r, Boolean(plan.container), output);
+  if (!secretsSocket) return 1;
   await hooks?.at("post_source_prep");
   await hooks?.at("pre_execution");
   if (r.steps?.length) {
