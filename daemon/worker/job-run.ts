@@ -36,12 +36,14 @@ function checkEnv(env: Record<string, string>): void {
 }
 
 /** REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. */
-export function runnerEnv(job: WorkerJob): Record<string, string> {
+export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): Record<string, string> {
   const env: Record<string, string> = {
     REACTORCIDE_WORKSPACE: "/job",
     REACTORCIDE_JOB_ENV: "/job/job.env",
     REACTORCIDE_JOB_NAME: job.name,
     REACTORCIDE_JOB_ID: job.id,
+    // Exactly the injected secrets are secret; the job's plain env stays readable in its log.
+    REACTORCIDE_SECRET_ENV_NAMES: secretNames.join(","),
   };
   if (job.command) env.REACTORCIDE_JOB_COMMAND = job.command;
   const source = (prefix: string, s: WorkerJob["source"]) => {
@@ -152,7 +154,7 @@ export class JobRun {
       image: job.image ?? settings.defaultImage,
       argv: ["reactorcide-runner", "run"],
       workspace: this.workspaceDir,
-      env: runnerEnv(job),
+      env: runnerEnv(job, Object.keys(secrets)),
       limits: {
         memoryBytes: r.memory ? parseMemory(r.memory) : settings.limits.memoryBytes,
         cpus: r.cpu ?? settings.limits.cpus,
