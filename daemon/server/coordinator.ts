@@ -15,6 +15,11 @@ export interface CoordinatorOptions {
   bodyLimit?: number;
   /** Plugs another queue in (Corndogs); the default is the jobs table itself. */
   queue?: JobQueue;
+  /**
+   * Runs on the open, migrated database before the API takes requests (serve starts its task
+   * queue here); what it returns is closed after the API stops and before the database does.
+   */
+  beforeListen?: (database: Database) => Promise<{ close(): Promise<void> }>;
   onPostgresLog?: (line: string) => void;
 }
 
@@ -34,8 +39,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const { key, generatedAt } = await loadMasterKey(options.dataDir);
   const archive = logArchiveFromEnv(process.env, options.dataDir);
   const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, onLog: options.onPostgresLog });
+  let attached: { close(): Promise<void> } | undefined;
   try {
     const admin = await bootstrapAdmin(database.db);
+    attached = await options.beforeListen?.(database);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     const { app } = buildApp({
       db: database.db,
@@ -57,10 +64,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       generatedKeyFile: generatedAt,
       async stop() {
         await app.stop();
+        await attached?.close();
         await database.close();
       },
     };
   } catch (error) {
+    await attached?.close();
     await database.close();
     throw error;
   }

@@ -5,6 +5,7 @@
 import { consola } from "consola";
 import { mkdir } from "node:fs/promises";
 import { CorndogsClient, type WakeSource } from "../queue/client.ts";
+import { JOB_TASK_QUEUE } from "../queue/job-queue.ts";
 import { CorndogsWorkQueue } from "./corndogs-queue.ts";
 import { HttpCoordinator } from "./http-coordinator.ts";
 import type { WorkerConfig } from "./options.ts";
@@ -12,7 +13,7 @@ import { selectRuntime } from "./runtimes/select.ts";
 import { Worker } from "./worker.ts";
 
 /** The queue jobs travel on; the coordinator submits to it. */
-export const JOB_QUEUE = "reactorcide-jobs";
+export const JOB_QUEUE = JOB_TASK_QUEUE;
 
 export interface StartWorkerOptions {
   config: WorkerConfig;
