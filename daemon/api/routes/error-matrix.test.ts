@@ -1,0 +1,277 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { testApi } from "../../testing/api.ts";
+
+/**
+ * Every route against every error of the API that applies to it: malformed JSON 400, failed
+ * validation 400 naming the field, no or bad token 401, a role too low 403, unknown ids 404, body
+ * over the limit 413. One table, so a route added without its row fails the coverage test below.
+ * Only failing requests are sent, so the fixtures stay as they were set up.
+ */
+
+type Who = "worker" | "admin" | "reader" | "writer";
+
+interface Row {
+  method: string;
+  /** With :project, :job, :user, :key standing for fixtures made in beforeAll. */
+  path: string;
+  /** A valid body: the route takes JSON, so malformed JSON and 413 apply. */
+  body?: Record<string, unknown>;
+  /** Bodies (or query strings, for GETs) that fail validation, with the field the error names. */
+  invalid?: { body?: Record<string, unknown>; query?: string; path?: string; field: string }[];
+  /** Callers who are known but not allowed (403), optionally with a body of their own. */
+  forbidden: { who: Who; body?: Record<string, unknown> }[];
+  /** Paths (or bodies) naming something that does not exist (404). */
+  missing?: { path?: string; body?: Record<string, unknown>; field?: string }[];
+}
+
+const GHOST = "00000000-0000-4000-8000-000000000000";
+const PUBLIC: { who: Who }[] = [{ who: "worker" }];
+const WORKER_ONLY: { who: Who }[] = [{ who: "admin" }, { who: "reader" }];
+
+const ROWS: Row[] = [
+  // tokens
+  {
+    method: "POST",
+    path: "/api/v1/tokens",
+    body: { name: "m" },
+    invalid: [{ body: { name: "" }, field: "name" }, { body: { name: "m", expires_in_days: 0 }, field: "expires_in_days" }],
+    forbidden: [...PUBLIC, { who: "reader", body: { name: "w", worker: true } }, { who: "reader", body: { name: "u", user: "eve" } }],
+  },
+  { method: "GET", path: "/api/v1/tokens", forbidden: PUBLIC },
+  { method: "DELETE", path: `/api/v1/tokens/${GHOST}`, forbidden: PUBLIC, missing: [{ path: `/api/v1/tokens/${GHOST}` }, { path: "/api/v1/tokens/nope" }] },
+  // projects
+  {
+    method: "POST",
+    path: "/api/v1/projects",
+    body: { name: "never-made" },
+    invalid: [{ body: { name: "../etc" }, field: "name" }, { body: { name: "x", fork_pr_policy: "yolo" }, field: "fork_pr_policy" }],
+    forbidden: PUBLIC,
+  },
+  { method: "GET", path: "/api/v1/projects", forbidden: PUBLIC },
+  { method: "GET", path: "/api/v1/projects/:project", forbidden: PUBLIC, missing: [{ path: "/api/v1/projects/ghost" }, { path: `/api/v1/projects/${GHOST}` }] },
+  {
+    method: "PATCH",
+    path: "/api/v1/projects/:project",
+    body: { default_branch: "trunk" },
+    invalid: [{ body: { name: "renamed" }, field: "name" }, { body: { target_branches: "main" }, field: "target_branches" }],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost" }],
+  },
+  { method: "DELETE", path: "/api/v1/projects/:project", forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }], missing: [{ path: "/api/v1/projects/ghost" }] },
+  { method: "GET", path: "/api/v1/projects/:project/members", forbidden: PUBLIC, missing: [{ path: "/api/v1/projects/ghost/members" }] },
+  {
+    method: "PUT",
+    path: "/api/v1/projects/:project/members/:user",
+    body: { role: "read" },
+    invalid: [{ body: { role: "owner" }, field: "role" }, { body: {}, field: "role" }],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/members/:user" }, { path: "/api/v1/projects/:project/members/nobody" }],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/projects/:project/members/:user",
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/members/:user" }, { path: "/api/v1/projects/:project/members/nobody" }],
+  },
+  // secrets
+  { method: "GET", path: "/api/v1/projects/:project/secrets", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: "/api/v1/projects/ghost/secrets" }] },
+  {
+    method: "PUT",
+    path: "/api/v1/projects/:project/secrets/:key",
+    body: { value: "v" },
+    invalid: [
+      { body: { value: "" }, field: "value" },
+      { body: { value: "v", plain: true }, field: "plain" },
+      { path: "/api/v1/projects/:project/secrets/1BAD", body: { value: "v" }, field: "key" },
+    ],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/secrets/:key" }],
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/projects/:project/secrets/:key",
+    invalid: [{ path: "/api/v1/projects/:project/secrets/A-B", field: "key" }],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/secrets/:key" }, { path: "/api/v1/projects/:project/secrets/NOT_SET" }],
+  },
+  // jobs
+  {
+    method: "POST",
+    path: "/api/v1/jobs",
+    body: { name: "m", command: "true", project: "matrix" },
+    invalid: [
+      { body: { command: "true", project: "matrix" }, field: "name" },
+      { body: { name: "m", command: "true", project: "matrix", timeout: 0 }, field: "timeout" },
+      { body: { name: "m", command: "true", project: "matrix", secrets: ["NOT_SET"] }, field: "secrets" },
+    ],
+    forbidden: [...PUBLIC, { who: "reader" }],
+    missing: [{ body: { name: "m", command: "true", project: "ghost" }, field: "project" }],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/jobs",
+    invalid: [{ query: "status=done", field: "status" }, { query: "limit=0", field: "limit" }, { query: "offset=x", field: "offset" }],
+    forbidden: PUBLIC,
+    missing: [{ path: "/api/v1/jobs?project=ghost", field: "project" }],
+  },
+  { method: "GET", path: "/api/v1/jobs/:job", forbidden: PUBLIC, missing: [{ path: `/api/v1/jobs/${GHOST}` }, { path: "/api/v1/jobs/42" }] },
+  { method: "POST", path: "/api/v1/jobs/:job/cancel", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/jobs/${GHOST}/cancel` }] },
+  { method: "POST", path: "/api/v1/jobs/:job/retry", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/jobs/${GHOST}/retry` }] },
+  {
+    method: "GET",
+    path: "/api/v1/jobs/:job/logs",
+    invalid: [{ query: "follow=yes", field: "follow" }, { query: "after=-1", field: "after" }],
+    forbidden: PUBLIC,
+    missing: [{ path: `/api/v1/jobs/${GHOST}/logs` }],
+  },
+  // worker endpoints
+  {
+    method: "POST",
+    path: "/api/v1/internal/jobs/claim",
+    body: { worker_id: "w1" },
+    invalid: [{ body: { worker_id: "bad id!" }, field: "worker_id" }, { body: {}, field: "worker_id" }],
+    forbidden: WORKER_ONLY,
+  },
+  { method: "GET", path: "/api/v1/internal/jobs/:job", forbidden: WORKER_ONLY, missing: [{ path: `/api/v1/internal/jobs/${GHOST}` }] },
+  {
+    method: "POST",
+    path: "/api/v1/internal/jobs/:job/status",
+    body: { status: "running" },
+    invalid: [{ body: { status: "queued" }, field: "status" }, { body: { status: "success", exit_code: 300 }, field: "exit_code" }],
+    forbidden: WORKER_ONLY,
+    missing: [{ path: `/api/v1/internal/jobs/${GHOST}/status` }],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/internal/jobs/:job/logs",
+    body: { lines: [{ line: "x" }] },
+    invalid: [{ body: { lines: [] }, field: "lines" }, { body: { lines: [{ line: "x", stream: "tty" }] }, field: "lines.0.stream" }],
+    forbidden: WORKER_ONLY,
+    missing: [{ path: `/api/v1/internal/jobs/${GHOST}/logs` }],
+  },
+  { method: "GET", path: "/api/v1/internal/jobs/:job/secrets", forbidden: WORKER_ONLY, missing: [{ path: `/api/v1/internal/jobs/${GHOST}/secrets` }] },
+  {
+    method: "POST",
+    path: "/api/v1/internal/workers/heartbeat",
+    body: { id: "w1" },
+    invalid: [{ body: { id: "bad id!" }, field: "id" }, { body: { id: "w1", slots: 0 }, field: "slots" }],
+    forbidden: WORKER_ONLY,
+  },
+];
+
+/** Open routes: none of the errors apply (no token, no body, no ids). */
+const OPEN = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /api/docs", "GET /api/docs/json"];
+
+let api: Awaited<ReturnType<typeof testApi>>;
+const tokens = {} as Record<Who, string>;
+const fixtures: Record<string, string> = {};
+
+beforeAll(async () => {
+  api = await testApi();
+  tokens.admin = api.admin;
+  tokens.worker = await api.tokenFor("m-worker", { worker: true });
+  tokens.reader = await api.tokenFor("m-reader");
+  tokens.writer = await api.tokenFor("m-writer");
+  const project = await api.call("POST", "/api/v1/projects", { body: { name: "matrix", default_image: "busybox" } });
+  await api.call("PUT", "/api/v1/projects/matrix/members/m-reader", { body: { role: "read" } });
+  await api.call("PUT", "/api/v1/projects/matrix/members/m-writer", { body: { role: "write" } });
+  await api.call("PUT", "/api/v1/projects/matrix/secrets/MKEY", { body: { value: "matrix-secret" } });
+  const job = await api.call("POST", "/api/v1/jobs", { body: { name: "m", command: "true", project: "matrix" } });
+  Object.assign(fixtures, { project: project.json.id, job: job.json.id, user: "m-reader", key: "MKEY" });
+});
+afterAll(() => api?.close());
+
+const fill = (path: string) => path.replace(/:(project|job|user|key)\b/g, (_, name: string) => fixtures[name]!);
+
+async function send(row: Row, options: { path?: string; token?: string | null; body?: unknown; headers?: Record<string, string> }) {
+  return api.call(row.method, fill(options.path ?? row.path), { token: options.token ?? null, body: options.body, headers: options.headers });
+}
+
+/** The status and the error's code, plus the field when one is expected: compared as one value, so a failure shows the case. */
+function expectError(r: Awaited<ReturnType<typeof send>>, label: string, status: number, code: string, field?: string) {
+  const got = { label, status: r.status, code: r.json?.error?.code, ...(field !== undefined && { field: r.json?.error?.field }) };
+  expect(got).toEqual({ label, status, code, ...(field !== undefined && { field }) });
+  expect(typeof r.json.error.message).toBe("string");
+}
+
+const tokenFor = (row: Row): string => (row.path.includes("/internal/") ? tokens.worker : tokens.admin);
+
+describe("error matrix", () => {
+  test("every route the API serves has a row", async () => {
+    const spec = (await api.call("GET", "/api/docs/json", { token: null })).json as { paths: Record<string, Record<string, unknown>> };
+    const served = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1").replace(/\/$/, "") || "/"}`),
+    );
+    const pattern = (p: string) => p.replace(/\/(:\w+|[0-9a-f-]{36})/g, "/:param");
+    const covered = new Set([...ROWS.map((r) => `${r.method} ${pattern(r.path)}`), ...OPEN]);
+    const uncovered = served.filter((s) => !covered.has(pattern(s)) && !covered.has(s));
+    expect(served.length).toBeGreaterThan(ROWS.length);
+    expect(uncovered).toEqual([]);
+  });
+
+  for (const row of ROWS) {
+    describe(`${row.method} ${row.path}`, () => {
+      test("401 without a token, with a malformed header, with an unknown token", async () => {
+        expectError(await send(row, { body: row.body }), "no token", 401, "unauthorized");
+        expectError(await send(row, { body: row.body, headers: { authorization: `Basic ${btoa("a:b")}` } }), "basic auth", 401, "unauthorized");
+        expectError(await send(row, { body: row.body, token: "rcd_unknownunknownunknownunknownunknownunknown" }), "unknown token", 401, "unauthorized");
+      });
+
+      test("403 for callers without the right", async () => {
+        for (const { who, body } of row.forbidden) {
+          expectError(await send(row, { body: body ?? row.body, token: tokens[who] }), `as ${who}`, 403, "forbidden");
+        }
+      });
+
+      if (row.missing) {
+        test("404 for unknown ids", async () => {
+          for (const m of row.missing!) {
+            const r = await send(row, { path: m.path, body: m.body ?? row.body, token: tokenFor(row) });
+            expectError(r, `missing ${m.path ?? JSON.stringify(m.body)}`, 404, "not_found", m.field);
+          }
+        });
+      }
+
+      if (row.invalid) {
+        test("400 naming the field on failed validation", async () => {
+          for (const bad of row.invalid!) {
+            const path = bad.query ? `${row.path}?${bad.query}` : bad.path;
+            const r = await send(row, { path, body: bad.body ?? row.body, token: tokenFor(row) });
+            expectError(r, `invalid ${bad.query ?? JSON.stringify(bad.body)}`, 400, "invalid", bad.field);
+          }
+        });
+      }
+
+      if (row.body) {
+        test("400 on malformed JSON, 413 on a body over the limit", async () => {
+          const token = tokenFor(row);
+          expectError(await send(row, { body: '{"oops": ', token }), "malformed", 400, "malformed_json");
+          expectError(await send(row, { body: "[1, 2", token }), "malformed array", 400, "malformed_json");
+          const huge = JSON.stringify({ ...row.body, padding: "x".repeat(1_100_000) });
+          expectError(await send(row, { body: huge, token }), "over the limit", 413, "payload_too_large");
+          // Streamed without a Content-Length, the limit still holds.
+          const stream = new Response(huge).body!;
+          const r = await api.app.handle(
+            new Request(`http://local${fill(row.path)}`, {
+              method: row.method,
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              body: stream,
+            }),
+          );
+          expect({ streamed: r.status }).toEqual({ streamed: 413 });
+        });
+      }
+    });
+  }
+
+  test("nothing the matrix sent changed the fixtures", async () => {
+    const job = await api.call("GET", `/api/v1/jobs/${fixtures.job}`);
+    expect(job.json.status).toBe("queued");
+    const project = await api.call("GET", "/api/v1/projects/matrix");
+    expect(project.json.default_branch).toBe("main");
+    const members = await api.call("GET", "/api/v1/projects/matrix/members");
+    expect(members.json.members).toContainEqual({ user: "m-reader", role: "read" });
+    const secrets = await api.call("GET", "/api/v1/projects/matrix/secrets");
+    expect(secrets.json.secrets.map((s: { key: string }) => s.key)).toEqual(["MKEY"]);
+  });
+});
