@@ -2,7 +2,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { copyFile } from "node:fs/promises";
+import postgres from "postgres";
+import { ensureRunnerBinary } from "../../runner/testing/binary.ts";
+import { openDatabase } from "../db/database.ts";
+import { startCorndogsServer } from "../queue/server.ts";
 import { ensureDaemonBinary } from "../testing/binary.ts";
+import { testDatabase } from "../testing/postgres.ts";
 import { runCli, startServe, type Served } from "../testing/serve-process.ts";
 
 const source = [process.execPath, join(import.meta.dir, "..", "main.ts")];
@@ -29,11 +35,25 @@ function sandbox() {
   return { base, dataDir: join(base, "data"), env };
 }
 
-async function serve(argv: string[], dataDir: string, env: Record<string, string>) {
-  const s = await startServe([...argv, "serve", "--data-dir", dataDir, "--port", "0"], env);
+/** Every serve here picks free ports, its queue's too, so runs never collide. */
+async function serve(argv: string[], dataDir: string, env: Record<string, string>, flags: string[] = ["--no-worker"]) {
+  const s = await startServe([...argv, "serve", "--data-dir", dataDir, "--port", "0", "--corndogs-listen", "127.0.0.1:0", ...flags], env);
   running.push(s);
   return s;
 }
+
+let runnerCopy: Promise<string> | undefined;
+/** A private copy of the runner: other suites may rebuild dist/reactorcide-runner meanwhile. */
+function runner(): Promise<string> {
+  runnerCopy ??= (async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "rc-serve-bin-")), "reactorcide-runner");
+    await copyFile(await ensureRunnerBinary(), path);
+    chmodSync(path, 0o755);
+    return path;
+  })();
+  return runnerCopy;
+}
+const withWorker = async () => ["--runtime", "process", "--runner-path", await runner(), "--concurrency", "2"];
 
 const api = (s: Served, token: string, method: string, path: string, body?: unknown) =>
   fetch(s.url + path, {
@@ -41,6 +61,26 @@ const api = (s: Served, token: string, method: string, path: string, body?: unkn
     headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
+
+type JobBody = { id: string; status: string; reason: string | null };
+
+async function submitJob(s: Served, token: string, project: string, command: string): Promise<JobBody> {
+  const r = await api(s, token, "POST", "/api/v1/jobs", { name: "say", project, command, env: { GREETING: "hi from the job" } });
+  expect(r.status).toBe(201);
+  return (await r.json()) as JobBody;
+}
+
+async function finished(s: Served, token: string, id: string): Promise<JobBody> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const job = (await (await api(s, token, "GET", `/api/v1/jobs/${id}`)).json()) as JobBody;
+    if (!["queued", "running"].includes(job.status)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}:\n${s.output()}`);
+    await Bun.sleep(50);
+  }
+}
+
+const logOf = async (s: Served, token: string, id: string) => (await api(s, token, "GET", `/api/v1/jobs/${id}/logs`)).text();
 
 describe("reactorcide serve (from source)", () => {
   test("starts on an empty data directory, prints the admin token once, keeps its data across a restart", async () => {
@@ -110,11 +150,83 @@ describe("reactorcide serve (from source)", () => {
     expect(await second.stop()).toBe(0);
   });
 
+  test("runs a submitted job to success with its log through its own queue and worker; after restarts the data is kept and a queued job that lost its task still runs", async () => {
+    const { dataDir, env } = sandbox();
+    const first = await serve(source, dataDir, env, await withWorker());
+    expect(first.output()).toMatch(/^corndogs listening on 127\.0\.0\.1:\d+$/m);
+    const admin = first.adminToken!;
+    expect((await api(first, admin, "POST", "/api/v1/projects", { name: "demo", default_image: "busybox" })).status).toBe(201);
+    const job = await submitJob(first, admin, "demo", 'echo "job says: $GREETING"');
+    expect(await finished(first, admin, job.id)).toMatchObject({ status: "success" });
+    expect(await logOf(first, admin, job.id)).toContain("job says: hi from the job");
+    expect(await first.stop()).toBe(0);
+
+    // Coordinator only: the job waits with its task in the queue; then the task is lost.
+    const second = await serve(source, dataDir, env);
+    expect(second.output()).toContain("--no-worker");
+    const stranded = await submitJob(second, admin, "demo", "echo stranded job ran");
+    const database = await openDatabase({ dataDir });
+    try {
+      expect((await database.sql`DELETE FROM corndogs_tasks RETURNING uuid`).length).toBe(1);
+    } finally {
+      await database.close();
+    }
+    expect(await second.stop()).toBe(0);
+
+    const third = await serve(source, dataDir, env, await withWorker());
+    expect(third.output()).toContain("re-submitted 1 queued job(s) that had no task");
+    expect(await finished(third, admin, stranded.id)).toMatchObject({ status: "success" });
+    expect(await logOf(third, admin, stranded.id)).toContain("stranded job ran");
+    // The first start's job and its (archived) log are still there.
+    expect(await finished(third, admin, job.id)).toMatchObject({ status: "success" });
+    expect(await logOf(third, admin, job.id)).toContain("job says: hi from the job");
+    expect(await third.stop()).toBe(0);
+  });
+
+  test("with CORNDOGS_URL it starts no queue of its own and runs jobs through the external one, token and all", async () => {
+    const queueDb = await testDatabase("serve_q");
+    const external = await startCorndogsServer({ databaseUrl: queueDb.url, listen: "127.0.0.1:0", token: "queue-secret" });
+    try {
+      const { dataDir, env } = sandbox();
+      const appDb = await testDatabase("serve_app");
+      const s = await serve(source, dataDir, { ...env, DATABASE_URL: appDb.url, CORNDOGS_URL: external.address, CORNDOGS_TOKEN: "queue-secret" }, await withWorker());
+      expect(s.output()).toContain(`corndogs: external at ${external.address}`);
+      expect(s.output()).not.toContain("corndogs listening");
+      const admin = s.adminToken!;
+      expect((await api(s, admin, "POST", "/api/v1/projects", { name: "ext", default_image: "busybox" })).status).toBe(201);
+      const job = await submitJob(s, admin, "ext", "echo via the external queue");
+      expect(await finished(s, admin, job.id)).toMatchObject({ status: "success" });
+      expect(await logOf(s, admin, job.id)).toContain("via the external queue");
+      expect(await s.stop()).toBe(0);
+      const sql = postgres(queueDb.url, { max: 1, onnotice: () => {} });
+      try {
+        const [row] = await sql`SELECT count(*)::int AS n FROM corndogs_archived_tasks WHERE convert_from(payload, 'UTF8') LIKE ${`%${job.id}%`}`;
+        expect(row!.n).toBe(1);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await external.close();
+    }
+  });
+
   test("bad flags are refused with exit 2, naming the flag", async () => {
     const { dataDir, env } = sandbox();
     const r = await runCli([...source, "serve", "--data-dir", dataDir, "--port", "http"], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--port");
+    const cases: [string[], Record<string, string>, string[]][] = [
+      [["--corndogs-listen", "nowhere"], {}, ["--corndogs-listen", "host:port"]],
+      [["--corndogs-listen", "0.0.0.0:5080"], {}, ["--corndogs-listen", "CORNDOGS_TOKEN"]],
+      [["--runtime", "vm"], {}, ["--runtime", "docker, nerdctl, podman, process"]],
+      [["--runtime", "process"], {}, ["--runner-path"]],
+      [["--concurrency", "0"], {}, ["--concurrency"]],
+    ];
+    for (const [flags, extra, words] of cases) {
+      const bad = await runCli([...source, "serve", "--data-dir", dataDir, "--port", "0", ...flags], { ...env, ...extra });
+      expect({ flags, code: bad.code }).toEqual({ flags, code: 2 });
+      for (const word of words) expect(bad.stderr).toContain(word);
+    }
     const key = await runCli([...source, "serve", "--data-dir", dataDir, "--port", "0"], { ...env, REACTORCIDE_MASTER_KEY: "c2hvcnQ=" });
     expect(key.code).toBe(1);
     expect(key.stderr).toContain("REACTORCIDE_MASTER_KEY");
@@ -122,14 +234,18 @@ describe("reactorcide serve (from source)", () => {
 });
 
 describe("reactorcide serve (compiled binary)", () => {
-  test("starts on an empty data directory with its Postgres binaries in dist/pg and embedded migrations", async () => {
+  test("starts on an empty data directory with its Postgres binaries in dist/pg and embedded migrations, and runs a job", async () => {
     const binary = await ensureDaemonBinary();
     const { dataDir, env } = sandbox();
-    const s = await serve([binary], dataDir, env);
+    const s = await serve([binary], dataDir, env, await withWorker());
     expect(s.adminToken).toMatch(/^rcd_/);
     expect((await fetch(s.url + "/readyz")).status).toBe(200);
     const project = await api(s, s.adminToken!, "POST", "/api/v1/projects", { name: "compiled", default_image: "busybox" });
     expect(project.status).toBe(201);
+    // The queue's .proto and migrations are embedded in the binary too.
+    const job = await submitJob(s, s.adminToken!, "compiled", "echo compiled serve ran it");
+    expect(await finished(s, s.adminToken!, job.id)).toMatchObject({ status: "success" });
+    expect(await logOf(s, s.adminToken!, job.id)).toContain("compiled serve ran it");
     expect(await s.stop()).toBe(0);
     const again = await serve([binary], dataDir, env);
     expect(again.adminToken).toBeUndefined();
