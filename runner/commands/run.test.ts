@@ -52,13 +52,15 @@ describe("run", () => {
   test("the job gets the environment its config gives it, not the runner's", async () => {
     const ws = freshWorkspace();
     const r = await runCli(["run", "--workspace", ws, "--job-env", "A=from-flag", "--job-command", "env"], {
-      env: { RUNNER_SECRET_THING: "runner-only", REACTORCIDE_JOB_ENV: "B=from-env" },
+      // An empty secret setting masks nothing, so the values can be read back (all are masked by default).
+      env: { RUNNER_SECRET_THING: "runner-only", REACTORCIDE_JOB_ENV: "B=from-env", REACTORCIDE_SECRET_ENV_NAMES: "" },
     });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("A=from-flag\n");
     expect(r.stdout).toContain("B=from-env\n");
     expect(r.stdout).not.toContain("runner-only");
-    expect(r.stdout).not.toContain("REACTORCIDE_");
+    // The only runner variable a job gets is where to register secrets.
+    expect(r.stdout).not.toMatch(/^REACTORCIDE_(?!SECRETS_SOCKET=)/m);
   });
 
   test("a reader that goes away (| head -1) neither crashes the runner nor cuts the job short", async () => {
@@ -126,7 +128,7 @@ describe("run", () => {
     const ws = freshWorkspace();
     mkdirSync(ws, { recursive: true });
     writeFileSync(join(ws, "job.env"), "FROM_FILE=yes\n");
-    const ok = await runCli(["run", "--workspace", ws, "--job-env", "/job/job.env", "--job-command", "echo $FROM_FILE"]);
+    const ok = await runCli(["run", "--workspace", ws, "--job-env", "/job/job.env", "--secret-env-names", "", "--job-command", "echo $FROM_FILE"]);
     expect(ok.stdout).toContain("yes\n");
     writeFileSync(join(dir, "outside.env"), "STOLEN=1\n");
     symlinkSync(join(dir, "outside.env"), join(ws, "evil.env"));
@@ -168,7 +170,7 @@ describe("run-job", () => {
     const ws = freshWorkspace();
     const job = join(dir, "job-a.yaml");
     writeFileSync(job, `name: job-a\nsource:\n  type: git\n  url: ${repo}\n  ref: main\nenv:\n  WHO: yaml\ncommand: cat hello.txt; echo "by $WHO"; git rev-parse --short HEAD; exit 3\n`);
-    const r = await runCli(["run-job", job, "--workspace", ws]);
+    const r = await runCli(["run-job", job, "--workspace", ws, "--secret-env-names", ""]);
     expect(r.stdout).toContain("hello from the repo\nby yaml\n");
     expect(r.code).toBe(3);
     expect(existsSync(join(ws, "src", "hello.txt"))).toBe(true);

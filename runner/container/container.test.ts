@@ -73,7 +73,7 @@ describe("running in the runner image", () => {
   test("hardening holds inside the container; env arrives through the env file; the workspace is /job", async () => {
     const ws = freshWorkspace();
     const r = await runCli([
-      "run", "--workspace", ws, "--image", image, "--job-env", "GREETING=hi-from-env-file",
+      "run", "--workspace", ws, "--image", image, "--job-env", "GREETING=hi-from-env-file", "--secret-env-names", "",
       "--job-command", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; echo $GREETING; pwd; echo made > /job/src/out.txt; test -r /job/.reactorcide/job.env && echo ENV-FILE-READABLE || true",
     ]);
     expect(r.stderr).not.toContain("ERROR");

@@ -3,7 +3,7 @@
  * mounts the workspace at /job reaches it too), handed to the job's user, and named to the job
  * by REACTORCIDE_SECRETS_SOCKET with the path the job itself sees.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { CONTAINER_USER } from "../container/command.ts";
@@ -62,6 +62,14 @@ export async function openJobSocket(options: JobSocketOptions): Promise<JobSocke
     async [Symbol.asyncDispose]() {
       await socket.close();
       if (privateTemp) rmSync(privateTemp, { recursive: true, force: true });
+      else {
+        // Leave the workspace as the job left it: only our now-empty directory goes.
+        try {
+          rmdirSync(dir);
+        } catch {
+          // not empty (the job put something there) or already gone
+        }
+      }
     },
   };
 }
