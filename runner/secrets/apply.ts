@@ -7,12 +7,14 @@ import type { Origin } from "../config/fields.ts";
 import { FieldError } from "../config/problem.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import type { Output } from "../output/output.ts";
-import { resolveJobSecrets, type SecretSettings } from "./sources.ts";
+import { maskFrom, resolveJobSecrets, type SecretSettings } from "./sources.ts";
 
 /** False (after printing why) when a setting is unusable; the run must then stop. */
 export function applySecretSources(r: ResolvedConfig, output: Output, settings: SecretSettings): boolean {
   let secrets;
   try {
+    const mask = maskFrom(settings);
+    if (mask !== undefined) output.masker.setMask(mask);
     secrets = resolveJobSecrets(settings, r.jobEnv, r.config.workspace);
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;

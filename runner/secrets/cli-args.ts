@@ -11,6 +11,7 @@ const DESCRIPTIONS: Record<Key, string> = {
   valuesList: "Secret values to mask: a comma list, or a file inside the workspace with one per line",
   envNames: "Job variables whose values are secret (comma list)",
   secretsFile: "KEY=VALUE file: values are masked and given to the job through its environment only",
+  mask: "Text printed in place of each secret (default ***)",
 };
 
 export function secretArgs(): Record<string, { type: "string"; description: string }> {

@@ -18,7 +18,7 @@ export interface MaskerOptions {
  * pass for all secrets; overlapping matches become one mask, so the longest secret wins.
  */
 export class Masker implements AutomatonSource {
-  readonly maskBytes: Uint8Array;
+  private maskText: Uint8Array;
   private readonly idleFlushMs: number;
   private readonly values = new Set<string>();
   private readonly forms = new Map<string, Uint8Array>();
@@ -27,8 +27,18 @@ export class Masker implements AutomatonSource {
 
   constructor(options: MaskerOptions = {}) {
     const mask = options.mask ?? "***";
-    this.maskBytes = new TextEncoder().encode(mask);
+    this.maskText = new TextEncoder().encode(mask);
     this.idleFlushMs = options.idleFlushMs ?? 500;
+  }
+
+  /** What each secret prints as. */
+  get maskBytes(): Uint8Array {
+    return this.maskText;
+  }
+
+  /** Changes the mask text for all later output (a run sets it from --secret-mask before printing). */
+  setMask(mask: string): void {
+    this.maskText = new TextEncoder().encode(mask);
   }
 
   /**

@@ -113,6 +113,22 @@ describe("which values are masked", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  test("--secret-mask sets the mask text, which keeps the default sources; an unusable one is refused naming the setting", async () => {
+    const r = await runCli(["run", "--workspace", freshWorkspace(), "--job-env", ENV, "--secret-mask", "[hidden]", "--job-command", PRINT]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("token=[hidden] mode=visible-setting\n");
+    const marker = join(dir, "mask-ran");
+    for (const [flags, env, field] of [
+      [["--secret-mask", ""], {}, "--secret-mask"],
+      [[], { REACTORCIDE_SECRET_MASK: "two\nlines" }, "REACTORCIDE_SECRET_MASK"],
+    ] as const) {
+      const bad = await runCli(["run", "--workspace", freshWorkspace(), ...flags, "--job-command", `touch ${marker}`], { env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`${field}: must be 1 to 64 printable characters`);
+      expect(existsSync(marker)).toBe(false);
+    }
+  });
+
   test("a missing --secrets-file is refused naming the setting; nothing runs", async () => {
     const marker = join(dir, "missing-ran");
     const r = await runCli(["run", "--workspace", freshWorkspace(), "--secrets-file", join(dir, "nope.env"), "--job-command", `touch ${marker}`]);
@@ -120,6 +136,37 @@ describe("which values are masked", () => {
     expect(r.stderr).toContain("--secrets-file: secrets file not found");
     expect(existsSync(marker)).toBe(false);
   });
+});
+
+test("a job with steps: a multi-line job variable (a PEM key) is masked whole and line by line, in step output and step headers", async () => {
+  const job = join(dir, "steps-pem.yaml");
+  writeFileSync(
+    job,
+    [
+      "name: steps-pem",
+      "env:",
+      "  PEM: |",
+      "    -----BEGIN TEST KEY-----",
+      "    first-key-line-abc",
+      "    second-key-line-def",
+      "    -----END TEST KEY-----",
+      "  STEP_TOKEN: step-token-value",
+      "steps:",
+      "  - name: build-step-token-value",
+      '    run: echo "tok=$STEP_TOKEN"; echo "$PEM"; echo "$PEM" | sed -n 3p >&2',
+      "  - name: second",
+      '    run: printf %s "$PEM" | base64 -w0; echo',
+      "",
+    ].join("\n"),
+  );
+  const r = await runCli(["run-job", job, "--workspace", freshWorkspace()]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("[build-***] tok=***\n");
+  expect(r.stdout).toContain("[build-***] ***\n");
+  expect(r.stderr).toContain("[build-***] ***\n");
+  for (const text of ["step-token-value", "key-line", "BEGIN TEST KEY", Buffer.from("-----BEGIN TEST KEY-----\nfirst").toString("base64").slice(0, 12)]) {
+    expect(both(r)).not.toContain(text);
+  }
 });
 
 describe("--secrets-file", () => {

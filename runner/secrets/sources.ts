@@ -19,8 +19,10 @@ export interface SecretSettings {
   valuesList?: string;
   envNames?: string;
   secretsFile?: string;
+  /** The text printed in place of each secret (default `***`); not a source, so it keeps the default sources. */
+  mask?: string;
   /** How each setting was named by the user, for error messages (default: its flag). */
-  labels?: { valuesList?: string; envNames?: string; secretsFile?: string };
+  labels?: { valuesList?: string; envNames?: string; secretsFile?: string; mask?: string };
 }
 
 export interface JobSecrets {
@@ -38,7 +40,21 @@ export const SECRET_FLAGS = {
   valuesList: { flag: "secret-values-list", env: "REACTORCIDE_SECRET_VALUES_LIST" },
   envNames: { flag: "secret-env-names", env: "REACTORCIDE_SECRET_ENV_NAMES" },
   secretsFile: { flag: "secrets-file", env: "REACTORCIDE_SECRETS_FILE" },
+  mask: { flag: "secret-mask", env: "REACTORCIDE_SECRET_MASK" },
 } as const;
+
+const MAX_MASK_LENGTH = 64;
+
+/** The mask text of a run, or undefined for the default; throws FieldError when unusable. */
+export function maskFrom(settings: SecretSettings): string | undefined {
+  const mask = settings.mask;
+  if (mask === undefined) return undefined;
+  // A mask that is empty or breaks lines would hide where a secret was, or forge output lines.
+  if (mask.length === 0 || mask.length > MAX_MASK_LENGTH || /[\u0000-\u001f\u007f]/.test(mask)) {
+    throw new FieldError(settings.labels?.mask ?? `--${SECRET_FLAGS.mask.flag}`, `must be 1 to ${MAX_MASK_LENGTH} printable characters (no line breaks or control characters); got ${JSON.stringify(mask)}`);
+  }
+  return mask;
+}
 
 function readSmallFile(path: string, field: string, what: string): string {
   if (!existsSync(path)) throw new FieldError(field, `${what} not found: ${path}`);
