@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { isAlive } from "../testing/processes.ts";
 import { ensureRunnerBinary } from "../testing/binary.ts";
 import { runCli, spawnCli } from "../testing/cli.ts";
+import { commit, sh, workRepo } from "../git/fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "reactorcide-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -160,6 +161,55 @@ describe("source preparation failures", () => {
     const hostile = await runCli(["run", "--workspace", freshWorkspace(), "--ci-source-type", "git", "--ci-source-url", "--upload-pack=touch /tmp/pwned", "--job-command", `touch ${marker}`]);
     expect(hostile.code).toBe(1);
     expect(hostile.stderr).toContain("ci_source.url: ");
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe("pull request sources (refs/pull/N/head, refs/merge-requests/N/head)", () => {
+  /** A bare remote like a forge's: main, plus a pull request and a merge request only reachable through their refs. */
+  let remote = "";
+  beforeAll(() => {
+    const work = workRepo(join(dir, "pr-work"));
+    commit(work, "main", { "who.txt": "main\n" });
+    sh(work, "checkout", "-q", "-b", "contribution");
+    commit(work, "pr 7", { "who.txt": "pull request 7\n" });
+    sh(work, "checkout", "-q", "-b", "mr", "main");
+    commit(work, "mr 3", { "who.txt": "merge request 3\n" });
+    remote = join(dir, "pr-remote.git");
+    sh(work, "init", "-q", "--bare", "-b", "main", remote);
+    sh(work, "push", "-q", remote, "main", "contribution:refs/pull/7/head", "mr:refs/merge-requests/3/head");
+  });
+
+  test("run --pr-number 7 checks out refs/pull/7/head; REACTORCIDE_PR_NUMBER does the same", async () => {
+    const byFlag = await runCli(["run", "--workspace", freshWorkspace(), "--source-type", "git", "--source-url", remote, "--pr-number", "7", "--job-command", "cat who.txt"]);
+    expect(byFlag.code).toBe(0);
+    expect(byFlag.stdout).toContain("pull request 7\n");
+    expect(byFlag.stdout + byFlag.stderr).toContain("refs/pull/7/head");
+    const byEnv = await runCli(["run", "--workspace", freshWorkspace(), "--source-type", "git", "--source-url", remote, "--job-command", "cat who.txt"], { env: { REACTORCIDE_PR_NUMBER: "3" } });
+    expect(byEnv.code).toBe(0);
+    expect(byEnv.stdout).toContain("merge request 3\n");
+  });
+
+  test("run-job takes the number from the job env (as eval's triggers set it); the dry-run plan shows it", async () => {
+    const job = join(dir, "job-pr.yaml");
+    writeFileSync(job, `name: pr-job\nsource:\n  type: git\n  url: ${remote}\nenv:\n  REACTORCIDE_PR_NUMBER: "7"\ncommand: cat who.txt\n`);
+    const r = await runCli(["run-job", job, "--workspace", freshWorkspace()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("pull request 7\n");
+    const plan = await runCli(["run-job", job, "--workspace", freshWorkspace(), "--dry-run"]);
+    expect(plan.stdout).toContain(`prepare source: git ${remote} (pull request 7) → /job/src`);
+  });
+
+  test("a hostile or unknown number is refused naming where it came from, and nothing runs", async () => {
+    const marker = join(dir, "pr-fail.marker");
+    const hostile = await runCli(["run", "--workspace", freshWorkspace(), "--source-type", "git", "--source-url", remote, "--job-command", `touch ${marker}`], { env: { REACTORCIDE_PR_NUMBER: "7; touch /tmp/pwned" } });
+    expect(hostile.code).toBe(2);
+    expect(hostile.stderr).toContain("REACTORCIDE_PR_NUMBER: ");
+    expect(hostile.stderr).toContain("a positive whole number");
+    const missing = await runCli(["run", "--workspace", freshWorkspace(), "--source-type", "git", "--source-url", remote, "--pr-number", "99", "--job-command", `touch ${marker}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("pull request 99 was not found");
+    expect(missing.stderr).toContain("refs/pull/99/head");
     expect(existsSync(marker)).toBe(false);
   });
 });

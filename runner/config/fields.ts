@@ -18,6 +18,8 @@ export interface RunConfig {
   source_type: string;
   source_url: string;
   source_ref: string;
+  /** Pull/merge request number: git sources then try refs/pull/N/head and refs/merge-requests/N/head. */
+  pr_number: string;
   ci_source_type: string;
   ci_source_url: string;
   ci_source_ref: string;
@@ -64,6 +66,7 @@ export const FIELDS: readonly FieldDef[] = [
   field({ name: "source_type", flag: "source-type", env: "REACTORCIDE_SOURCE_TYPE", kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the source is prepared", jobKey: "source.type", fromJob: (s) => s.source?.type }),
   field({ name: "source_url", flag: "source-url", env: "REACTORCIDE_SOURCE_URL", kind: "string", default: "", description: "Git URL or local path of the source", jobKey: "source.url", fromJob: (s) => s.source?.url }),
   field({ name: "source_ref", flag: "source-ref", env: "REACTORCIDE_SOURCE_REF", kind: "string", default: "", description: "Branch, tag or commit of the source", jobKey: "source.ref", fromJob: (s) => s.source?.ref }),
+  field({ name: "pr_number", flag: "pr-number", env: "REACTORCIDE_PR_NUMBER", kind: "string", default: "", description: "Pull/merge request number: a git source is fetched from refs/pull/N/head or refs/merge-requests/N/head (default: REACTORCIDE_PR_NUMBER of the job env)" }),
   field({ name: "ci_source_type", flag: "ci-source-type", env: "REACTORCIDE_CI_SOURCE_TYPE", kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the trusted job code is prepared (into /job/ci)", jobKey: "ci_source.type", fromJob: (s) => s.ci_source?.type }),
   field({ name: "ci_source_url", flag: "ci-source-url", env: "REACTORCIDE_CI_SOURCE_URL", kind: "string", default: "", description: "Git URL or local path of the job code", jobKey: "ci_source.url", fromJob: (s) => s.ci_source?.url }),
   field({ name: "ci_source_ref", flag: "ci-source-ref", env: "REACTORCIDE_CI_SOURCE_REF", kind: "string", default: "", description: "Branch, tag or commit of the job code", jobKey: "ci_source.ref", fromJob: (s) => s.ci_source?.ref }),

@@ -17,6 +17,7 @@ const SAMPLES: Record<FieldName, { env: string; job?: string | number; flag: str
   source_type: { env: "git", job: "copy", flag: "tarball", expected: String },
   source_url: { env: "https://env.example/r.git", job: "/src/job", flag: "/src/flag", expected: String },
   source_ref: { env: "env-branch", job: "job-branch", flag: "flag-branch", expected: String },
+  pr_number: { env: "7", flag: "8", expected: String },
   ci_source_type: { env: "git", job: "copy", flag: "tarball", expected: String },
   ci_source_url: { env: "https://env.example/ci.git", job: "/ci/job", flag: "/ci/flag", expected: String },
   ci_source_ref: { env: "env-ci", job: "job-ci", flag: "flag-ci", expected: String },

@@ -111,6 +111,17 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   return { config: resolved, origins, labels, jobEnv, jobEnvOrigins, jobFile: input.job?.file, steps: input.job?.spec.steps, cwd, problems };
 }
 
+/**
+ * The pull/merge request a git source is fetched from, and the name to blame for it: the setting
+ * (--pr-number, REACTORCIDE_PR_NUMBER) or else the job env's REACTORCIDE_PR_NUMBER, which is
+ * where eval and the coordinator put the event of the job.
+ */
+export function pullRequestNumber(r: Pick<ResolvedConfig, "config" | "labels" | "jobEnv">): { value: string; field: string } | undefined {
+  if (r.config.pr_number) return { value: r.config.pr_number, field: r.labels.pr_number };
+  const fromJobEnv = r.jobEnv.REACTORCIDE_PR_NUMBER;
+  return fromJobEnv ? { value: fromJobEnv, field: "job env REACTORCIDE_PR_NUMBER" } : undefined;
+}
+
 function resolveJobEnv(input: ResolveInput, workspace: string, problems: ConfigProblem[]) {
   const jobEnv: Record<string, string> = {};
   const jobEnvOrigins: Record<string, Origin> = {};

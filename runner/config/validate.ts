@@ -10,7 +10,7 @@ import { containerEnvFileText } from "../container/command.ts";
 import { checkImage } from "../container/image.ts";
 import { FIELDS, type FieldName } from "./fields.ts";
 import { FieldError, type ConfigProblem } from "./problem.ts";
-import type { ResolvedConfig } from "./resolve.ts";
+import { pullRequestNumber, type ResolvedConfig } from "./resolve.ts";
 import { stepProblems } from "../steps/job.ts";
 
 const NEEDS_URL = new Set(["git", "copy", "tarball"]);
@@ -68,6 +68,7 @@ export function validateConfig(r: ResolvedConfig): ConfigProblem[] {
   collect(problems, () => assertSafeWorkspace(config.workspace, labels.workspace, r.cwd));
   checkSource(r, "ci_source", problems);
   checkSource(r, "source", problems);
+  checkPullRequest(r, problems);
   if (config.source_type !== "none" && normalizeQuiet(config.code_dir) === "/job") {
     bad("code_dir", "the source cannot be prepared into /job itself", "a directory under /job", "use /job/src");
   }
@@ -82,6 +83,16 @@ export function validateConfig(r: ResolvedConfig): ConfigProblem[] {
     problems.push({ severity: "warning", field: labels.runtime, message: "ignored without an image: the command runs in place", suggestion: "add --image to run it in a container" });
   }
   return problems;
+}
+
+function checkPullRequest(r: ResolvedConfig, problems: ConfigProblem[]): void {
+  const pr = pullRequestNumber(r);
+  if (!pr) return;
+  if (!/^[1-9][0-9]{0,9}$/.test(pr.value)) {
+    problems.push({ severity: "error", field: pr.field, message: `"${pr.value}" is not a pull/merge request number`, allowed: "a positive whole number", suggestion: "--pr-number 7" });
+  } else if (r.config.source_type !== "git" && r.origins.pr_number !== "default") {
+    problems.push({ severity: "warning", field: pr.field, message: `ignored because ${r.labels.source_type} is "${r.config.source_type}"`, suggestion: "a pull request number applies to git sources only" });
+  }
 }
 
 function normalizeQuiet(path: string): string | undefined {

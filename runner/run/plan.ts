@@ -5,7 +5,7 @@
 import { $ } from "bun";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { ResolvedConfig } from "../config/resolve.ts";
+import { pullRequestNumber, type ResolvedConfig } from "../config/resolve.ts";
 import { CONTAINER_USER, containerRunArgs } from "../container/command.ts";
 import { hostPath, JOB_ROOT } from "../workspace/paths.ts";
 
@@ -16,6 +16,8 @@ export interface SourceStep {
   spec: { type: string; url?: string; ref?: string };
   jobDir: string;
   hostDir: string;
+  /** The source only (the job code is trusted and never comes from a pull request). */
+  prNumber?: string;
 }
 
 export interface RunPlan {
@@ -49,7 +51,11 @@ export function buildPlan(r: ResolvedConfig): RunPlan {
     sources.push({ which: "ci_source", spec: sourceSpec(config.ci_source_type, config.ci_source_url, config.ci_source_ref), jobDir: CI_DIR, hostDir: hostPath(config.workspace, CI_DIR, "ci_source") });
   }
   if (config.source_type !== "none") {
-    sources.push({ which: "source", spec: sourceSpec(config.source_type, config.source_url, config.source_ref), jobDir: config.code_dir, hostDir: hostPath(config.workspace, config.code_dir, labels.code_dir) });
+    const prNumber = config.source_type === "git" ? pullRequestNumber(r)?.value : undefined;
+    sources.push({
+      which: "source", spec: sourceSpec(config.source_type, config.source_url, config.source_ref), jobDir: config.code_dir, hostDir: hostPath(config.workspace, config.code_dir, labels.code_dir),
+      ...(prNumber ? { prNumber } : {}),
+    });
   }
   const plan: RunPlan = { sources, jobDir: config.job_dir, hostJobDir: hostPath(config.workspace, config.job_dir, labels.job_dir) };
   if (config.image) {
@@ -73,7 +79,7 @@ export function formatPlan(r: ResolvedConfig, plan: RunPlan): string {
   const lines: string[] = [];
   let n = 1;
   for (const s of plan.sources) {
-    lines.push(`${n++}. prepare ${s.which === "ci_source" ? "job code" : "source"}: ${s.spec.type}${s.spec.url ? ` ${s.spec.url}` : ""}${s.spec.ref ? ` @ ${s.spec.ref}` : ""} → ${s.jobDir} (${s.hostDir})`);
+    lines.push(`${n++}. prepare ${s.which === "ci_source" ? "job code" : "source"}: ${s.spec.type}${s.spec.url ? ` ${s.spec.url}` : ""}${s.spec.ref ? ` @ ${s.spec.ref}` : ""}${s.prNumber ? ` (pull request ${s.prNumber})` : ""} → ${s.jobDir} (${s.hostDir})`);
   }
   const limit = r.config.timeout > 0 ? `, timeout ${r.config.timeout} s` : "";
   if (plan.container) {

@@ -17,6 +17,7 @@ export async function prepareSources(workspace: string, steps: SourceStep[], out
     mkdirSync(dirname(step.hostDir), { recursive: true });
     const prepared = await prepareSource(step.spec as Parameters<typeof prepareSource>[0], step.hostDir, {
       log: (message: string) => output.log.info(message),
+      ...(step.prNumber ? { prNumber: step.prNumber } : {}),
       signal,
     }).catch((error: unknown) => {
       // prepareSource names fields as `source.*`; the job code's are `ci_source.*`.
