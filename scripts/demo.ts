@@ -5,9 +5,9 @@
  * directory, submits jobs/example.yaml through the API with --follow so its log streams live,
  * then stops the daemon and removes the directory. Exits with the job's result.
  *
- * The worker uses the `process` runtime here (the runner on this machine, no container) so the
- * demo needs no image and can read this checkout as the job's git source; `--runtime docker`
- * runs the job in the runner image instead (built with `npm run image`).
+ * The worker uses the `process` runtime (the runner on this machine, no container), so the demo
+ * needs neither Docker nor an image, and the job can clone this checkout by its path, which a
+ * container could not see.
  */
 import { consola } from "consola";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -17,7 +17,6 @@ import { parse, stringify } from "yaml";
 
 const root = join(import.meta.dir, "..");
 const bun = process.execPath;
-const runtime = process.argv.includes("--runtime") ? process.argv[process.argv.indexOf("--runtime") + 1]! : "process";
 
 async function run(argv: string[], what: string): Promise<void> {
   const proc = Bun.spawn(argv, { cwd: root, stdout: "inherit", stderr: "inherit" });
@@ -27,10 +26,6 @@ async function run(argv: string[], what: string): Promise<void> {
 consola.start("building the runner");
 await run([bun, join(root, "scripts", "build.ts"), "runner"], "building the runner");
 const runnerPath = join(root, "dist", "reactorcide-runner");
-if (runtime !== "process") {
-  consola.start("building the runner image");
-  await run([bun, join(root, "scripts", "image.ts")], "building the image");
-}
 
 const dataDir = await mkdtemp(join(tmpdir(), "reactorcide-demo-"));
 // As root the embedded Postgres runs as `postgres`, which must reach the data directory.
@@ -38,7 +33,7 @@ await chmod(dataDir, 0o711);
 consola.start(`starting reactorcide serve (data in ${dataDir})`);
 const daemon = Bun.spawn(
   [bun, join(root, "daemon", "main.ts"), "serve", "--data-dir", dataDir, "--port", "0", "--corndogs-listen", "127.0.0.1:0",
-    "--runtime", runtime, "--runner-path", runnerPath, "--concurrency", "2"],
+    "--runtime", "process", "--runner-path", runnerPath, "--concurrency", "2"],
   { cwd: root, stdout: "pipe", stderr: "inherit", env: { ...process.env, DATABASE_URL: "", CORNDOGS_URL: "" } },
 );
 

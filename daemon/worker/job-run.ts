@@ -45,7 +45,8 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
     // Exactly the injected secrets are secret; the job's plain env stays readable in its log.
     REACTORCIDE_SECRET_ENV_NAMES: secretNames.join(","),
   };
-  if (job.command) env.REACTORCIDE_JOB_COMMAND = job.command;
+  // A multi-line command cannot go through an env file; runnerArgv passes it as a flag instead.
+  if (job.command && !job.command.includes("\n")) env.REACTORCIDE_JOB_COMMAND = job.command;
   const source = (prefix: string, s: WorkerJob["source"]) => {
     if (!s) return;
     env[`${prefix}_TYPE`] = s.type;
@@ -55,6 +56,11 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
   source("REACTORCIDE_SOURCE", job.source);
   source("REACTORCIDE_CI_SOURCE", job.ciSource);
   return env;
+}
+
+/** `reactorcide-runner run`, with the command as --job-command when runnerEnv could not carry it. */
+export function runnerArgv(job: WorkerJob): string[] {
+  return job.command?.includes("\n") ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
 }
 
 function envLines(env: Record<string, string>): string {
@@ -152,7 +158,7 @@ export class JobRun {
     return {
       jobId: job.id,
       image: job.image ?? settings.defaultImage,
-      argv: ["reactorcide-runner", "run"],
+      argv: runnerArgv(job),
       workspace: this.workspaceDir,
       env: runnerEnv(job, Object.keys(secrets)),
       limits: {

@@ -69,3 +69,11 @@ test("a job cannot read the host's environment, write outside /job, or gain priv
   expect(log).toContain("su-refused");
   expect(log).not.toContain("BECAME-ROOT");
 }, 120_000);
+
+test("a multi-line command (a YAML block, like jobs/example.yaml's) runs whole in the container", async () => {
+  // An env file holds one line per variable, so such a command reaches the runner as --job-command.
+  const { report, log } = await runInRunnerImage('set -eu\necho "first line: $WHO"\necho "second ""line"\n', {}, { WHO: "block" });
+  expect(report).toMatchObject({ status: "success" });
+  expect(log).toContain("first line: block");
+  expect(log).toContain("second line");
+}, 120_000);
