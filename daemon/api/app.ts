@@ -10,6 +10,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { validationMessage } from "./validation-message.ts";
 
 /**
  * The coordinator's HTTP API from its dependencies, with no listening socket: `serve` calls
@@ -37,19 +38,26 @@ export function buildApp(deps: AppDeps) {
       const text = await request.text();
       if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
       if (text.trim() === "") return {};
+      let parsed: unknown;
       try {
-        return JSON.parse(text);
+        parsed = JSON.parse(text);
       } catch {
         throw new ApiError(400, "malformed_json", "the request body is not valid JSON");
       }
+      // Every body this API takes is an object; an array or a bare value would otherwise be
+      // reported as its first missing field.
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw badRequest("the request body must be a JSON object");
+      }
+      return parsed;
     })
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
       if (error instanceof ValidationError) {
         const first = error.all[0];
-        const field = first && "path" in first ? first.path.replace(/^\//, "").replaceAll("/", ".") : undefined;
-        const message = first && "message" in first ? first.message : "invalid request";
-        return errorResponse(badRequest(field ? `${field}: ${message}` : message, field || undefined));
+        if (!first || !("path" in first)) return errorResponse(badRequest("invalid request"));
+        const { field, message } = validationMessage(first);
+        return errorResponse(badRequest(message, field));
       }
       if (code === "PARSE" && error.cause instanceof ApiError) return errorResponse(error.cause);
       if (code === "PARSE") return errorResponse(new ApiError(400, "malformed_json", "the request body could not be parsed"));

@@ -52,19 +52,19 @@ export const JobListQuery = t.Object({
   project: t.Optional(t.String({ minLength: 1 })),
   status: t.Optional(t.Union(JOB_STATUSES.map((s) => t.Literal(s)))),
   name: t.Optional(t.String({ minLength: 1 })),
-  limit: t.Optional(Digits("1 to 200, default 50")),
-  offset: t.Optional(Digits("default 0")),
+  limit: t.Optional(Digits("a whole number from 1 to 200 (default 50)")),
+  offset: t.Optional(Digits("a whole number (default 0)")),
 });
 
 export const LogQuery = t.Object({
   follow: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
-  after: t.Optional(Digits("only lines after this number")),
+  after: t.Optional(Digits("a line number; only lines after it are sent")),
 });
 
 /** A digit-string query parameter as a number within [min, max], or 400 naming it. */
 export function queryInt(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (n < min || n > max) throw badRequest(`${name} must be from ${min} to ${max}`, name);
+  if (n < min || n > max) throw badRequest(`${name}: must be a whole number from ${min} to ${max}`, name);
   return n;
 }

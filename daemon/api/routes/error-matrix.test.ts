@@ -238,6 +238,8 @@ describe("error matrix", () => {
             const path = bad.query ? `${row.path}?${bad.query}` : bad.path;
             const r = await send(row, { path, body: bad.body ?? row.body, token: tokenFor(row) });
             expectError(r, `invalid ${bad.query ?? JSON.stringify(bad.body)}`, 400, "invalid", bad.field);
+            expect(r.json.error.message).toStartWith(`${bad.field}: `);
+            expect(r.json.error.message).not.toContain("Expected");
           }
         });
       }
@@ -247,6 +249,7 @@ describe("error matrix", () => {
           const token = tokenFor(row);
           expectError(await send(row, { body: '{"oops": ', token }), "malformed", 400, "malformed_json");
           expectError(await send(row, { body: "[1, 2", token }), "malformed array", 400, "malformed_json");
+          expectError(await send(row, { body: "[1, 2]", token }), "not an object", 400, "invalid");
           const huge = JSON.stringify({ ...row.body, padding: "x".repeat(1_100_000) });
           expectError(await send(row, { body: huge, token }), "over the limit", 413, "payload_too_large");
           // Streamed without a Content-Length, the limit still holds.
@@ -263,6 +266,23 @@ describe("error matrix", () => {
       }
     });
   }
+
+  test("validation messages say what the field allows", async () => {
+    const job = (extra: Record<string, unknown>) => api.call("POST", "/api/v1/jobs", { body: { name: "m", command: "true", project: "matrix", ...extra } });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ timeout: "soon" }, "timeout: must be a whole number from 1 to 604800"],
+      [{ priority: 5000 }, "priority: must be a whole number from -1000 to 1000"],
+      [{ source: { type: "svn" } }, 'source.type: must be one of "git", "copy", "tarball", "none"'],
+      [{ env: { "BAD-NAME": "x" } }, "env.BAD-NAME: is not an allowed name (names are letters, digits and _)"],
+      [{ name: "a b" }, "name: must be letters, digits, . _ - (up to 200)"],
+      [{ privileged: true }, "privileged: is not a known field (known: name, command, project,"],
+    ];
+    for (const [extra, message] of cases) expect((await job(extra)).json.error.message).toStartWith(message);
+    const missing = await api.call("POST", "/api/v1/jobs", { body: { name: "m", project: "matrix" } });
+    expect(missing.json.error.message).toStartWith("command: is required");
+    const body = await api.call("POST", "/api/v1/jobs", { body: "null" });
+    expect(body.json.error.message).toBe("the request body must be a JSON object");
+  });
 
   test("nothing the matrix sent changed the fixtures", async () => {
     const job = await api.call("GET", `/api/v1/jobs/${fixtures.job}`);

@@ -40,14 +40,14 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const me = await requirePrincipal(db, request.headers, "api");
         const project = await requireProjectRole(db, me, body.project, "write", "project");
         const image = body.image ?? project.defaultImage;
-        if (!image) throw badRequest(`image is required: project ${project.name} has no default image`, "image");
+        if (!image) throw badRequest(`image: is required, because project ${project.name} has no default image`, "image");
         const wanted = [...new Set(body.secrets ?? [])];
         const known = await existingSecretKeys(db, project.id, wanted);
         const missing = wanted.filter((k) => !known.has(k));
-        if (missing.length) throw badRequest(`project ${project.name} has no secret ${missing.join(", ")}`, "secrets");
+        if (missing.length) throw badRequest(`secrets: project ${project.name} has no secret ${missing.join(", ")}`, "secrets");
         if (body.parent_job_id) {
           const parent = await getJob(db, body.parent_job_id);
-          if (!parent || parent.projectId !== project.id) throw badRequest("parent job not found in this project", "parent_job_id");
+          if (!parent || parent.projectId !== project.id) throw badRequest("parent_job_id: no such job in this project", "parent_job_id");
         }
         const job = await insertJob(db, {
           projectId: project.id,

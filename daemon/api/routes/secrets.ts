@@ -13,7 +13,7 @@ const SecretValue = t.Object(
 const keyPattern = new RegExp(SECRET_KEY_PATTERN);
 
 function checkKey(key: string): string {
-  if (!keyPattern.test(key)) throw badRequest("secret key must be letters, digits and _, not starting with a digit (up to 128)", "key");
+  if (!keyPattern.test(key)) throw badRequest("key: must be letters, digits and _, not starting with a digit (up to 128)", "key");
   return key;
 }
 
