@@ -80,7 +80,17 @@ async function finished(s: Served, token: string, id: string): Promise<JobBody> 
   }
 }
 
-const logOf = async (s: Served, token: string, id: string) => (await api(s, token, "GET", `/api/v1/jobs/${id}/logs`)).text();
+/** The job ends success and its log (live or archived) holds `says`. */
+async function succeeded(s: Served, token: string, id: string, says: string) {
+  expect(await finished(s, token, id)).toMatchObject({ status: "success" });
+  expect(await (await api(s, token, "GET", `/api/v1/jobs/${id}/logs`)).text()).toContain(says);
+}
+
+/** A new project (image busybox: the process runtime ignores it) and one job in it. */
+async function projectWithJob(s: Served, token: string, project: string, command: string): Promise<JobBody> {
+  expect((await api(s, token, "POST", "/api/v1/projects", { name: project, default_image: "busybox" })).status).toBe(201);
+  return submitJob(s, token, project, command);
+}
 
 describe("reactorcide serve (from source)", () => {
   test("starts on an empty data directory, prints the admin token once, keeps its data across a restart", async () => {
@@ -155,10 +165,8 @@ describe("reactorcide serve (from source)", () => {
     const first = await serve(source, dataDir, env, await withWorker());
     expect(first.output()).toMatch(/^corndogs listening on 127\.0\.0\.1:\d+$/m);
     const admin = first.adminToken!;
-    expect((await api(first, admin, "POST", "/api/v1/projects", { name: "demo", default_image: "busybox" })).status).toBe(201);
-    const job = await submitJob(first, admin, "demo", 'echo "job says: $GREETING"');
-    expect(await finished(first, admin, job.id)).toMatchObject({ status: "success" });
-    expect(await logOf(first, admin, job.id)).toContain("job says: hi from the job");
+    const job = await projectWithJob(first, admin, "demo", 'echo "job says: $GREETING"');
+    await succeeded(first, admin, job.id, "job says: hi from the job");
     expect(await first.stop()).toBe(0);
 
     // Coordinator only: the job waits with its task in the queue; then the task is lost.
@@ -175,11 +183,9 @@ describe("reactorcide serve (from source)", () => {
 
     const third = await serve(source, dataDir, env, await withWorker());
     expect(third.output()).toContain("re-submitted 1 queued job(s) that had no task");
-    expect(await finished(third, admin, stranded.id)).toMatchObject({ status: "success" });
-    expect(await logOf(third, admin, stranded.id)).toContain("stranded job ran");
+    await succeeded(third, admin, stranded.id, "stranded job ran");
     // The first start's job and its (archived) log are still there.
-    expect(await finished(third, admin, job.id)).toMatchObject({ status: "success" });
-    expect(await logOf(third, admin, job.id)).toContain("job says: hi from the job");
+    await succeeded(third, admin, job.id, "job says: hi from the job");
     expect(await third.stop()).toBe(0);
   });
 
@@ -193,10 +199,8 @@ describe("reactorcide serve (from source)", () => {
       expect(s.output()).toContain(`corndogs: external at ${external.address}`);
       expect(s.output()).not.toContain("corndogs listening");
       const admin = s.adminToken!;
-      expect((await api(s, admin, "POST", "/api/v1/projects", { name: "ext", default_image: "busybox" })).status).toBe(201);
-      const job = await submitJob(s, admin, "ext", "echo via the external queue");
-      expect(await finished(s, admin, job.id)).toMatchObject({ status: "success" });
-      expect(await logOf(s, admin, job.id)).toContain("via the external queue");
+      const job = await projectWithJob(s, admin, "ext", "echo via the external queue");
+      await succeeded(s, admin, job.id, "via the external queue");
       expect(await s.stop()).toBe(0);
       const sql = postgres(queueDb.url, { max: 1, onnotice: () => {} });
       try {
@@ -240,12 +244,9 @@ describe("reactorcide serve (compiled binary)", () => {
     const s = await serve([binary], dataDir, env, await withWorker());
     expect(s.adminToken).toMatch(/^rcd_/);
     expect((await fetch(s.url + "/readyz")).status).toBe(200);
-    const project = await api(s, s.adminToken!, "POST", "/api/v1/projects", { name: "compiled", default_image: "busybox" });
-    expect(project.status).toBe(201);
     // The queue's .proto and migrations are embedded in the binary too.
-    const job = await submitJob(s, s.adminToken!, "compiled", "echo compiled serve ran it");
-    expect(await finished(s, s.adminToken!, job.id)).toMatchObject({ status: "success" });
-    expect(await logOf(s, s.adminToken!, job.id)).toContain("compiled serve ran it");
+    const job = await projectWithJob(s, s.adminToken!, "compiled", "echo compiled serve ran it");
+    await succeeded(s, s.adminToken!, job.id, "compiled serve ran it");
     expect(await s.stop()).toBe(0);
     const again = await serve([binary], dataDir, env);
     expect(again.adminToken).toBeUndefined();
