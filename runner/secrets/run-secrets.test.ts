@@ -169,6 +169,19 @@ test("a job with steps: a multi-line job variable (a PEM key) is masked whole an
   }
 });
 
+test("config and validate mask what run would: a job command holding a secret, a problem quoting one", async () => {
+  const shown = await runCli(["config", "--job-env", "TOKEN=cfg-secret-31", "--job-command", "curl -H 'auth: cfg-secret-31' x", "--json"]);
+  expect(shown.code).toBe(0);
+  expect(shown.stdout).toContain("auth: ***");
+  const problems = await runCli(["validate", "--secret-values-list", "val-secret-32", "--timeout", "val-secret-32", "--job-command", "true"]);
+  expect(problems.code).toBe(1);
+  expect(problems.stderr).toContain('--timeout: "***" is not valid');
+  for (const r of [shown, problems]) expect(both(r)).not.toMatch(/cfg-secret|val-secret/);
+  const bad = await runCli(["config", "--secrets-file", join(dir, "nope.env"), "--job-command", "true"]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("--secrets-file: secrets file not found");
+});
+
 describe("--secrets-file", () => {
   const value = "deploy-key-s3cr3t-9f8e7d";
   const hash = createHash("sha256").update(value).digest("hex");
