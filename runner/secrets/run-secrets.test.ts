@@ -264,6 +264,25 @@ describe("registration socket in place", () => {
     expect(existsSync(join(ws, ".reactorcide-secrets"))).toBe(false);
   });
 
+  test("a job script registers through registerSecret() from the runner library", async () => {
+    const ws = freshWorkspace();
+    mkdirSync(ws, { recursive: true });
+    const script = join(ws, "register.ts");
+    writeFileSync(
+      script,
+      `import { registerSecrets } from "reactorcide";
+       const value = ["lib", "minted", "9090"].join("-");
+       console.log("registered", await registerSecrets([value, "", "lib-other-8080"]));
+       console.log("value=" + value);
+       console.error(JSON.stringify({ value }));`,
+    );
+    const r = await runCli(["run", "--workspace", ws, "--secret-env-names", "", "--job-command", `"${binary}" script ${script}`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("registered 2\nvalue=***\n");
+    expect(r.stderr).toContain('{"value":"***"}');
+    expect(both(r)).not.toContain("lib-minted-9090");
+  });
+
   test("register-secret outside a job says why and exits 1", async () => {
     const r = await runCli(["register-secret", "some-value"]);
     expect(r.code).toBe(1);
