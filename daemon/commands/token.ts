@@ -46,7 +46,14 @@ const create = defineCommand({
     }
     const local = args["data-dir"] !== undefined || !!process.env.DATABASE_URL || !(await loadConfig());
     if (local) {
-      console.log(await createLocally(args));
+      let token: string;
+      try {
+        token = await createLocally(args);
+      } catch (error) {
+        consola.error(`token create: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      }
+      console.log(token);
       return;
     }
     await withClient(async (client) => {

@@ -31,8 +31,13 @@ export interface OpenOptions {
 /** Connects to DATABASE_URL or the data directory's embedded Postgres, and runs migrations. */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) {
+    const where = describeDatabaseUrl(options.databaseUrl);
     const sql = connect(options.databaseUrl, options.poolSize);
-    return ready(options.databaseUrl, sql, "external", () => sql.end());
+    try {
+      return await ready(options.databaseUrl, sql, "external", () => sql.end());
+    } catch (error) {
+      throw new Error(`DATABASE_URL (${where}): ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
   const shared = await runningCluster(options.dataDir);
   if (shared) {
@@ -107,4 +112,21 @@ function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * host:port/database of a DATABASE_URL, for messages (never the password); throws a clear error
+ * when it is not a postgres:// URL. The value itself is not echoed: it may hold a password.
+ */
+export function describeDatabaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error("DATABASE_URL must be a URL like postgres://user:password@host:5432/database");
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new Error(`DATABASE_URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
+  }
+  return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }
