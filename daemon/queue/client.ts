@@ -2,7 +2,8 @@ import * as grpc from "@grpc/grpc-js";
 import { bearerMetadata } from "./auth.ts";
 import { nowNs } from "./clock.ts";
 import { checkInt64, checkUuid, CorndogsError } from "./errors.ts";
-import { CorndogsService } from "./proto.ts";
+import { CorndogsService, TaskEventsService } from "./proto.ts";
+import type { TaskReady, WatchTasksRequest } from "./task-events.ts";
 import type { CorndogsRpcs, RpcName, TaskResponse, WireTask } from "./wire.ts";
 
 /** A Corndogs task; every int64 as bigint (times are Unix nanoseconds, beyond 2^53). */
@@ -87,6 +88,12 @@ export interface WaitOptions {
   maxDelayMs?: number;
   /** In-process wake-ups (the embedded server's onTask): poll at once instead of sleeping. */
   wake?: WakeSource;
+  /**
+   * Without `wake`: listen to the server's TaskEvents stream (our server's addition) and poll at
+   * once when it says a task arrived. Default true; a server without it (a real Corndogs) is
+   * noticed once and the client just polls.
+   */
+  serverWake?: boolean;
 }
 
 const bytes = (value: Bytes | undefined) =>
@@ -123,6 +130,11 @@ export class CorndogsClient {
   private readonly raw: grpc.Client;
   private readonly token: string | undefined;
   private readonly deadlineMs: number;
+  private readonly events: grpc.Client;
+  private readonly wakeListeners = new Set<(queue: string) => void>();
+  private wakeStream: grpc.ClientReadableStream<TaskReady> | undefined;
+  private wakeUnsupported = false;
+  private closed = false;
 
   constructor(url: string, options: CorndogsClientOptions = {}) {
     const { target, tls } = parseCorndogsUrl(url);
@@ -134,6 +146,32 @@ export class CorndogsClient {
     });
     this.token = options.token;
     this.deadlineMs = options.deadlineMs ?? 30_000;
+    this.events = new TaskEventsService(target, credentials, { channelOverride: this.raw.getChannel() });
+  }
+
+  /** The server's TaskEvents as a WakeSource; the stream stays open between waits, so no event falls in a gap. */
+  private readonly serverWake: WakeSource = (listener) => {
+    this.wakeListeners.add(listener);
+    this.openWakeStream();
+    return () => this.wakeListeners.delete(listener);
+  };
+
+  private openWakeStream(): void {
+    if (this.wakeStream || this.wakeUnsupported || this.closed) return;
+    const request: WatchTasksRequest = { queues: [] };
+    const method = (this.events as unknown as Record<string, Function>).WatchTasks!;
+    const stream = method.call(this.events, request, bearerMetadata(this.token)) as grpc.ClientReadableStream<TaskReady>;
+    this.wakeStream = stream;
+    stream.on("data", (event: TaskReady) => {
+      for (const listener of this.wakeListeners) listener(event.queue);
+    });
+    // Ended or failed: reopened by the next wait; polling covers the gap.
+    stream.on("error", (error: grpc.ServiceError) => {
+      if (error.code === grpc.status.UNIMPLEMENTED) this.wakeUnsupported = true;
+    });
+    stream.on("close", () => {
+      if (this.wakeStream === stream) this.wakeStream = undefined;
+    });
   }
 
   private call<K extends RpcName>(name: K, request: CorndogsRpcs[K][0]): Promise<CorndogsRpcs[K][1]> {
@@ -243,7 +281,8 @@ export class CorndogsClient {
 
   /**
    * Claims the next task, waiting for one: polls with a pause from minDelayMs doubling up to
-   * maxDelayMs (reset by a wake-up), so an idle worker costs a few queries a second. Rejects
+   * maxDelayMs (reset by a wake-up, in-process or from the server's TaskEvents stream), so an idle
+   * worker costs a few queries a second yet sees a new task at once. Rejects
    * with the signal's reason when aborted.
    */
   async waitForTask(input: ClaimInput = {}, options: WaitOptions = {}): Promise<Task> {
@@ -253,14 +292,17 @@ export class CorndogsClient {
     let delay = min;
     let woken = false;
     let wakeUp: (() => void) | undefined;
-    const unsubscribe = options.wake?.((q) => {
-      if (q !== queue) return;
+    const wake = options.wake ?? (options.serverWake === false ? undefined : this.serverWake);
+    const unsubscribe = wake?.((q) => {
+      // "" is the server's "watch is live" hello: a task may have slipped in before it.
+      if (q !== queue && q !== "") return;
       woken = true;
       wakeUp?.();
     });
     try {
       for (;;) {
         options.signal?.throwIfAborted();
+        if (wake === this.serverWake) this.openWakeStream();
         woken = false;
         try {
           const task = await this.getNextTask(input);
@@ -293,6 +335,9 @@ export class CorndogsClient {
   }
 
   close(): void {
+    this.closed = true;
+    this.wakeStream?.cancel();
+    this.events.close();
     this.raw.close();
   }
 }

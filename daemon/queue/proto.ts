@@ -4,6 +4,7 @@ import Long from "long";
 import protobuf from "protobufjs";
 // Imported as text so `bun build --compile` embeds them: the binary has no proto files on disk.
 import corndogsProto from "./corndogs.proto" with { type: "text" };
+import taskEventsProto from "./task-events.proto" with { type: "text" };
 import healthProto from "grpc-health-check/proto/health/v1/health.proto" with { type: "text" };
 
 // protobufjs finds long.js through a runtime `require` that a compiled binary cannot resolve;
@@ -29,5 +30,6 @@ function service(pkg: grpc.GrpcObject, path: string[]): ServiceCtor {
 }
 
 export const CorndogsService = service(load(corndogsProto), ["corndogs", "v1alpha1", "CorndogsService"]);
+export const TaskEventsService = service(load(taskEventsProto), ["reactorcide", "queue", "v1", "TaskEvents"]);
 export const HealthService = service(load(healthProto), ["grpc", "health", "v1", "Health"]);
 export const CORNDOGS_SERVICE_NAME = "corndogs.v1alpha1.CorndogsService";

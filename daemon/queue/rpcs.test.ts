@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import type { CorndogsClient } from "./client.ts";
 import { CorndogsError } from "./errors.ts";
+import { TaskStore } from "./store.ts";
 import { startTestQueue, type QueueFixture } from "./testing.ts";
 
 let q: QueueFixture;
@@ -28,6 +29,39 @@ async function rejectsWith(promise: Promise<unknown>, code: status, text?: RegEx
 }
 
 describe("SubmitTask", () => {
+  test("concurrent submits (grouped into one INSERT) each get their own task back, committed and in call order", async () => {
+    const queue = freshQueue();
+    const tasks = await Promise.all(Array.from({ length: 60 }, (_, i) => client.submitTask({ queue, payload: `job-${i}`, priority: i % 2 })));
+    expect(new Set(tasks.map((t) => t.uuid)).size).toBe(60);
+    tasks.forEach((t, i) => {
+      expect(t.payload.toString()).toBe(`job-${i}`);
+      expect(t.priority).toBe(BigInt(i % 2));
+      expect(t.submitTime).toBe(t.updateTime);
+    });
+    // Committed before the reply: another connection sees every one.
+    expect((await client.getTaskStateCounts(queue)).count).toBe(60n);
+    const order: string[] = [];
+    for (let t = await client.getNextTask({ queue }); t; t = await client.getNextTask({ queue })) order.push(t.payload.toString());
+    const odd = tasks.filter((_, i) => i % 2 === 1).map((t) => t.payload.toString());
+    const even = tasks.filter((_, i) => i % 2 === 0).map((t) => t.payload.toString());
+    expect(order).toEqual([...odd, ...even]);
+  });
+
+  test("a row Postgres refuses fails only its own submit, not the rest of its batch", async () => {
+    const sql = postgres(q.databaseUrl, { max: 2, onnotice: () => {} });
+    try {
+      const store = new TaskStore(sql);
+      const queue = freshQueue();
+      const task = (name: string) => ({ queue: name, currentState: "submitted", autoTargetState: "w", timeout: 0n, payload: Buffer.from("x"), priority: 0n });
+      // Called together, the first few go alone and the rest wait and go as one batch with the bad one.
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.submit(task(i === 15 ? "bad\u0000queue" : queue))));
+      expect(results.map((r, i) => [i, r.status])).toEqual(results.map((_, i) => [i, i === 15 ? "rejected" : "fulfilled"]));
+      expect((await client.getTaskStateCounts(queue)).count).toBe(19n);
+    } finally {
+      await sql.end();
+    }
+  });
+
   test("applies the Corndogs defaults and returns the stored task", async () => {
     const before = BigInt(Date.now()) * 1_000_000n;
     const task = await client.submitTask({ payload: Buffer.from([0, 1, 255]), timeout: -5 });

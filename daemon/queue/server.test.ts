@@ -8,7 +8,7 @@ import { CorndogsClient, parseCorndogsUrl } from "./client.ts";
 import { CorndogsError } from "./errors.ts";
 import { parseListen } from "./listen-address.ts";
 import { queueMigrationFiles } from "./migrations.ts";
-import { CORNDOGS_SERVICE_NAME, HealthService } from "./proto.ts";
+import { CORNDOGS_SERVICE_NAME, HealthService, TaskEventsService } from "./proto.ts";
 import { startCorndogsServer } from "./server.ts";
 import { startTestQueue } from "./testing.ts";
 
@@ -140,6 +140,49 @@ describe("waitForTask", () => {
       expect((await waiting).uuid).toBe(task.uuid);
       expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
+      await q.close();
+    }
+  });
+});
+
+describe("TaskEvents (wake-ups for remote clients)", () => {
+  test("a remote client's long pause is cut short by the server's stream; without it the client keeps to its timer", async () => {
+    const q = await startTestQueue({ token: "tok" });
+    const remote = new CorndogsClient(q.server.address, { token: "tok" });
+    try {
+      const started = Date.now();
+      const waiting = remote.waitForTask({ queue: "remote" }, { minDelayMs: 30_000, maxDelayMs: 30_000 });
+      await Bun.sleep(300);
+      const task = await q.client.submitTask({ queue: "remote" });
+      expect((await waiting).uuid).toBe(task.uuid);
+      expect(Date.now() - started).toBeLessThan(20_000);
+
+      // A task in another queue does not end the wait; polling alone (serverWake: false) waits for its timer.
+      const abort = new AbortController();
+      const polling = remote.waitForTask({ queue: "remote" }, { minDelayMs: 30_000, maxDelayMs: 30_000, serverWake: false, signal: abort.signal });
+      await Bun.sleep(300);
+      await q.client.submitTask({ queue: "remote" });
+      await Bun.sleep(500);
+      abort.abort(new Error("still waiting"));
+      expect(await polling.then(() => "got it", (e: unknown) => String(e))).toBe("Error: still waiting");
+    } finally {
+      remote.close();
+      await q.close();
+    }
+  });
+
+  test("the stream needs the token; without it the client still gets its task by polling", async () => {
+    const q = await startTestQueue({ token: "tok" });
+    const events = new TaskEventsService(q.server.address, grpc.credentials.createInsecure());
+    try {
+      const code = await new Promise<string>((resolve) => {
+        const stream = (events as unknown as Record<string, Function>).WatchTasks!.call(events, { queues: [] }) as grpc.ClientReadableStream<unknown>;
+        stream.on("data", () => resolve("data"));
+        stream.on("error", (e: grpc.ServiceError) => resolve(grpc.status[e.code]!));
+      });
+      expect(code).toBe("UNAUTHENTICATED");
+    } finally {
+      events.close();
       await q.close();
     }
   });

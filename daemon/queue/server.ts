@@ -6,10 +6,11 @@ import { CorndogsError } from "./errors.ts";
 import { Health } from "./health.ts";
 import { formatHostPort, isLoopback, parseListen } from "./listen-address.ts";
 import { migrateQueue } from "./migrate.ts";
-import { CORNDOGS_SERVICE_NAME, CorndogsService, HealthService } from "./proto.ts";
+import { CORNDOGS_SERVICE_NAME, CorndogsService, HealthService, TaskEventsService } from "./proto.ts";
 import { corndogsHandlers, type RpcHandlers } from "./service.ts";
 import { TaskNotifier } from "./notifier.ts";
 import { TaskStore } from "./store.ts";
+import { TaskEvents } from "./task-events.ts";
 import type { RpcName } from "./wire.ts";
 
 export const DEFAULT_CORNDOGS_LISTEN = "127.0.0.1:5080";
@@ -95,6 +96,8 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
     });
     server.addService(CorndogsService.service, unaryHandlers(corndogsHandlers(new TaskStore(sql, notifier)), options.token));
     server.addService(HealthService.service, health.implementation);
+    const events = new TaskEvents(notifier, options.token);
+    server.addService(TaskEventsService.service, events.implementation);
     const bound = server;
     const port = await new Promise<number>((resolve, reject) =>
       bound.bindAsync(formatHostPort(listen.host, listen.port), grpc.ServerCredentials.createInsecure(), (error, p) =>
@@ -109,6 +112,7 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
       async close() {
         health.setAll("NOT_SERVING");
         health.endWatches();
+        events.endAll();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => bound.forceShutdown(), 5_000);
           bound.tryShutdown(() => {

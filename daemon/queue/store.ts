@@ -57,9 +57,23 @@ export interface Counts {
 
 const i64 = (n: bigint) => n.toString();
 
+interface PendingSubmit {
+  task: NewTask;
+  uuid: string;
+  now: string;
+  resolve(task: WireTask): void;
+  reject(error: unknown): void;
+}
+/**
+ * Batch INSERTs in flight at once: two lets one batch fill while the other waits for its fsync
+ * (measured on 2 cores: 1 and 4 to 10 were no better).
+ */
+const SUBMIT_BATCHES_IN_FLIGHT = 2;
+const SUBMIT_BATCH_MAX = 500;
+
 /**
  * The Corndogs task store on Postgres. Every operation is one statement (prepared by
- * postgres.js), so a claim is atomic: the row is picked with FOR UPDATE SKIP LOCKED and swapped
+ * postgres.js; submits are grouped into one INSERT), so a claim is atomic: the row is picked with FOR UPDATE SKIP LOCKED and swapped
  * in the same UPDATE.
  */
 export class TaskStore {
@@ -68,16 +82,62 @@ export class TaskStore {
     private readonly notifier?: TaskNotifier,
   ) {}
 
-  async submit(t: NewTask): Promise<WireTask> {
+  /**
+   * Inserts the task and resolves after its commit. Submits that arrive while an INSERT is in
+   * flight wait and then go together as one multi-row INSERT (group commit): one fsync for the
+   * whole batch instead of one each, with every caller still answered only after the commit.
+   */
+  submit(t: NewTask): Promise<WireTask> {
+    // The time is taken on arrival, so FIFO order among a batch is the order the calls came in.
     const now = i64(nowNs());
-    const [row] = await this.sql<Row[]>`
+    return new Promise((resolve, reject) => {
+      this.pendingSubmits.push({ task: t, uuid: crypto.randomUUID(), now, resolve, reject });
+      this.flushSubmits();
+    });
+  }
+
+  private readonly pendingSubmits: PendingSubmit[] = [];
+  private submitsInFlight = 0;
+
+  private flushSubmits(): void {
+    while (this.submitsInFlight < SUBMIT_BATCHES_IN_FLIGHT && this.pendingSubmits.length > 0) {
+      const batch = this.pendingSubmits.splice(0, SUBMIT_BATCH_MAX);
+      this.submitsInFlight++;
+      void this.insertBatch(batch).finally(() => {
+        this.submitsInFlight--;
+        this.flushSubmits();
+      });
+    }
+  }
+
+  private async insertBatch(batch: PendingSubmit[]): Promise<void> {
+    let rows: Row[];
+    try {
+      rows = await this.insertRows(batch);
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      // One bad row (say a NUL byte in a queue name) must fail only its own caller.
+      await Promise.all(batch.map((one) => this.insertBatch([one])));
+      return;
+    }
+    const byUuid = new Map(rows.map((row) => [row.uuid, row]));
+    for (const queue of new Set(batch.map((p) => p.task.queue))) this.notifier?.taskReady(queue);
+    for (const p of batch) p.resolve(toWire(byUuid.get(p.uuid)!));
+  }
+
+  /** One statement whatever the batch size (arrays through unnest), so postgres.js prepares it once. */
+  private insertRows(batch: PendingSubmit[]): Promise<Row[]> {
+    const column = <T>(pick: (p: PendingSubmit) => T) => batch.map(pick);
+    return this.sql<Row[]>`
       INSERT INTO corndogs_tasks
         (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
-      VALUES (${crypto.randomUUID()}, ${t.queue}, ${t.currentState}, ${t.autoTargetState}, ${now}, ${now},
-              ${i64(t.timeout)}, ${t.payload}, ${i64(t.priority)})
+      SELECT u, q, cs, ats, at, at, tmo, decode(p, 'hex'), pr
+      FROM unnest(${column((p) => p.uuid)}::uuid[], ${column((p) => p.task.queue)}::text[],
+                  ${column((p) => p.task.currentState)}::text[], ${column((p) => p.task.autoTargetState)}::text[],
+                  ${column((p) => p.now)}::bigint[], ${column((p) => i64(p.task.timeout))}::bigint[],
+                  ${column((p) => p.task.payload.toString("hex"))}::text[], ${column((p) => i64(p.task.priority))}::bigint[])
+        AS x(u, q, cs, ats, at, tmo, p, pr)
       RETURNING *`;
-    this.notifier?.taskReady(t.queue);
-    return toWire(row!);
   }
 
   async claim(c: Claim): Promise<WireTask | undefined> {
