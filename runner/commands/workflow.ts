@@ -104,7 +104,11 @@ const run = defineCommand({
         out.write(`\n${formatWorkflowSummary(report)}`);
         if (args.job) out.write(formatNextJobs(report, ["reactorcide-runner", "workflow", "run", args.file]));
       }
-      if (args.keep || args.workdir) consola.info(`job workspaces kept in ${workRoot}`);
+      if (args.keep || args.workdir) {
+        // With --json, stdout holds the report and nothing else.
+        if (args.json) process.stderr.write(`job workspaces kept in ${workRoot}\n`);
+        else consola.info(`job workspaces kept in ${workRoot}`);
+      }
       process.exitCode = controller.signal.aborted ? 143 : report.success ? 0 : 1;
     } catch (error) {
       consola.error((error as Error).message);

@@ -46,7 +46,11 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
     mkdirSync(workspace, { recursive: true });
     const jobFile = join(options.workRoot, `${job.name}.job.json`);
     writeFileSync(jobFile, `${JSON.stringify(jobFileFor(job, options, workspace), null, 2)}\n`);
-    const proc = Bun.spawn([...runnerCommand(), "run-job", jobFile, "--workspace", workspace, ...(options.runJobArgs ?? [])], {
+    // A workflow job's env is plain text from the workflow file and the event, so none of it is
+    // secret (masking it would hide for_each values and job names); values the job registers at
+    // run time are still masked.
+    const args = ["run-job", jobFile, "--workspace", workspace, "--secret-env-names", "", ...(options.runJobArgs ?? [])];
+    const proc = Bun.spawn([...runnerCommand(), ...args], {
       env: childRunnerEnv(),
       stdin: "ignore",
       stdout: "pipe",
@@ -66,10 +70,11 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
       }
     };
     const onStdout = (line: string) => {
-      const at = line.indexOf(TRIGGER_LINE_PREFIX);
-      if (at >= 0) {
+      // Only at the start of a line (the step engine keeps them there): the runner's echo of a
+      // command that prints a trigger line must not count as one.
+      if (line.startsWith(TRIGGER_LINE_PREFIX)) {
         try {
-          const payload = parseTriggerLine(line.slice(at));
+          const payload = parseTriggerLine(line);
           if (payload) collect(payload.operation_id, payload.jobs);
         } catch (error) {
           io.onLine("stderr", `invalid trigger line: ${(error as Error).message}`);
