@@ -8,7 +8,7 @@ import { CorndogsClient, parseCorndogsUrl } from "./client.ts";
 import { CorndogsError } from "./errors.ts";
 import { parseListen } from "./listen-address.ts";
 import { queueMigrationFiles } from "./migrations.ts";
-import { CORNDOGS_SERVICE_NAME, HealthService, TaskEventsService } from "./proto.ts";
+import { CORNDOGS_SERVICE_NAME, CorndogsService, HealthService, TaskEventsService } from "./proto.ts";
 import { startCorndogsServer } from "./server.ts";
 import { startTestQueue } from "./testing.ts";
 
@@ -171,7 +171,30 @@ describe("TaskEvents (wake-ups for remote clients)", () => {
     }
   });
 
-  test("the stream needs the token; without it the client still gets its task by polling", async () => {
+  test("against a server without the stream (a real Corndogs answers UNIMPLEMENTED) the client gets its task by polling", async () => {
+    // A Corndogs-only server: GetNextTask finds nothing twice, then a task.
+    let polls = 0;
+    const wire = { uuid: crypto.randomUUID(), queue: "plain", current_state: "submitted-working", auto_target_state: "submitted", submit_time: "1", update_time: "2", timeout: "0", payload: Buffer.from("p"), priority: "0" };
+    const plain = new grpc.Server();
+    plain.addService(CorndogsService.service, {
+      GetNextTask: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, { task: ++polls > 2 ? wire : null }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      plain.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const client = new CorndogsClient(`127.0.0.1:${port}`);
+    try {
+      const got = await client.waitForTask({ queue: "plain" }, { minDelayMs: 20, maxDelayMs: 40 });
+      expect(got.uuid).toBe(wire.uuid);
+      expect(polls).toBe(3);
+      expect((await client.waitForTask({ queue: "plain" }, { minDelayMs: 20 })).uuid).toBe(wire.uuid);
+    } finally {
+      client.close();
+      plain.forceShutdown();
+    }
+  });
+
+  test("the stream needs the token", async () => {
     const q = await startTestQueue({ token: "tok" });
     const events = new TaskEventsService(q.server.address, grpc.credentials.createInsecure());
     try {
