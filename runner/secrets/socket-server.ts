@@ -34,6 +34,9 @@ function preparePrivateDir(dir: string): void {
   if (info.isSymbolicLink() || !info.isDirectory()) {
     throw new Error(`secrets socket directory ${dir} is not a plain directory; refusing to use it`);
   }
+  // Left by a killed container run, it may still belong to that job's user: take it back.
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) chownSync(dir, uid, process.getgid!());
   chmodSync(dir, 0o700);
 }
 
@@ -47,6 +50,28 @@ function removeStale(path: string): void {
   }
   if (!info.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
   unlinkSync(path);
+}
+
+/**
+ * A container job owns the workspace while it runs and may have put a symlink where the socket's
+ * directory was; closing the server unlinks the socket by path, which would follow it. So before
+ * closing, such a symlink is removed (the name is the runner's), and afterwards only a socket in
+ * a real directory is unlinked. The job has ended by then: nothing swaps them in between.
+ */
+function dropSwappedDir(dir: string): void {
+  try {
+    if (lstatSync(dir).isSymbolicLink()) unlinkSync(dir);
+  } catch {
+    // gone
+  }
+}
+
+function removeOwnSocket(dir: string, path: string): void {
+  try {
+    if (lstatSync(dir).isDirectory() && lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 /** Hands directory and socket to the job's user; without root, opens them just enough to connect. */
@@ -119,14 +144,9 @@ export async function startSecretsSocket(options: SecretsSocketOptions): Promise
     close() {
       closed ??= new Promise<void>((resolve) => {
         for (const socket of connections) socket.destroy();
+        dropSwappedDir(options.dir);
         server.close(() => resolve());
-      }).finally(() => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      });
+      }).finally(() => removeOwnSocket(options.dir, path));
       return closed;
     },
   };

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn as spawnChild } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,6 +166,18 @@ describe("secrets socket", () => {
     expect(existsSync(socket.path)).toBe(false);
   });
 
+  test("at close, a directory the job swapped for a symlink is not followed", async () => {
+    const { socket, dir } = await started();
+    const target = join(tempDir(), "elsewhere");
+    mkdirSync(target);
+    writeFileSync(join(target, "secrets.sock"), "a file of someone else");
+    renameSync(dir, `${dir}.moved`);
+    symlinkSync(target, dir);
+    await socket.close();
+    expect(readFileSync(join(target, "secrets.sock"), "utf8")).toBe("a file of someone else");
+    expect(existsSync(dir)).toBe(false); // the planted link is gone
+  });
+
   test("a stale socket from a killed runner is replaced", async () => {
     const dir = join(tempDir(), ".reactorcide");
     mkdirSync(dir, { mode: 0o700 });
@@ -177,7 +189,10 @@ describe("secrets socket", () => {
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
     expect(existsSync(stalePath)).toBe(true);
+    // As a killed container run leaves it: handed to the job's user.
+    if (process.getuid!() === 0) chownSync(dir, 65534, 65534);
     const socket = await startSecretsSocket({ masker: new Masker(), dir });
+    expect(statSync(dir).uid).toBe(process.getuid!());
     cleanups.push(() => socket.close());
     expect(await registerSecret("fresh-socket", { socketPath: socket.path })).toBe(1);
   });
