@@ -7,11 +7,12 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CorndogsClient } from "../../queue/client.ts";
+import { CorndogsJobQueue } from "../../queue/job-queue.ts";
 import { startCorndogsServer, type CorndogsServer } from "../../queue/server.ts";
 import { testApi } from "../../testing/api.ts";
 import type { WorkerConfig } from "../options.ts";
 import { defaultSettings, type WorkerSettings } from "../settings.ts";
-import { JOB_QUEUE, startWorker, type RunningWorker } from "../start.ts";
+import { startWorker, type RunningWorker } from "../start.ts";
 
 export interface SystemWorkerOptions {
   runtime: string;
@@ -32,18 +33,12 @@ export interface JobView {
 const TERMINAL = new Set(["success", "failure", "error", "cancelled", "timed_out"]);
 
 export async function startTestSystem(options: { image: string }) {
-  let corndogs: CorndogsServer | undefined;
-  let client: CorndogsClient | undefined;
-  const api = await testApi({
-    queue: {
-      enqueue: async (job) => {
-        await client!.submitTask({ queue: JOB_QUEUE, payload: JSON.stringify({ job_id: job.id }), priority: job.priority });
-      },
-      cancel: async () => {},
-    },
-  });
-  corndogs = await startCorndogsServer({ sql: api.sql, listen: "127.0.0.1:0" });
-  client = new CorndogsClient(corndogs.address);
+  // The coordinator's queue exactly as serve wires it.
+  const queue = new CorndogsJobQueue();
+  const api = await testApi({ queue });
+  const corndogs: CorndogsServer = await startCorndogsServer({ sql: api.sql, listen: "127.0.0.1:0" });
+  const client = new CorndogsClient(corndogs.address);
+  queue.attach(client);
   const server = api.app.listen({ hostname: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${server.server!.port}`;
   const workerToken = await api.tokenFor("test-worker", { worker: true });
@@ -82,7 +77,7 @@ export async function startTestSystem(options: { image: string }) {
         ...w.settings,
       });
       const config: WorkerConfig = { concurrency: w.concurrency, runtime: w.runtime, runnerPath: w.runnerPath ?? "", leaseSeconds: w.leaseSeconds ?? 30, settings };
-      const running = await startWorker({ config, coordinatorUrl: url, token: workerToken, corndogsUrl: corndogs!.address, wake: corndogs!.onTask.bind(corndogs) });
+      const running = await startWorker({ config, coordinatorUrl: url, token: workerToken, corndogsUrl: corndogs.address, wake: corndogs.onTask.bind(corndogs) });
       workers.push(running);
       return running;
     },
@@ -119,8 +114,8 @@ export async function startTestSystem(options: { image: string }) {
     async close() {
       await Promise.all(workers.map((w) => w.stop()));
       server.stop(true);
-      client!.close();
-      await corndogs!.close();
+      client.close();
+      await corndogs.close();
       await api.close();
     },
   };

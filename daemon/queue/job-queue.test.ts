@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Job } from "../jobs/store.ts";
+import { jobIdOfPayload } from "../worker/corndogs-queue.ts";
+import { JOB_QUEUE } from "../worker/start.ts";
+import { CorndogsJobQueue } from "./job-queue.ts";
+import { startTimeoutSweeper } from "./sweeper.ts";
+import { startTestQueue, type QueueFixture } from "./testing.ts";
+
+let q: QueueFixture;
+beforeAll(async () => {
+  q = await startTestQueue();
+});
+afterAll(() => q.close());
+
+const job = (priority = 0) => ({ id: crypto.randomUUID(), priority }) as Job;
+
+test("enqueue waits for attach, then submits the job id alone on the queue workers read, with the job's priority", async () => {
+  const queue = new CorndogsJobQueue();
+  const low = job(1);
+  const high = job(7);
+  const pending = Promise.all([queue.enqueue(low), queue.enqueue(high)]);
+  queue.attach(q.client);
+  await pending;
+  const first = await q.client.getNextTask({ queue: JOB_QUEUE, currentState: "submitted" });
+  expect(jobIdOfPayload(first!.payload)).toBe(high.id);
+  expect(JSON.parse(first!.payload.toString())).toEqual({ job_id: high.id });
+  expect(first!.priority).toBe(7n);
+  const second = await q.client.getNextTask({ queue: JOB_QUEUE, currentState: "submitted" });
+  expect(jobIdOfPayload(second!.payload)).toBe(low.id);
+});
+
+test("cancel withdraws a waiting task; a claimed one or an unknown job is left to the worker without an error", async () => {
+  const queue = new CorndogsJobQueue("cancel-test");
+  queue.attach(q.client);
+  const waiting = job();
+  await queue.enqueue(waiting);
+  await queue.cancel(waiting);
+  expect(await q.client.getNextTask({ queue: "cancel-test", currentState: "submitted" })).toBeUndefined();
+
+  const claimed = job();
+  await queue.enqueue(claimed);
+  const task = await q.client.getNextTask({ queue: "cancel-test", currentState: "submitted" });
+  expect(jobIdOfPayload(task!.payload)).toBe(claimed.id);
+  await queue.cancel(claimed);
+  expect((await q.client.getTaskStateById(task!.uuid))?.currentState).toBe(task!.currentState);
+
+  await queue.cancel(job());
+});
+
+test("it remembers a bounded number of tasks for cancel; a forgotten job's task is left to the worker", async () => {
+  const queue = new CorndogsJobQueue("bounded-test", { remember: 2 });
+  queue.attach(q.client);
+  const jobs = [job(), job(), job()];
+  for (const j of jobs) await queue.enqueue(j);
+  await queue.cancel(jobs[0]!);
+  await queue.cancel(jobs[2]!);
+  const left: string[] = [];
+  for (let task; (task = await q.client.getNextTask({ queue: "bounded-test", currentState: "submitted" })); ) left.push(jobIdOfPayload(task.payload));
+  expect(left.sort()).toEqual([jobs[0]!.id, jobs[1]!.id].sort());
+});
+
+test("the timeout sweeper puts a task whose lease ran out back in its queue, without anyone calling CleanUpTimedOut by hand", async () => {
+  const queue = "sweeper-test";
+  await q.client.submitTask({ queue, currentState: "submitted", payload: "job" });
+  const claimed = await q.client.getNextTask({ queue, currentState: "submitted", overrideTimeout: 1 });
+  expect(claimed).toBeDefined();
+  expect(await q.client.getNextTask({ queue, currentState: "submitted" })).toBeUndefined();
+  const sweeper = startTimeoutSweeper(q.client, { intervalMs: 100, queue });
+  try {
+    const deadline = Date.now() + 10_000;
+    let again;
+    while (!(again = await q.client.getNextTask({ queue, currentState: "submitted" })) && Date.now() < deadline) await Bun.sleep(100);
+    expect(again?.uuid).toBe(claimed!.uuid);
+  } finally {
+    sweeper.stop();
+  }
+});
