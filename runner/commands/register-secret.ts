@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
+import { MIN_SECRET_LENGTH } from "../secrets/masker.ts";
 import { registerSecrets } from "../secrets/socket-client.ts";
 import { SECRETS_SOCKET_ENV } from "../secrets/socket-protocol.ts";
 
@@ -26,6 +27,9 @@ export default defineCommand({
         if (v === "-") values.push(...(await stdinLines()));
         else values.push(v);
       }
+      // The runner counts them but cannot mask them without hiding ordinary text; say so.
+      const short = values.filter((v) => v.length > 0 && v.length < MIN_SECRET_LENGTH).length;
+      if (short > 0) consola.warn(`${short} value(s) shorter than ${MIN_SECRET_LENGTH} characters will not be masked`);
       const registered = await registerSecrets(values, { socketPath: args.socket });
       if (args.json) console.log(JSON.stringify({ registered }));
       else consola.success(`registered ${registered} secret value(s)`);

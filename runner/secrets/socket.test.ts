@@ -252,6 +252,9 @@ describe("reactorcide-runner register-secret", () => {
     expect(JSON.parse(result.stdout)).toEqual({ registered: 3 });
     expect(result.stdout + result.stderr).not.toContain("stdin-secret-a");
     expect(masker.mask("arg-secret-one stdin-secret-a stdin-secret-b")).toBe("*** *** ***");
+    const short = await cli(["ab", "long-enough"], { [SECRETS_SOCKET_ENV]: socket.path });
+    expect(short.code).toBe(0);
+    expect(short.stdout + short.stderr).toContain("1 value(s) shorter than 3 characters will not be masked");
   });
 
   test("outside a job it fails with a clear message", async () => {
