@@ -167,7 +167,11 @@ describe("reactorcide serve (from source)", () => {
     const admin = first.adminToken!;
     const job = await projectWithJob(first, admin, "demo", 'echo "job says: $GREETING"');
     await succeeded(first, admin, job.id, "job says: hi from the job");
+    // SIGTERM while a job runs: the worker finishes it before the API and Postgres stop.
+    const slow = await submitJob(first, admin, "demo", "sleep 1.5; echo slow job finished");
+    while (((await (await api(first, admin, "GET", `/api/v1/jobs/${slow.id}`)).json()) as JobBody).status === "queued") await Bun.sleep(50);
     expect(await first.stop()).toBe(0);
+    expect(first.output()).toContain("waiting for 1 running job(s)");
 
     // Coordinator only: the job waits with its task in the queue; then the task is lost.
     const second = await serve(source, dataDir, env);
@@ -184,8 +188,9 @@ describe("reactorcide serve (from source)", () => {
     const third = await serve(source, dataDir, env, await withWorker());
     expect(third.output()).toContain("re-submitted 1 queued job(s) that had no task");
     await succeeded(third, admin, stranded.id, "stranded job ran");
-    // The first start's job and its (archived) log are still there.
+    // The first start's jobs and their (archived) logs are still there.
     await succeeded(third, admin, job.id, "job says: hi from the job");
+    await succeeded(third, admin, slow.id, "slow job finished");
     expect(await third.stop()).toBe(0);
   });
 
