@@ -208,7 +208,7 @@ describe("pull request sources (refs/pull/N/head, refs/merge-requests/N/head)", 
     expect(hostile.stderr).toContain("a positive whole number");
     const missing = await runCli(["run", "--workspace", freshWorkspace(), "--source-type", "git", "--source-url", remote, "--pr-number", "99", "--job-command", `touch ${marker}`]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("pull request 99 was not found");
+    expect(missing.stderr).toContain("--pr-number: pull request 99 was not found");
     expect(missing.stderr).toContain("refs/pull/99/head");
     expect(existsSync(marker)).toBe(false);
   });

@@ -18,6 +18,8 @@ export interface SourceStep {
   hostDir: string;
   /** The source only (the job code is trusted and never comes from a pull request). */
   prNumber?: string;
+  /** Where the number came from (--pr-number, REACTORCIDE_PR_NUMBER...), for errors. */
+  prField?: string;
 }
 
 export interface RunPlan {
@@ -51,10 +53,10 @@ export function buildPlan(r: ResolvedConfig): RunPlan {
     sources.push({ which: "ci_source", spec: sourceSpec(config.ci_source_type, config.ci_source_url, config.ci_source_ref), jobDir: CI_DIR, hostDir: hostPath(config.workspace, CI_DIR, "ci_source") });
   }
   if (config.source_type !== "none") {
-    const prNumber = config.source_type === "git" ? pullRequestNumber(r)?.value : undefined;
+    const pr = config.source_type === "git" ? pullRequestNumber(r) : undefined;
     sources.push({
       which: "source", spec: sourceSpec(config.source_type, config.source_url, config.source_ref), jobDir: config.code_dir, hostDir: hostPath(config.workspace, config.code_dir, labels.code_dir),
-      ...(prNumber ? { prNumber } : {}),
+      ...(pr ? { prNumber: pr.value, prField: pr.field } : {}),
     });
   }
   const plan: RunPlan = { sources, jobDir: config.job_dir, hostJobDir: hostPath(config.workspace, config.job_dir, labels.job_dir) };

@@ -20,9 +20,11 @@ export async function prepareSources(workspace: string, steps: SourceStep[], out
       ...(step.prNumber ? { prNumber: step.prNumber } : {}),
       signal,
     }).catch((error: unknown) => {
-      // prepareSource names fields as `source.*`; the job code's are `ci_source.*`.
-      if (!(error instanceof SourceError) || step.which === "source") throw error;
-      const field = error.field.replace(/^source\./, "ci_source.");
+      // prepareSource names fields as `source.*` and `prNumber`; the job code's are `ci_source.*`,
+      // and the PR number is named as the user gave it.
+      if (!(error instanceof SourceError)) throw error;
+      const field = error.field === "prNumber" && step.prField ? step.prField : step.which === "source" ? error.field : error.field.replace(/^source\./, "ci_source.");
+      if (field === error.field) throw error;
       throw new FieldError(field, error.message.replace(`${error.field}: `, ""));
     });
     const at = [prepared.ref, prepared.commit?.slice(0, 12)].filter(Boolean).join(" ");
