@@ -2,7 +2,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Job } from "../jobs/store.ts";
 import { jobIdOfPayload } from "../worker/corndogs-queue.ts";
 import { JOB_QUEUE } from "../worker/start.ts";
+import { CorndogsClient } from "./client.ts";
 import { CorndogsJobQueue } from "./job-queue.ts";
+import { startCorndogsServer, type CorndogsServer } from "./server.ts";
 import { startTimeoutSweeper } from "./sweeper.ts";
 import { startTestQueue, type QueueFixture } from "./testing.ts";
 
@@ -75,3 +77,34 @@ test("the timeout sweeper puts a task whose lease ran out back in its queue, wit
     sweeper.stop();
   }
 });
+
+test("a job the queue cannot take (server down) is not an error: it waits and is submitted once the queue is back; a cancel meanwhile drops it", async () => {
+  // A port nothing listens on yet.
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  const client = new CorndogsClient(`127.0.0.1:${port}`, { deadlineMs: 2_000 });
+  const queue = new CorndogsJobQueue("outage-test", { retryMs: 100 });
+  queue.attach(client);
+  let server: CorndogsServer | undefined;
+  try {
+    const kept = job();
+    const dropped = job();
+    await queue.enqueue(kept);
+    await queue.enqueue(dropped);
+    expect(queue.waiting).toBe(2);
+    await queue.cancel(dropped);
+    expect(queue.waiting).toBe(1);
+    server = await startCorndogsServer({ databaseUrl: q.databaseUrl, listen: `127.0.0.1:${port}` });
+    const deadline = Date.now() + 20_000;
+    while (queue.waiting > 0 && Date.now() < deadline) await Bun.sleep(100);
+    expect(queue.waiting).toBe(0);
+    const task = await q.client.getNextTask({ queue: "outage-test", currentState: "submitted" });
+    expect(jobIdOfPayload(task!.payload)).toBe(kept.id);
+    expect(await q.client.getNextTask({ queue: "outage-test", currentState: "submitted" })).toBeUndefined();
+  } finally {
+    queue.close();
+    client.close();
+    await server?.close();
+  }
+}, 30_000);

@@ -1,4 +1,5 @@
 import { status } from "@grpc/grpc-js";
+import { consola } from "consola";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { Job } from "../jobs/store.ts";
 import type { CorndogsClient } from "./client.ts";
@@ -14,11 +15,24 @@ export function jobTaskPayload(jobId: string): string {
   return JSON.stringify({ job_id: jobId });
 }
 
+type QueuedJob = Pick<Job, "id" | "priority">;
+
+export interface CorndogsJobQueueOptions {
+  /** Task uuids kept for cancel (default 10,000). */
+  remember?: number;
+  /** First delay before submitting again after the queue refused or could not be reached; doubles up to 30 s. */
+  retryMs?: number;
+}
+
 /**
  * The coordinator's JobQueue on Corndogs: enqueue submits a task carrying the job id with the
  * job's priority; cancel withdraws the task while no worker holds it (a worker that already
  * holds it sees the job cancelled through the coordinator). Calls made before `attach` wait for
  * the client, so the API can start before the queue does.
+ *
+ * The job row is already committed as queued when enqueue runs, so a submit that fails (queue
+ * down) is not an error for the caller: the job is kept and submitted again with backoff until
+ * the queue takes it. A crash before that is covered by serve's start-up recovery.
  */
 export class CorndogsJobQueue implements JobQueue {
   private client: CorndogsClient | undefined;
@@ -30,13 +44,25 @@ export class CorndogsJobQueue implements JobQueue {
    */
   private readonly tasks = new Map<string, string>();
   private readonly remember: number;
+  /** Jobs whose submit failed, waiting for the next retry. */
+  private readonly pending = new Map<string, QueuedJob>();
+  private readonly retryMs: number;
+  private retryDelay: number;
+  private retryTimer: Timer | undefined;
+  private readonly log = consola.withTag("queue");
 
   constructor(
     private readonly queue = JOB_TASK_QUEUE,
-    options: { remember?: number } = {},
+    options: CorndogsJobQueueOptions = {},
   ) {
     this.remember = options.remember ?? 10_000;
+    this.retryMs = this.retryDelay = options.retryMs ?? 1_000;
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+  }
+
+  /** Jobs whose task could not be submitted yet. */
+  get waiting(): number {
+    return this.pending.size;
   }
 
   attach(client: CorndogsClient): void {
@@ -44,14 +70,59 @@ export class CorndogsJobQueue implements JobQueue {
     this.resolveReady(client);
   }
 
-  async enqueue(job: Pick<Job, "id" | "priority">): Promise<void> {
+  async enqueue(job: QueuedJob): Promise<void> {
+    try {
+      await this.submit(job);
+    } catch (error) {
+      if (this.pending.size === 0) {
+        this.log.warn(`the task queue did not take job ${job.id} (${error instanceof Error ? error.message : error}); it stays queued and is submitted again until the queue takes it`);
+      }
+      this.pending.set(job.id, { id: job.id, priority: job.priority });
+      this.scheduleRetry();
+    }
+  }
+
+  private async submit(job: QueuedJob): Promise<void> {
     const client = this.client ?? (await this.ready);
     const task = await client.submitTask({ queue: this.queue, currentState: WAITING, payload: jobTaskPayload(job.id), priority: job.priority });
     this.tasks.set(job.id, task.uuid);
     if (this.tasks.size > this.remember) this.tasks.delete(this.tasks.keys().next().value!);
   }
 
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => void this.retry(), this.retryDelay);
+  }
+
+  private async retry(): Promise<void> {
+    for (const job of [...this.pending.values()].sort((a, b) => b.priority - a.priority)) {
+      // Cancelled meanwhile: nothing to submit.
+      if (!this.pending.has(job.id)) continue;
+      try {
+        await this.submit(job);
+        this.pending.delete(job.id);
+      } catch {
+        break;
+      }
+    }
+    this.retryTimer = undefined;
+    if (this.pending.size === 0) {
+      this.log.info("the task queue takes jobs again; every waiting job was submitted");
+      this.retryDelay = this.retryMs;
+      return;
+    }
+    this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+    this.scheduleRetry();
+  }
+
+  /** Stops retrying (at shutdown); jobs still waiting are submitted by the next start's recovery. */
+  close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
   async cancel(job: Pick<Job, "id">): Promise<void> {
+    if (this.pending.delete(job.id)) return;
     const uuid = this.tasks.get(job.id);
     // Unknown here (enqueued before a restart): the worker that claims it finds the job cancelled and drops it.
     if (!uuid) return;

@@ -110,6 +110,7 @@ export async function startServe(options: ServeOptions): Promise<Served> {
         if (options.worker) workerToken = await internalWorkerToken(database.db);
       } catch (error) {
         sweeper.stop();
+        queue.close();
         client.close();
         await embedded?.close();
         throw error;
@@ -117,6 +118,7 @@ export async function startServe(options: ServeOptions): Promise<Served> {
       return {
         async close() {
           sweeper.stop();
+          queue.close();
           await workerToken?.revoke().catch(() => {});
           client.close();
           await embedded?.close();
