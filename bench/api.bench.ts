@@ -7,7 +7,7 @@
  */
 import { consola } from "consola";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServe } from "../daemon/testing/serve-process.ts";
 import { percentile, writeBenchResult } from "./lib/results.ts";
@@ -42,10 +42,13 @@ async function measure(clients: number, total: number, expected: number, request
   return { requests_per_s: Math.round(latencies.length / seconds), p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)) };
 }
 
+const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
 const base = mkdtempSync(join(tmpdir(), "rc-api-bench-"));
 chmodSync(base, 0o711);
 const server = await startServe(
-  [process.execPath, join(import.meta.dir, "..", "daemon", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0"],
+  [process.execPath, join(import.meta.dir, "..", "daemon", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0",
+    // The API alone: no worker taking the submitted jobs, the embedded queue on a free port.
+    "--no-worker", "--corndogs-listen", "127.0.0.1:0"],
   { DATABASE_URL: "", REACTORCIDE_MASTER_KEY: "", NODE_ENV: "production" },
 );
 try {
@@ -77,10 +80,11 @@ try {
   }
   const file = writeBenchResult({
     name: "api",
-    results: { requests_per_measurement: REQUESTS, ...results },
+    // The machine is shared: the load when the run began says how far to trust the figures.
+    results: { requests_per_measurement: REQUESTS, load_average_1m_at_start: loadAtStart, ...results },
     notes:
       "POST /api/v1/jobs (token check, project role, insert, enqueue) against GET /healthz on the same server in the same run; " +
-      "server is `bun daemon/main.ts serve` with embedded Postgres, clients in a separate process on the same machine.",
+      "server is `bun daemon/main.ts serve --no-worker` with embedded Postgres and its embedded task queue, clients in a separate process on the same machine.",
   });
   consola.success(`wrote ${file}`);
 } finally {
