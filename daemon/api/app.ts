@@ -3,6 +3,7 @@ import { Elysia, ValidationError } from "elysia";
 import { VERSION } from "../../runner/protocol/version.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { DEFAULT_BODY_LIMIT, type AppDeps } from "./deps.ts";
+import { readJsonBody } from "./body.ts";
 import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { internalRoutes } from "./routes/internal.ts";
@@ -32,25 +33,8 @@ export function buildApp(deps: AppDeps) {
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > limit) return errorResponse(tooLarge(limit));
     })
-    // JSON bodies are read here so an oversized chunked body is refused and bad JSON gets our error shape.
-    .onParse(async ({ request, contentType }) => {
-      if (!contentType?.startsWith("application/json")) return;
-      const text = await request.text();
-      if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
-      if (text.trim() === "") return {};
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new ApiError(400, "malformed_json", "the request body is not valid JSON");
-      }
-      // Every body this API takes is an object; an array or a bare value would otherwise be
-      // reported as its first missing field.
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        throw badRequest("the request body must be a JSON object");
-      }
-      return parsed;
-    })
+    // Bodies are read here, as JSON only, so an oversized chunked body is refused and bad JSON gets our error shape.
+    .onParse(({ request, contentType }) => readJsonBody(request, contentType, limit))
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
       if (error instanceof ValidationError) {

@@ -262,6 +262,15 @@ describe("error matrix", () => {
             }),
           );
           expect({ streamed: r.status }).toEqual({ streamed: 413 });
+          // Nor does another content type get past it (the form parser would read it all, slowly).
+          const form = await api.app.handle(
+            new Request(`http://local${fill(row.path)}`, {
+              method: row.method,
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/x-www-form-urlencoded" },
+              body: new Response("a=" + "x".repeat(1_100_000)).body!,
+            }),
+          );
+          expect({ form: form.status }).toEqual({ form: 413 });
         });
       }
     });
@@ -282,6 +291,16 @@ describe("error matrix", () => {
     expect(missing.json.error.message).toStartWith("command: is required");
     const body = await api.call("POST", "/api/v1/jobs", { body: "null" });
     expect(body.json.error.message).toBe("the request body must be a JSON object");
+  });
+
+  test("a JSON body is read as JSON whatever its content type says (curl -d sends form encoding)", async () => {
+    const body = JSON.stringify({ name: "m", command: "true", project: "matrix" });
+    const form = await api.call("POST", "/api/v1/jobs", { body, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(form.status).toBe(201);
+    await api.call("POST", `/api/v1/jobs/${form.json.id}/cancel`);
+    const notJson = await api.call("POST", "/api/v1/jobs", { body: "name=m&command=true", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json.error).toEqual({ code: "malformed_json", message: "the request body is not valid JSON (send JSON with content-type: application/json)" });
   });
 
   test("nothing the matrix sent changed the fixtures", async () => {

@@ -1,0 +1,40 @@
+import { ApiError, badRequest, tooLarge } from "./errors.ts";
+
+/** The body's bytes, refused with 413 as soon as they pass `limit` (a chunked body has no Content-Length to check first). */
+async function readLimited(request: Request, limit: number): Promise<string> {
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Every body this API takes is a JSON object. It is read as JSON whatever the Content-Type says
+ * (`curl -d` sends form encoding by default), and never by the form or multipart parsers, which
+ * would read an unbounded body slowly and then report a missing field.
+ */
+export async function readJsonBody(request: Request, contentType: string | undefined, limit: number): Promise<Record<string, unknown>> {
+  const text = await readLimited(request, limit);
+  if (text.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    const hint = contentType?.startsWith("application/json") ? "" : " (send JSON with content-type: application/json)";
+    throw new ApiError(400, "malformed_json", `the request body is not valid JSON${hint}`);
+  }
+  // An array or a bare value would otherwise be reported as its first missing field.
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw badRequest("the request body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
