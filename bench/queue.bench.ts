@@ -13,13 +13,14 @@ import { join } from "node:path";
 import PgBoss from "pg-boss";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../daemon/db/embedded.ts";
-import { CorndogsClient } from "../daemon/queue/client.ts";
+import { CorndogsClient, type WakeSource } from "../daemon/queue/client.ts";
 import { startCorndogsServer } from "../daemon/queue/server.ts";
 import { percentile, writeBenchResult } from "./lib/results.ts";
 
 const TASKS = Number(process.env.QUEUE_BENCH_TASKS ?? 2000);
 const PICKUPS = Number(process.env.QUEUE_BENCH_PICKUPS ?? 60);
 const ROUNDS = Number(process.env.QUEUE_BENCH_ROUNDS ?? 3);
+const WARMUP = 500;
 const IN_FLIGHT = 32;
 const POOL = 10;
 
@@ -104,7 +105,10 @@ function summary(s: Samples) {
   };
 }
 
-function corndogs(address: string, wake?: (l: (queue: string) => void) => () => void): QueueUnderTest {
+/** How a waiting Corndogs consumer learns of a new task (besides its poll timer). */
+type CorndogsWake = { serverWake: boolean; wake?: WakeSource };
+
+function corndogs(address: string, how: CorndogsWake): QueueUnderTest {
   // One channel per consumer, as separate worker processes would have.
   const clients = Array.from({ length: 9 }, () => new CorndogsClient(address));
   const producer = clients[8]!;
@@ -120,7 +124,7 @@ function corndogs(address: string, wake?: (l: (queue: string) => void) => () => 
       return true;
     },
     async pickUp(signal) {
-      const task = await clients[0]!.waitForTask({ queue: "bench", overrideTimeout: 300 }, { signal, wake });
+      const task = await clients[0]!.waitForTask({ queue: "bench", overrideTimeout: 300 }, { signal, ...how });
       const at = performance.now();
       await clients[0]!.completeTask({ uuid: task.uuid, currentState: task.currentState });
       return at;
@@ -178,6 +182,29 @@ async function pgBoss(url: string, mode: "work" | "poll"): Promise<QueueUnderTes
   };
 }
 
+/** The Corndogs server in its own process, as deployed (bench/lib/corndogs-server.ts). */
+async function startServerProcess(databaseUrl: string) {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "lib/corndogs-server.ts"), databaseUrl, String(POOL)], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the Corndogs server process exited (${await child.exited}) before listening`);
+    text += new TextDecoder().decode(value);
+  }
+  return {
+    address: text.split("\n")[0]!.trim(),
+    async close() {
+      child.stdin.end();
+      await child.exited;
+    },
+  };
+}
+
 const dir = mkdtempSync(join(tmpdir(), "queue-bench-"));
 const cluster = await startEmbeddedPostgres({ dir });
 try {
@@ -185,11 +212,18 @@ try {
   for (const db of ["corndogs", "pgboss", "pgboss_work"]) await admin.unsafe(`CREATE DATABASE ${db}`);
   await admin.end();
 
-  const server = await startCorndogsServer({ databaseUrl: cluster.urlFor("corndogs"), listen: "127.0.0.1:0", poolSize: POOL });
-  const ours = corndogs(server.address);
+  const server = await startServerProcess(cluster.urlFor("corndogs"));
+  // A remote worker's client as shipped: polls, and polls at once when the server's TaskEvents stream says a task arrived.
+  const ours = corndogs(server.address, { serverWake: true });
   const boss = await pgBoss(cluster.urlFor("pgboss"), "poll");
   const oursSamples: Samples = { submit: [], one: [], eight: [], pickup: [] };
   const bossSamples: Samples = { submit: [], one: [], eight: [], pickup: [] };
+  // An unmeasured warm-up for both (JIT, prepared statements, connections): the figures are steady state.
+  consola.start("warm-up (not measured)");
+  for (const q of [ours, boss]) {
+    await runConcurrently(WARMUP, IN_FLIGHT, (_, i) => q.submit(i));
+    await drain(q, 8, WARMUP);
+  }
   // Rounds alternate which system goes first, so a busy machine's noise falls on both alike.
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? (["corndogs", "pg-boss"] as const) : (["pg-boss", "corndogs"] as const);
@@ -201,10 +235,16 @@ try {
   }
   const corndogsResult = summary(oursSamples);
   const bossResult = summary(bossSamples);
-  consola.start("corndogs: pick-up latency of an in-process consumer woken by the server");
-  const colocated = corndogs(server.address, server.onTask);
+  consola.start("corndogs: pick-up latency of a consumer in the server's process, woken directly");
+  const embedded = await startCorndogsServer({ databaseUrl: cluster.urlFor("corndogs"), listen: "127.0.0.1:0", poolSize: POOL });
+  const colocated = corndogs(embedded.address, { serverWake: false, wake: embedded.onTask });
   const wokenLatencies = await pickUpLatencies(colocated, Math.ceil(PICKUPS / 2));
   await colocated.close();
+  await embedded.close();
+  consola.start("corndogs: pick-up latency polling only (no wake-ups, the schedule pg-boss's fetch loop gets)");
+  const pollOnly = corndogs(server.address, { serverWake: false });
+  const pollLatencies = await pickUpLatencies(pollOnly, Math.ceil(PICKUPS / 2));
+  await pollOnly.close();
   await ours.close();
   await server.close();
   await boss.close();
@@ -218,6 +258,8 @@ try {
       ...corndogsResult,
       pickup_in_process_notify_p50_ms: Number(percentile(wokenLatencies, 50).toFixed(2)),
       pickup_in_process_notify_p99_ms: Number(percentile(wokenLatencies, 99).toFixed(2)),
+      pickup_poll_only_p50_ms: Number(percentile(pollLatencies, 50).toFixed(2)),
+      pickup_poll_only_p99_ms: Number(percentile(pollLatencies, 99).toFixed(2)),
     },
     pg_boss: {
       ...bossResult,
@@ -228,6 +270,9 @@ try {
       submit: Number((corndogsResult.submit_per_s / bossResult.submit_per_s).toFixed(2)),
       claim_complete_1: Number((corndogsResult.claim_complete_per_s_1_consumer / bossResult.claim_complete_per_s_1_consumer).toFixed(2)),
       claim_complete_8: Number((corndogsResult.claim_complete_per_s_8_consumers / bossResult.claim_complete_per_s_8_consumers).toFixed(2)),
+      // Latencies: below 1 means Corndogs is faster.
+      pickup_p50: Number((corndogsResult.pickup_p50_ms / bossResult.pickup_p50_ms).toFixed(2)),
+      pickup_p99: Number((corndogsResult.pickup_p99_ms / bossResult.pickup_p99_ms).toFixed(2)),
     },
   };
   consola.box(JSON.stringify(results, null, 2));
@@ -235,10 +280,17 @@ try {
     name: "queue",
     results,
     notes:
-      `${ROUNDS} alternating rounds (rates: median over rounds), each submitting ${TASKS} tasks, draining a quarter with 1 consumer and the rest with 8; ${IN_FLIGHT} submits in flight, pools of ${POOL} connections, one embedded Postgres cluster ` +
-      `(fsync on) with a database per system. Corndogs goes through gRPC on 127.0.0.1; pg-boss ${"10.4"} talks to Postgres directly. ` +
-      `Both claim and complete one task at a time. Pick-up latency: time from starting the submit to the consumer holding the task, ` +
-      `${PICKUPS} tasks at random 20-400 ms gaps, consumers polling 5 ms doubling to 500 ms; in-process: woken by the server; pg-boss work() polls at its 0.5 s minimum.`,
+      `${WARMUP}-task unmeasured warm-up for both, then ${ROUNDS} alternating rounds (rates: median over rounds), each submitting ${TASKS} tasks, draining a quarter with 1 consumer and the rest with 8. ` +
+      `Fairness: one embedded Postgres cluster with a database per system and the same settings (fsync and synchronous_commit on for both); ` +
+      `the same load on both sides (${IN_FLIGHT} submits in flight, then 1 and 8 consumers); a pool of ${POOL} Postgres connections each ` +
+      `(the Corndogs server's, pg-boss's). Corndogs goes through gRPC on 127.0.0.1 to its server in a process of its own, as deployed ` +
+      `(inside reactorcide serve, workers elsewhere), one channel per consumer; pg-boss ${"10.4"} talks to Postgres directly from the bench process. ` +
+      `Callers submit, claim and complete one task at a time on both sides (no bulk API); the Corndogs server groups concurrent SubmitTask calls ` +
+      `into one INSERT (group commit: each reply after the commit that holds its task). ` +
+      `Pick-up latency: time from starting the submit to the consumer holding the task, ${PICKUPS} tasks at random 20-400 ms gaps. ` +
+      `Both poll 5 ms doubling to 500 ms; the Corndogs client also polls at once when the server's TaskEvents stream (LISTEN/NOTIFY behind it) ` +
+      `says a task arrived, which pg-boss has no equivalent of. Extra figures: Corndogs polling only (no stream), an in-process consumer woken directly, ` +
+      `and pg-boss work() (polls at its 0.5 s minimum).`,
   });
   consola.success(file);
 } finally {
