@@ -281,9 +281,10 @@ export class CorndogsClient {
 
   /**
    * Claims the next task, waiting for one: polls with a pause from minDelayMs doubling up to
-   * maxDelayMs (reset by a wake-up, in-process or from the server's TaskEvents stream), so an idle
-   * worker costs a few queries a second yet sees a new task at once. Rejects
-   * with the signal's reason when aborted.
+   * maxDelayMs, so an idle worker costs a few queries a second. A wake-up (in-process, or the
+   * server's TaskEvents stream) polls at once without restarting that schedule: a new task is
+   * seen at once, and idle workers that lose the race for it do not speed up. Rejects with the
+   * signal's reason when aborted.
    */
   async waitForTask(input: ClaimInput = {}, options: WaitOptions = {}): Promise<Task> {
     const min = options.minDelayMs ?? 5;
@@ -312,10 +313,7 @@ export class CorndogsClient {
           if (!(error instanceof CorndogsError && error.code === grpc.status.UNAVAILABLE)) throw error;
           delay = max;
         }
-        if (woken) {
-          delay = min;
-          continue;
-        }
+        if (woken) continue;
         await new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(timer);
@@ -327,7 +325,7 @@ export class CorndogsClient {
           options.signal?.addEventListener("abort", done, { once: true });
           wakeUp = done;
         });
-        delay = woken ? min : Math.min(max, delay * 2);
+        delay = Math.min(max, delay * 2);
       }
     } finally {
       unsubscribe?.();

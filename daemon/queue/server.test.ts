@@ -194,6 +194,36 @@ describe("TaskEvents (wake-ups for remote clients)", () => {
     }
   });
 
+  test("a wake-up polls at once but does not restart the backoff (idle workers that lose the race stay slow)", async () => {
+    let polls = 0;
+    const plain = new grpc.Server();
+    plain.addService(CorndogsService.service, {
+      GetNextTask: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => (polls++, callback(null, { task: null })),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      plain.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const client = new CorndogsClient(`127.0.0.1:${port}`);
+    let fire: (queue: string) => void = () => {};
+    const abort = new AbortController();
+    try {
+      const waiting = client.waitForTask({ queue: "q" }, { minDelayMs: 5, maxDelayMs: 400, signal: abort.signal, wake: (l) => ((fire = l), () => {}) });
+      await Bun.sleep(900); // backed off to its 400 ms pause
+      const before = polls;
+      fire("q");
+      for (let i = 0; i < 50 && polls === before; i++) await Bun.sleep(5);
+      expect(polls).toBe(before + 1); // polled at once, not on its timer
+      await Bun.sleep(300);
+      // Restarting at 5 ms would have polled about six more times by now.
+      expect(polls - before).toBeLessThanOrEqual(2);
+      abort.abort(new Error("done"));
+      await waiting.catch(() => {});
+    } finally {
+      client.close();
+      plain.forceShutdown();
+    }
+  });
+
   test("the stream needs the token", async () => {
     const q = await startTestQueue({ token: "tok" });
     const events = new TaskEventsService(q.server.address, grpc.credentials.createInsecure());
