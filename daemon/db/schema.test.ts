@@ -55,6 +55,11 @@ describe("data model", () => {
     await expect(api.sql`INSERT INTO api_tokens (user_id, name, token_hash) VALUES (${userId}, 'dup', ${hashToken(api.admin)})`).rejects.toThrow(
       /api_tokens_token_hash_unique/,
     );
+    for (const scopes of [[], ["root"], ["api", "everything"]]) {
+      await expect(
+        api.sql`INSERT INTO api_tokens (user_id, name, token_hash, scopes) VALUES (${userId}, 's', ${hashToken(String(scopes))}, ${JSON.stringify(scopes)}::jsonb)`,
+      ).rejects.toThrow(/api_tokens_scopes_check/);
+    }
   });
 
   test("projects: repo, branch, image, events, target branches, CI source, fork policy, encrypted webhook secret and VCS token", async () => {
@@ -83,6 +88,7 @@ describe("data model", () => {
     expect(row!.allowed_events).toEqual(["push"]);
     expect(Buffer.from(row!.webhook_secret_enc).toString("latin1")).not.toContain("hook-value");
     expect(Buffer.from(row!.vcs_token_enc).toString("latin1")).not.toContain("vcs-value");
+    await expect(api.sql`UPDATE projects SET fork_pr_policy = 'whenever' WHERE id = ${projectId}`).rejects.toThrow(/projects_fork_pr_policy_check/);
   });
 
   test("project_members: one role per user and project, only read, write or admin", async () => {
@@ -173,6 +179,7 @@ describe("data model", () => {
     const job = await jobIn("running");
     await api.sql`INSERT INTO job_logs (job_id, seq, line) VALUES (${job}, 1, 'a')`;
     await expect(api.sql`INSERT INTO job_logs (job_id, seq, line) VALUES (${job}, 1, 'b')`).rejects.toThrow(/job_logs_job_seq/);
+    await expect(api.sql`INSERT INTO job_logs (job_id, seq, line, stream) VALUES (${job}, 2, 'c', 'tty')`).rejects.toThrow(/job_logs_stream_check/);
     await api.sql`DELETE FROM jobs WHERE id = ${job}`;
     expect((await api.sql`SELECT count(*)::int AS n FROM job_logs WHERE job_id = ${job}`)[0]!.n).toBe(0);
   });

@@ -104,5 +104,8 @@ export const jobLogs = pgTable(
     line: text("line").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [unique("job_logs_job_seq").on(t.jobId, t.seq)],
+  (t) => [
+    unique("job_logs_job_seq").on(t.jobId, t.seq),
+    check("job_logs_stream_check", sql.raw(`stream in (${LOG_STREAMS.map((s) => `'${s}'`).join(", ")})`)),
+  ],
 );

@@ -9,24 +9,28 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
 export const FORK_PR_POLICIES = ["never", "approval", "always"] as const;
 export type ForkPrPolicy = (typeof FORK_PR_POLICIES)[number];
 
-export const projects = pgTable("projects", {
-  id: uuid("id").primaryKey().defaultRandom(),
-  name: text("name").notNull().unique(),
-  repoUrl: text("repo_url"),
-  defaultBranch: text("default_branch").notNull().default("main"),
-  defaultImage: text("default_image"),
-  allowedEvents: jsonb("allowed_events").$type<string[]>().notNull().default([]),
-  targetBranches: jsonb("target_branches").$type<string[]>().notNull().default([]),
-  ciSourceUrl: text("ci_source_url"),
-  ciSourceRef: text("ci_source_ref"),
-  forkPrPolicy: text("fork_pr_policy").$type<ForkPrPolicy>().notNull().default("approval"),
-  // Encrypted like secrets (see daemon/secrets/cipher.ts): nonce || ciphertext || tag, plus key id.
-  webhookSecretEnc: bytea("webhook_secret_enc"),
-  vcsTokenEnc: bytea("vcs_token_enc"),
-  encKeyId: text("enc_key_id"),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const projects = pgTable(
+  "projects",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull().unique(),
+    repoUrl: text("repo_url"),
+    defaultBranch: text("default_branch").notNull().default("main"),
+    defaultImage: text("default_image"),
+    allowedEvents: jsonb("allowed_events").$type<string[]>().notNull().default([]),
+    targetBranches: jsonb("target_branches").$type<string[]>().notNull().default([]),
+    ciSourceUrl: text("ci_source_url"),
+    ciSourceRef: text("ci_source_ref"),
+    forkPrPolicy: text("fork_pr_policy").$type<ForkPrPolicy>().notNull().default("approval"),
+    // Encrypted like secrets (see daemon/secrets/cipher.ts): nonce || ciphertext || tag, plus key id.
+    webhookSecretEnc: bytea("webhook_secret_enc"),
+    vcsTokenEnc: bytea("vcs_token_enc"),
+    encKeyId: text("enc_key_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check("projects_fork_pr_policy_check", sql.raw(`fork_pr_policy in (${FORK_PR_POLICIES.map((p) => `'${p}'`).join(", ")})`))],
+);
 
 export const PROJECT_ROLES = ["read", "write", "admin"] as const;
 export type ProjectRole = (typeof PROJECT_ROLES)[number];

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const users = pgTable("users", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -29,5 +29,9 @@ export const apiTokens = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("api_tokens_user_idx").on(t.userId)],
+  (t) => [
+    index("api_tokens_user_idx").on(t.userId),
+    // At least one scope, each a known one.
+    check("api_tokens_scopes_check", sql.raw(`jsonb_array_length(scopes) > 0 AND scopes <@ '${JSON.stringify(TOKEN_SCOPES)}'::jsonb`)),
+  ],
 );

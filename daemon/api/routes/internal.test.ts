@@ -114,8 +114,13 @@ describe("internal worker endpoints", () => {
       expect(claims.filter((c) => c.status === 204)).toHaveLength(1);
       const again = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
       expect(again.status).toBe(204);
-      const first = await fresh.sql`SELECT name FROM jobs ORDER BY started_at LIMIT 1`;
-      expect(first[0]!.name).toBe("high");
+      // Priority order, one claim at a time (concurrent claims' start times race each other).
+      await fresh.call("POST", "/api/v1/jobs", { body: { name: "later-low", command: "true", project: "q", priority: 1 } });
+      await fresh.call("POST", "/api/v1/jobs", { body: { name: "later-high", command: "true", project: "q", priority: 9 } });
+      const first = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
+      expect(first.json.name).toBe("later-high");
+      const second = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
+      expect(second.json.name).toBe("later-low");
     } finally {
       await fresh.close();
     }

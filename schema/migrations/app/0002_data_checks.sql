@@ -1,0 +1,3 @@
+ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_scopes_check" CHECK (jsonb_array_length(scopes) > 0 AND scopes <@ '["api","worker"]'::jsonb);--> statement-breakpoint
+ALTER TABLE "projects" ADD CONSTRAINT "projects_fork_pr_policy_check" CHECK (fork_pr_policy in ('never', 'approval', 'always'));--> statement-breakpoint
+ALTER TABLE "job_logs" ADD CONSTRAINT "job_logs_stream_check" CHECK (stream in ('stdout', 'stderr', 'system'));
