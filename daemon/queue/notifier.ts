@@ -24,7 +24,7 @@ export class TaskNotifier {
   ) {}
 
   taskReady(queue: string): void {
-    for (const listener of this.listeners) listener(queue);
+    this.deliver(queue);
     if (!this.crossProcess || this.closed) return;
     this.pending.add(queue);
     this.flushing ??= this.flush();
@@ -45,13 +45,24 @@ export class TaskNotifier {
     this.flushing = undefined;
   }
 
+  /** A listener that throws (say a stream gone mid-write) must not fail the submit or the other listeners. */
+  private deliver(queue: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(queue);
+      } catch (error) {
+        consola.warn("corndogs: a task listener failed", error);
+      }
+    }
+  }
+
   subscribe(listener: (queue: string) => void): () => void {
     this.listeners.add(listener);
     if (this.crossProcess && !this.unlisten) {
       this.unlisten = this.sql.listen(TASK_CHANNEL, (payload) => {
         const space = payload.indexOf(" ");
         if (payload.slice(0, space) === this.id) return; // our own, already delivered
-        for (const l of this.listeners) l(payload.slice(space + 1));
+        this.deliver(payload.slice(space + 1));
       });
       this.unlisten.catch((error: unknown) => consola.warn("corndogs: LISTEN failed; consumers fall back to polling", error));
     }

@@ -103,10 +103,13 @@ export class TaskStore {
     while (this.submitsInFlight < SUBMIT_BATCHES_IN_FLIGHT && this.pendingSubmits.length > 0) {
       const batch = this.pendingSubmits.splice(0, SUBMIT_BATCH_MAX);
       this.submitsInFlight++;
-      void this.insertBatch(batch).finally(() => {
-        this.submitsInFlight--;
-        this.flushSubmits();
-      });
+      // Callers already answered ignore the reject; none is left waiting on an unexpected throw.
+      void this.insertBatch(batch)
+        .catch((error: unknown) => batch.forEach((p) => p.reject(error)))
+        .finally(() => {
+          this.submitsInFlight--;
+          this.flushSubmits();
+        });
     }
   }
 
@@ -121,8 +124,8 @@ export class TaskStore {
       return;
     }
     const byUuid = new Map(rows.map((row) => [row.uuid, row]));
-    for (const queue of new Set(batch.map((p) => p.task.queue))) this.notifier?.taskReady(queue);
     for (const p of batch) p.resolve(toWire(byUuid.get(p.uuid)!));
+    for (const queue of new Set(batch.map((p) => p.task.queue))) this.notifier?.taskReady(queue);
   }
 
   /** One statement whatever the batch size (arrays through unnest), so postgres.js prepares it once. */
