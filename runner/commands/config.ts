@@ -24,7 +24,7 @@ export default defineCommand({
     }
     if (args.json) output.data(JSON.stringify({ ...configView(resolved), problems: resolved.problems }, null, 2));
     else {
-      output.data(formatConfig(configView(resolved)));
+      output.data(formatConfig(configView(resolved), (cell) => output.masker.mask(cell)));
       for (const p of resolved.problems) output.log.warn(formatProblem(p));
     }
   },

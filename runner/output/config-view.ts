@@ -6,6 +6,7 @@ import { FIELDS, type FieldName, type Origin } from "../config/fields.ts";
 import type { ConfigProblem } from "../config/problem.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { isInlineEnv } from "../workspace/env-file.ts";
+import type { CellMask } from "../steps/summary.ts";
 
 export const HIDDEN = "****";
 
@@ -33,12 +34,15 @@ export function configView(r: ResolvedConfig): ConfigView {
   };
 }
 
-function table(rows: string[][]): string {
+function maskedTable(rawRows: string[][], mask: CellMask): string {
+  const rows = rawRows.map((r) => r.map(mask));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => "  " + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
-export function formatConfig(view: ConfigView): string {
+/** `mask` is applied to each cell before the columns are measured, so masked values stay aligned. */
+export function formatConfig(view: ConfigView, mask: CellMask = (cell) => cell): string {
+  const table = (rows: string[][]) => maskedTable(rows, mask);
   const rows = view.fields.map((f) => [f.name, String(f.value === "" ? "(unset)" : f.value), f.origin]);
   let text = `Configuration${view.job_file ? ` (job file ${view.job_file})` : ""}:\n${table([["field", "value", "from"], ...rows])}\n`;
   if (view.job_env.length) text += `Job environment (values hidden):\n${table(view.job_env.map((e) => [e.name, e.value, e.origin]))}\n`;

@@ -52,6 +52,8 @@ export class Output {
   private readonly stdout: Sink;
   private readonly stderr: Sink;
   private readonly open = new Set<MaskingStream>();
+  /** The sink whose last job output did not end a line, so the runner's next message starts a new one. */
+  private midLine: Sink | null = null;
 
   constructor(options: OutputOptions = {}) {
     this.masker = options.masker ?? new Masker();
@@ -70,6 +72,10 @@ export class Output {
   private writeMasked(sink: Sink, text: string): void {
     // Held-back job output goes first so the runner's line lands after what the job printed.
     for (const stream of this.open) stream.flush();
+    if (this.midLine) {
+      this.midLine.write("\n");
+      this.midLine = null;
+    }
     sink.write(this.masker.mask(text));
   }
 
@@ -81,7 +87,11 @@ export class Output {
   /** A live, masked stream for one of the job's output streams. */
   jobStream(which: "stdout" | "stderr"): JobStream {
     const sink = which === "stdout" ? this.stdout : this.stderr;
-    const stream = this.masker.stream((chunk) => sink.write(chunk));
+    const stream = this.masker.stream((chunk) => {
+      if (chunk.length === 0) return;
+      sink.write(chunk);
+      this.midLine = chunk[chunk.length - 1] === 0x0a ? null : sink;
+    });
     this.open.add(stream);
     return {
       write: (chunk) => stream.write(chunk),

@@ -32,7 +32,7 @@ export async function runResolved(r: ResolvedConfig, output: Output, hooks?: Pha
   }
   const plan = buildPlan(r);
   if (r.config.dry_run) {
-    output.data(formatConfig(configView(r)) + formatPlan(r, plan));
+    output.data(formatConfig(configView(r), (cell) => output.masker.mask(cell)) + formatPlan(r, plan));
     output.log.info("dry run: nothing was run");
     return 0;
   }

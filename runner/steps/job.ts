@@ -110,7 +110,7 @@ export async function runJobSteps(r: ResolvedConfig, output: Output, runOne: Run
     });
     streams.stdout.end();
     streams.stderr.end();
-    output.data(formatStepsSummary(report));
+    output.data(formatStepsSummary(report, (cell) => output.masker.mask(cell)));
     writeStepsReport(config.workspace, report);
     if (stoppedBy) return stoppedBy === "SIGINT" ? 130 : 143;
     if (jobTimedOut) {

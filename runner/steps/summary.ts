@@ -4,19 +4,23 @@ import type { StepsReport } from "./engine.ts";
 
 export const STEPS_FILE = "steps.json";
 
+/** A cell as it will be printed (masked), so columns are measured on what the reader sees. */
+export type CellMask = (cell: string) => string;
+
 /** The end-of-job table: step, status, duration, exit code. */
-export function formatStepsSummary(report: StepsReport): string {
+export function formatStepsSummary(report: StepsReport, mask?: CellMask): string {
   const rows = report.steps.map((s) => [
     s.name,
     s.timedOut ? "timed out" : s.continuedOnError ? "failure (ignored)" : s.status,
     s.startedAt ? `${(s.durationMs / 1000).toFixed(1)}s` : "-",
     s.exitCode === null ? "-" : String(s.exitCode),
   ]);
-  return `${formatTable(["STEP", "STATUS", "DURATION", "EXIT"], rows)}job ${report.success ? "succeeded" : "failed"} in ${(report.durationMs / 1000).toFixed(1)}s\n`;
+  return `${formatTable(["STEP", "STATUS", "DURATION", "EXIT"], rows, mask)}job ${report.success ? "succeeded" : "failed"} in ${(report.durationMs / 1000).toFixed(1)}s\n`;
 }
 
 /** Left-aligned columns two spaces apart, one line per row. */
-export function formatTable(header: string[], rows: string[][]): string {
+export function formatTable(header: string[], rawRows: string[][], mask?: CellMask): string {
+  const rows = mask ? rawRows.map((r) => r.map(mask)) : rawRows;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
   return [header, ...rows].map(line).join("\n") + "\n";
