@@ -88,7 +88,7 @@ describe("run", () => {
     test(`${signal} is forwarded to the job's process group; exit ${code}; no grandchild left`, async () => {
       const ws = freshWorkspace();
       const pidFile = join(dir, `${signal}.pid`);
-      const proc = spawnCli(binary, ["run", "--workspace", ws, "--grace-period", "2", "--job-command", `sleep 300 & echo $! > ${pidFile}; wait`]);
+      const proc = spawnCli(binary, ["run", "--workspace", ws, "--grace-period", "2", "--job-command", `sleep 300 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; wait`]);
       await waitFor(pidFile);
       const grandchild = Number(readFileSync(pidFile, "utf8"));
       expect(isAlive(grandchild)).toBe(true);

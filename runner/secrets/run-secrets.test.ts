@@ -194,7 +194,7 @@ describe("--secrets-file", () => {
     const go = join(dir, "sf-go");
     const proc = spawnCli(binary, [
       "run", "--workspace", ws, "--secrets-file", secretsFile, "--job-command",
-      `printf %s "$DEPLOY_KEY" | sha256sum; echo "out=$DEPLOY_KEY"; echo "err=$DEPLOY_KEY" >&2; echo $$ > ${ready}; while [ ! -e ${go} ]; do sleep 0.02; done`,
+      `printf %s "$DEPLOY_KEY" | sha256sum; echo "out=$DEPLOY_KEY"; echo "err=$DEPLOY_KEY" >&2; echo $$ > ${ready}.tmp; mv ${ready}.tmp ${ready}; while [ ! -e ${go} ]; do sleep 0.02; done`,
     ]);
     await waitFor(ready);
     const jobPid = Number(readFileSync(ready, "utf8"));
