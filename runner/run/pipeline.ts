@@ -4,7 +4,7 @@
  * Every line printed goes through `output` (and so through its Masker): register secret values
  * on `output.masker` before calling runResolved, and they are masked from the first line on.
  */
-import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { hasErrors, validateAll } from "../config/validate.ts";
@@ -112,13 +112,15 @@ async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output):
   const { config } = r;
   // The image's user (uid 1001) must be able to write the workspace it gets as /job; afterwards
   // the workspace goes back to its owner, so later in-place runs (git's ownership check) work.
-  const owner = statSync(config.workspace);
-  const handOver = process.getuid?.() === 0 && `${owner.uid}:${owner.gid}` !== CONTAINER_USER;
-  if (handOver) chownTree(config.workspace, CONTAINER_USER);
-  // Written after the chown: root-only, so the job cannot read the file back through /job.
-  mkdirSync(dirname(container.envFile), { recursive: true, mode: 0o700 });
-  chmodSync(dirname(container.envFile), 0o700);
-  writeFileSync(container.envFile, containerEnvFileText(r.jobEnv), { mode: 0o600 });
+  const handBack = handOverWorkspace(config.workspace);
+  try {
+    // Not recursive: an existing directory (or link) of that name is an error, never reused.
+    mkdirSync(dirname(container.envFile), { mode: 0o700 });
+    writeFileSync(container.envFile, containerEnvFileText(r.jobEnv), { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    handBack();
+    throw error;
+  }
   try {
     return await execJob({
       argv: container.argv,
@@ -137,8 +139,39 @@ async function runInContainer(r: ResolvedConfig, plan: RunPlan, output: Output):
     });
   } finally {
     rmSync(dirname(container.envFile), { recursive: true, force: true });
-    if (handOver) chownTree(config.workspace, `${owner.uid}:${owner.gid}`);
+    handBack();
   }
+}
+
+/** Workspaces handed to the container user, with how many containers use each right now. */
+const handedOver = new Map<string, { users: number; owner: string }>();
+
+/**
+ * Gives the workspace to the container user (when running as root) and returns the function that
+ * gives it back. Parallel steps share the workspace: it goes back only when the last one ends,
+ * or a step still running would lose write access to /job.
+ */
+function handOverWorkspace(workspace: string): () => void {
+  if (process.getuid?.() !== 0) return () => {};
+  let entry = handedOver.get(workspace);
+  if (!entry) {
+    const stat = statSync(workspace);
+    const owner = `${stat.uid}:${stat.gid}`;
+    if (owner === CONTAINER_USER) return () => {};
+    chownTree(workspace, CONTAINER_USER);
+    entry = { users: 0, owner };
+    handedOver.set(workspace, entry);
+  }
+  entry.users++;
+  const held = entry;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    if (--held.users > 0) return;
+    handedOver.delete(workspace);
+    chownTree(workspace, held.owner);
+  };
 }
 
 function chownTree(dir: string, owner: string): void {

@@ -4,6 +4,7 @@
  */
 import { $ } from "bun";
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pullRequestNumber, type ResolvedConfig } from "../config/resolve.ts";
 import { CONTAINER_USER, containerRunArgs } from "../container/command.ts";
@@ -30,8 +31,12 @@ export interface RunPlan {
   container?: { name: string; envFile: string; argv: string[] };
 }
 
-/** The env file the container CLI reads; inside the workspace, readable by the runner only. */
-export const envFileFor = (workspace: string) => join(workspace, ".reactorcide", "job.env");
+/**
+ * The env file the container CLI reads: one private directory per container, outside the
+ * workspace, so parallel steps never share one and a job cannot plant links where the runner
+ * (maybe root) writes it.
+ */
+export const envFileFor = (containerName: string) => join(tmpdir(), containerName, "job.env");
 
 function sourceSpec(type: string, url: string, ref: string) {
   return { type, ...(url ? { url } : {}), ...(ref ? { ref } : {}) };
@@ -62,7 +67,7 @@ export function buildPlan(r: ResolvedConfig): RunPlan {
   const plan: RunPlan = { sources, jobDir: config.job_dir, hostJobDir: hostPath(config.workspace, config.job_dir, labels.job_dir) };
   if (config.image) {
     const name = `reactorcide-${config.name}-${randomBytes(4).toString("hex")}`;
-    const envFile = envFileFor(config.workspace);
+    const envFile = envFileFor(name);
     const argv = containerRunArgs({
       runtime: config.runtime, image: config.image, command: config.job_command, name,
       workspace: config.workspace, workdir: config.job_dir, envFile, user: containerUser(),
