@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Masker } from "../../runner/secrets/masker.ts";
@@ -154,4 +154,31 @@ test("process runtime refuses an untrusted job with status error and the reason"
   const report = finished(await run(job.id));
   expect(report.status).toBe("error");
   expect(report.reason).toContain("refuses jobs that run untrusted source");
+});
+
+describe("values reach the job exactly as submitted, through the real runner", () => {
+  // runner/main.ts run by bun through the process runtime, so nothing is compiled.
+  async function realRunner(): Promise<string> {
+    const path = join(await mkdtemp(join(tmpdir(), "reactorcide-real-runner-")), "reactorcide-runner");
+    await writeFile(path, `#!/bin/sh\nexec ${process.execPath} ${join(import.meta.dir, "..", "..", "runner", "main.ts")} "$@"\n`);
+    await chmod(path, 0o755);
+    return path;
+  }
+
+  test("env and secret values keep enclosing quotes and leading or trailing blanks", async () => {
+    const { coordinator, run } = await setup({}, new ProcessRuntime({ runnerPath: await realRunner(), quiet: true }));
+    const env = { SINGLE: "'quoted'", DOUBLE: '"dq"', BLANKS: "  two each side  ", HASH: "#not-a-comment", EQ: "a=b=c", EMPTY: "" };
+    const job = coordinator.add(
+      {
+        command: 'for v in "$SINGLE" "$DOUBLE" "$BLANKS" "$HASH" "$EQ" "$EMPTY"; do printf "[%s]\\n" "$v"; done; [ "$TOKEN" = \'"tok-3x4mpl3"  \' ] && echo token-exact',
+        env,
+      },
+      { TOKEN: '"tok-3x4mpl3"  ' },
+    );
+    const report = finished(await run(job.id));
+    const stdout = coordinator.logs.get(job.id)!.filter((l) => l.stream === "stdout").map((l) => l.line);
+    for (const value of Object.values(env)) expect(stdout).toContain(`[${value}]`);
+    expect(stdout).toContain("token-exact");
+    expect(report.status).toBe("success");
+  }, 60_000);
 });

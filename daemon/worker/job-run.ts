@@ -63,9 +63,13 @@ export function runnerArgv(job: WorkerJob): string[] {
   return job.command?.includes("\n") ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
 }
 
+/**
+ * job.env text. Every value is wrapped in double quotes: the runner trims each line and strips one
+ * pair of enclosing quotes, so a bare value lost trailing blanks and its own enclosing quotes.
+ */
 function envLines(env: Record<string, string>): string {
   return Object.entries(env)
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}="${v}"`)
     .join("\n") + "\n";
 }
 

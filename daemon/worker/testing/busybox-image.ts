@@ -8,10 +8,14 @@ import { join } from "node:path";
  * `reactorcide-runner` is a stand-in of a few lines: it exports /job/job.env and runs
  * $REACTORCIDE_JOB_COMMAND, so the worker's lifecycle can be tested apart from the real runner.
  */
-export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:2";
+export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:3";
 
 const STAND_IN_RUNNER = `#!/bin/sh
-while IFS= read -r line; do [ -n "$line" ] && export "$line"; done < /job/job.env
+while IFS= read -r line; do
+  [ -n "$line" ] || continue
+  v=\${line#*=}; v=\${v#\\"}; v=\${v%\\"}
+  export "\${line%%=*}=$v"
+done < /job/job.env
 cd /job && exec sh -c "$REACTORCIDE_JOB_COMMAND"
 `;
 
