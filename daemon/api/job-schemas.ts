@@ -1,13 +1,16 @@
 import { t } from "elysia";
-import { JOB_STATUSES } from "../../schema/app/index.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_STATUSES } from "../../schema/app/index.ts";
 import { SECRET_KEY_PATTERN } from "../secrets/store.ts";
 import { badRequest } from "./errors.ts";
+
+const ONE_LINE = "^[^\\r\\n\\u0000]+$";
 
 const SourceRef = t.Object(
   {
     type: t.Union([t.Literal("git"), t.Literal("copy"), t.Literal("tarball"), t.Literal("none")]),
-    url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
-    ref: t.Optional(t.String({ minLength: 1, maxLength: 250 })),
+    // Both reach the runner through an env file, one line per variable.
+    url: t.Optional(t.String({ maxLength: 2000, pattern: ONE_LINE, description: "a URL or path on one line (up to 2000 characters)" })),
+    ref: t.Optional(t.String({ maxLength: 250, pattern: ONE_LINE, description: "a branch, tag or commit on one line (up to 250 characters)" })),
   },
   { additionalProperties: false },
 );
@@ -15,11 +18,13 @@ const SourceRef = t.Object(
 export const JobSubmit = t.Object(
   {
     name: t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", description: "letters, digits, . _ - (up to 200)" }),
-    command: t.String({ minLength: 1, maxLength: 65536, description: "a shell command" }),
+    // NUL cannot be passed to a process in argv or the environment.
+    command: t.String({ minLength: 1, maxLength: 65536, pattern: "^[^\\u0000]+$", description: "a shell command without NUL characters (up to 65536)" }),
     project: t.String({ minLength: 1, description: "project id or name" }),
-    image: t.Optional(t.String({ minLength: 1, maxLength: 500, description: "defaults to the project's default image" })),
+    image: t.Optional(t.String({ pattern: IMAGE_PATTERN, description: IMAGE_DESCRIPTION })),
     env: t.Optional(
-      t.Record(t.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), t.String({ maxLength: 65536 }), {
+      // job.env holds one NAME=value per line, so a value cannot hold a line break or NUL.
+      t.Record(t.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), t.String({ maxLength: 65536, pattern: "^[^\\r\\n\\u0000]*$", description: "a value without line breaks or NUL (up to 65536 characters)" }), {
         additionalProperties: false,
         description: "names are letters, digits and _",
       }),

@@ -138,6 +138,23 @@ describe("job lifecycle in containers", () => {
     expect(await run(job.id)).toEqual({ kind: "skipped", reason: "job is already error" });
   }, 30_000);
 
+  test("an image that the container CLI would read as an option is refused, never run", async () => {
+    const { coordinator, run } = await setup();
+    // `docker run … --help reactorcide-runner run` printed the help and exited 0: a success with nothing run.
+    const job = coordinator.add({ command: "true", image: "--help", retries: 2 });
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("error");
+    expect(report.reason).toStartWith('image: "--help" is not an image reference');
+    expect(coordinator.text(job.id)).not.toContain("Usage:");
+  });
+
+  test("a command with Windows line endings runs (a CR cannot go through the env file either)", async () => {
+    const { coordinator, run } = await setup();
+    const job = coordinator.add({ command: "echo crlf-ok\r" });
+    expect(finished(await run(job.id)).status).toBe("success");
+    expect(coordinator.text(job.id)).toContain("crlf-ok");
+  });
+
   test("a value with a newline is refused before anything starts, naming the variable", async () => {
     const { coordinator, run } = await setup();
     const job = coordinator.add({ command: "true", env: { MULTI: "a\nb" } });

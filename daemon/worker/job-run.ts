@@ -35,6 +35,8 @@ function checkEnv(env: Record<string, string>): void {
   }
 }
 
+const LINE_BREAK = /[\r\n]/;
+
 /** REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. */
 export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): Record<string, string> {
   const env: Record<string, string> = {
@@ -45,8 +47,8 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
     // Exactly the injected secrets are secret; the job's plain env stays readable in its log.
     REACTORCIDE_SECRET_ENV_NAMES: secretNames.join(","),
   };
-  // A multi-line command cannot go through an env file; runnerArgv passes it as a flag instead.
-  if (job.command && !job.command.includes("\n")) env.REACTORCIDE_JOB_COMMAND = job.command;
+  // A command with a line break cannot go through an env file; runnerArgv passes it as a flag instead.
+  if (job.command && !LINE_BREAK.test(job.command)) env.REACTORCIDE_JOB_COMMAND = job.command;
   const source = (prefix: string, s: WorkerJob["source"]) => {
     if (!s) return;
     env[`${prefix}_TYPE`] = s.type;
@@ -60,7 +62,7 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
 
 /** `reactorcide-runner run`, with the command as --job-command when runnerEnv could not carry it. */
 export function runnerArgv(job: WorkerJob): string[] {
-  return job.command?.includes("\n") ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
+  return job.command && LINE_BREAK.test(job.command) ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
 }
 
 /**

@@ -2,4 +2,5 @@
 export * from "./users.ts";
 export * from "./projects.ts";
 export * from "./jobs.ts";
+export * from "./image.ts";
 export * from "./operations.ts";

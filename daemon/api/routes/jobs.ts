@@ -7,6 +7,7 @@ import { LogWakeups } from "../../storage/log-notify.ts";
 import { jobLogEnded } from "../job-logs.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { existingSecretKeys } from "../../secrets/store.ts";
+import { parseMemory } from "../../worker/settings.ts";
 import type { Principal } from "../../auth/tokens.ts";
 import { readableProjectIds, requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
@@ -41,6 +42,14 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const project = await requireProjectRole(db, me, body.project, "write", "project");
         const image = body.image ?? project.defaultImage;
         if (!image) throw badRequest(`image: is required, because project ${project.name} has no default image`, "image");
+        // Refused here rather than when a worker takes the job (a size below the container minimum).
+        if (body.resources?.memory !== undefined) {
+          try {
+            parseMemory(body.resources.memory);
+          } catch (error) {
+            throw badRequest((error as Error).message, "resources.memory");
+          }
+        }
         const wanted = [...new Set(body.secrets ?? [])];
         const known = await existingSecretKeys(db, project.id, wanted);
         const missing = wanted.filter((k) => !known.has(k));

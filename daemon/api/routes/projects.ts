@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { t } from "elysia";
 import { router } from "../router.ts";
-import { FORK_PR_POLICIES, PROJECT_ROLES, projectMembers, projects, users } from "../../../schema/app/index.ts";
+import { FORK_PR_POLICIES, IMAGE_DESCRIPTION, IMAGE_PATTERN, PROJECT_ROLES, projectMembers, projects, users } from "../../../schema/app/index.ts";
 import { findUserByName } from "../../auth/users.ts";
 import { seal } from "../../secrets/cipher.ts";
 import { readableProjectIds, requirePrincipal, requireProjectRole, type Project } from "../access.ts";
@@ -14,7 +14,7 @@ export const PROJECT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 const projectFields = {
   repo_url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
   default_branch: t.Optional(t.String({ minLength: 1, maxLength: 250 })),
-  default_image: t.Optional(t.String({ minLength: 1, maxLength: 500 })),
+  default_image: t.Optional(t.String({ pattern: IMAGE_PATTERN, description: IMAGE_DESCRIPTION })),
   allowed_events: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
   target_branches: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 250 }), { maxItems: 100 })),
   ci_source_url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),

@@ -1,6 +1,9 @@
 import { containerRunArgs } from "../../../runner/container/command.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../schema/app/image.ts";
 import { privateEnvFile } from "./env-file.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
+
+const IMAGE_REF = new RegExp(IMAGE_PATTERN);
 
 export type ContainerCli = "docker" | "nerdctl" | "podman";
 export const CONTAINER_CLIS: readonly ContainerCli[] = ["docker", "nerdctl", "podman"];
@@ -64,6 +67,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async preflight(spec: RunSpec): Promise<void> {
+    // Checked here too, not only by the API: an image like "--help" would be an option of `run`.
+    if (!IMAGE_REF.test(spec.image)) throw new RefusedError(`image: ${JSON.stringify(spec.image)} is not ${IMAGE_DESCRIPTION}`);
     const image = await run([this.cli, "image", "inspect", "--format", "{{.Id}}", spec.image]);
     if (image.code === 0) return;
     const daemon = await run([this.cli, "version", "--format", "{{.Server.Version}}"]);

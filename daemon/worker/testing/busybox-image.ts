@@ -6,9 +6,9 @@ import { join } from "node:path";
  * A tiny local image (static busybox, user 1001 "runner", workdir /job) for runtime tests that
  * need a shell but not the runner. Built from the host's busybox-static; nothing is pulled. Its
  * `reactorcide-runner` is a stand-in of a few lines: it exports /job/job.env and runs
- * $REACTORCIDE_JOB_COMMAND, so the worker's lifecycle can be tested apart from the real runner.
+ * its --job-command or $REACTORCIDE_JOB_COMMAND, so the worker's lifecycle can be tested apart from the real runner.
  */
-export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:3";
+export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:4";
 
 const STAND_IN_RUNNER = `#!/bin/sh
 while IFS= read -r line; do
@@ -16,6 +16,7 @@ while IFS= read -r line; do
   v=\${line#*=}; v=\${v#\\"}; v=\${v%\\"}
   export "\${line%%=*}=$v"
 done < /job/job.env
+[ "$2" = --job-command ] && REACTORCIDE_JOB_COMMAND=$3
 cd /job && exec sh -c "$REACTORCIDE_JOB_COMMAND"
 `;
 
