@@ -1,4 +1,4 @@
-import { writeFileSync, renameSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StepsReport } from "./engine.ts";
 
@@ -26,11 +26,16 @@ export function formatTable(header: string[], rawRows: string[][], mask?: CellMa
   return [header, ...rows].map(line).join("\n") + "\n";
 }
 
-/** <workspace>/steps.json for machines, replaced atomically. */
+/**
+ * <workspace>/steps.json for machines, replaced atomically. The job could have left a link at
+ * the temporary name (it owns the workspace, the runner may be root): whatever is there is
+ * removed and the file created exclusively, so the write never follows a link out.
+ */
 export function writeStepsReport(workspace: string, report: StepsReport): string {
   const path = join(workspace, STEPS_FILE);
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`);
+  rmSync(temp, { force: true, recursive: true });
+  writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`, { flag: "wx" });
   renameSync(temp, path);
   return path;
 }

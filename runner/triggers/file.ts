@@ -1,8 +1,17 @@
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTriggerPayload, TRIGGERS_FILE, type TriggerJob, type TriggerPayload } from "../protocol/trigger.ts";
 
 const LOCK_STALE_MS = 10_000;
+const MAX_TRIGGERS_BYTES = 16 << 20;
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
 
 /** Where triggers for this workspace live. */
 export function triggersFilePath(workspace: string): string {
@@ -12,10 +21,15 @@ export function triggersFilePath(workspace: string): string {
 /** Reads and validates the pending triggers; null when there are none. */
 export function readTriggersFile(workspace: string): TriggerPayload | null {
   const path = triggersFilePath(workspace);
-  if (!existsSync(path)) return null;
+  if (!existsSync(path) && !isLink(path)) return null;
+  // The job owns the workspace and the reader may be root on the host: a link could make it read
+  // any file, a FIFO would block it forever, a huge file would fill its memory.
+  const stat = lstatSync(path);
+  if (!stat.isFile()) throw new Error(`${path} is not a regular file (a link, directory or pipe); refused`);
+  if (stat.size > MAX_TRIGGERS_BYTES) throw new Error(`${path} is larger than ${MAX_TRIGGERS_BYTES >> 20} MiB; refused`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(readFileSync(path, { encoding: "utf8", flag: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK }));
   } catch (error) {
     throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
   }
@@ -61,7 +75,9 @@ export function appendTriggers(workspace: string, jobs: TriggerJob[]): Promise<T
     const payload: TriggerPayload = existing ?? { type: "trigger_job", operation_id: crypto.randomUUID(), jobs: [] };
     payload.jobs.push(...jobs);
     const temp = `${path}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(payload, null, 2)}\n`);
+    // Never through a link left at the temporary name.
+    rmSync(temp, { force: true, recursive: true });
+    writeFileSync(temp, `${JSON.stringify(payload, null, 2)}\n`, { flag: "wx" });
     renameSync(temp, path);
     return payload;
   });
