@@ -89,8 +89,10 @@ export async function runWithPlugins(
   };
 
   try {
-    // Plugins given with --plugin, and those of a CI checkout that is already there.
-    await add(discoverPluginFiles({ ...(existsSync(ciDir) ? trusted() : {}), files: pluginFiles }));
+    // Plugins given with --plugin, and those of a CI checkout that is already there, unless this
+    // run prepares its own: a /job/ci left in the workspace may be what an earlier job wrote there.
+    const stale = config.ci_source_type !== "none";
+    await add(discoverPluginFiles({ ...(existsSync(ciDir) && !stale ? trusted() : {}), files: pluginFiles }));
     await runner.run("pre_validation");
     const code = await body(hooks);
     if (!executed && code !== 0) await runner.fail(new Error(`the job was not run (exit ${code})`));
