@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { type GitRunOptions, git, runGit } from "../git/run.ts";
 import { SourceError } from "./error.ts";
-import { checkPrNumber, checkRef, displayUrl, gitLocation } from "./location.ts";
+import { checkPrNumber, checkRef, displayUrl, gitLocation, urlWithoutCredentials } from "./location.ts";
 import type { PreparedSource, PrepareOptions, SourceSpec } from "./prepare.ts";
 import { replaceTargetWith } from "./staging.ts";
 
@@ -160,6 +160,8 @@ export async function prepareGit(spec: SourceSpec, targetDir: string, options: P
     const found = await find({ dir: stage, url: location.url, tips, run, log }, ref, prNumber);
     const checkout = found.branch ? ["checkout", "-q", "-B", found.branch, found.commit] : ["checkout", "-q", "--detach", found.commit];
     await git(checkout, stage, run);
+    const kept = urlWithoutCredentials(location.url);
+    if (kept !== location.url) await git(["remote", "set-url", "origin", kept], stage, run);
     log(`git: checked out ${found.commit.slice(0, 12)}${found.ref ? ` (${found.ref})` : ""}`);
     return { type: "git", dir: resolve(targetDir), commit: found.commit, ref: found.ref ?? ref };
   });
