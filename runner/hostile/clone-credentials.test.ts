@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { commit, sh, workRepo } from "../git/fixtures.ts";
 import { urlWithoutCredentials } from "../source/location.ts";
 import { prepareSource } from "../source/prepare.ts";
+import { runCli } from "../testing/cli.ts";
 import { useTempDirs } from "../testing/temp-dirs.ts";
 
 const tempDir = useTempDirs("rc-hostile-cred");
@@ -90,5 +91,19 @@ describe("urlWithoutCredentials", () => {
     expect(urlWithoutCredentials("ssh://git:pw@host/r.git")).toBe("ssh://git@host/r.git");
     expect(urlWithoutCredentials("git@github.com:o/r.git")).toBe("git@github.com:o/r.git");
     expect(urlWithoutCredentials("/srv/repo.git")).toBe("/srv/repo.git");
+  });
+});
+
+describe("a token in a source URL in the runner's own output", () => {
+  test("--dry-run and config --json show the URL with the credential replaced", async () => {
+    const ws = join(tempDir(), "ws");
+    const urls = ["--source-type", "git", "--source-url", `https://${TOKEN}@example.invalid/r.git`, "--ci-source-type", "git", "--ci-source-url", `https://u:${TOKEN}@example.invalid/ci.git`];
+    const dry = await runCli(["run", "--dry-run", "--workspace", ws, ...urls, "--job-command", "true"]);
+    const config = await runCli(["config", "--workspace", ws, ...urls, "--json"]);
+    for (const r of [dry, config]) {
+      expect(r.stdout + r.stderr).not.toContain(TOKEN);
+      expect(r.stdout).toContain("https://***@example.invalid/r.git");
+      expect(r.code).toBe(0);
+    }
   });
 });

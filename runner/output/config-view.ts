@@ -5,6 +5,7 @@
 import { FIELDS, type FieldName, type Origin } from "../config/fields.ts";
 import type { ConfigProblem } from "../config/problem.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
+import { displayUrl } from "../source/location.ts";
 import { isInlineEnv } from "../workspace/env-file.ts";
 import type { CellMask } from "../steps/summary.ts";
 
@@ -23,6 +24,8 @@ function shownValue(r: ResolvedConfig, name: FieldName): string | number | boole
     const names = value.split(/\r?\n/).map((l) => l.trim().replace(/^export\s+/, "").split("=")[0]).filter((n) => n && !n.startsWith("#"));
     return `(inline: ${names.join(", ")})`;
   }
+  // A token in a source URL is a secret even when nobody registered it.
+  if ((name === "source_url" || name === "ci_source_url") && typeof value === "string") return displayUrl(value);
   return value;
 }
 

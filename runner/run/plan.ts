@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pullRequestNumber, type ResolvedConfig } from "../config/resolve.ts";
 import { CONTAINER_USER, containerRunArgs } from "../container/command.ts";
+import { displayUrl } from "../source/location.ts";
 import { hostPath, JOB_ROOT } from "../workspace/paths.ts";
 
 export const CI_DIR = `${JOB_ROOT}/ci`;
@@ -86,7 +87,7 @@ export function formatPlan(r: ResolvedConfig, plan: RunPlan): string {
   const lines: string[] = [];
   let n = 1;
   for (const s of plan.sources) {
-    lines.push(`${n++}. prepare ${s.which === "ci_source" ? "job code" : "source"}: ${s.spec.type}${s.spec.url ? ` ${s.spec.url}` : ""}${s.spec.ref ? ` @ ${s.spec.ref}` : ""}${s.prNumber ? ` (pull request ${s.prNumber})` : ""} → ${s.jobDir} (${s.hostDir})`);
+    lines.push(`${n++}. prepare ${s.which === "ci_source" ? "job code" : "source"}: ${s.spec.type}${s.spec.url ? ` ${displayUrl(s.spec.url)}` : ""}${s.spec.ref ? ` @ ${s.spec.ref}` : ""}${s.prNumber ? ` (pull request ${s.prNumber})` : ""} → ${s.jobDir} (${s.hostDir})`);
   }
   const limit = r.config.timeout > 0 ? `, timeout ${r.config.timeout} s` : "";
   if (plan.container) {
