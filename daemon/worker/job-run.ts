@@ -103,7 +103,7 @@ export class JobRun {
     if (!(await coordinator.start(job.id, settings.workerId))) return { kind: "skipped", reason: "job was no longer queued" };
 
     const masker = this.deps.newMasker();
-    const shipper = new LogShipper({ masker, send: (lines) => coordinator.appendLogs(job.id, lines) });
+    const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (lines) => coordinator.appendLogs(job.id, lines) });
     let report: FinishReport;
     try {
       report = await this.execute(job, masker, shipper);

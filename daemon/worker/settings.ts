@@ -18,6 +18,8 @@ export interface WorkerSettings {
   cancelPollMs: number;
   /** First retry delay for infrastructure errors; doubles each time. */
   retryBaseMs: number;
+  /** Most of a job's output kept in its log (characters); past it the rest is dropped with a note. */
+  maxLogBytes: number;
   /** uid:gid that owns the workspace (the container user), when the worker runs as root. */
   workspaceOwner: { uid: number; gid: number } | null;
 }
@@ -32,6 +34,7 @@ export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<Worker
     keepWorkspace: false,
     cancelPollMs: 1000,
     retryBaseMs: 1000,
+    maxLogBytes: 100 * 2 ** 20,
     workspaceOwner: process.getuid?.() === 0 ? { uid: 1001, gid: 1001 } : null,
     ...overrides,
   };

@@ -82,3 +82,50 @@ test("a very long line without newlines is masked whole before it is cut into pi
   expect(joined).toBe("x".repeat(95) + "***" + "y".repeat(500));
   expect(Math.max(...lines.map((l) => l.line.length))).toBeLessThanOrEqual(100);
 });
+
+/** A source that prints until stopped (or 32 MiB), counting what it handed out; it yields like a pipe. */
+function untilStopped(line: string): { stream: ReadableStream<Uint8Array>; pulled: () => number; stop: () => void } {
+  const chunk = new TextEncoder().encode(line.repeat(1000));
+  let pulled = 0;
+  let stopped = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await Bun.sleep(0);
+      if (stopped || pulled >= 32 * 2 ** 20) return controller.close();
+      pulled += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  return { stream, pulled: () => pulled, stop: () => (stopped = true) };
+}
+
+test("a job printing faster than the coordinator takes lines is held back: worker memory stays bounded", async () => {
+  let release!: () => void;
+  const stalled = new Promise<void>((resolve) => (release = resolve));
+  const shipper = new LogShipper({ masker: new Masker(), maxBytes: 64 * 1024, send: () => stalled });
+  const source = untilStopped("x".repeat(99) + "\n");
+  const pumping = shipper.pump("stdout", source.stream);
+  await Bun.sleep(300);
+  // A handful of 64 KiB batches, not everything the job could print in 300 ms.
+  expect(source.pulled()).toBeLessThan(2 * 2 ** 20);
+  source.stop();
+  release();
+  await pumping;
+  await shipper.close();
+});
+
+test("output past the log cap is dropped after one system line saying so; the worker's own lines still ship", async () => {
+  const batches: LogLine[][] = [];
+  const shipper = new LogShipper({ masker: new Masker(), maxTotalBytes: 10_000, send: async (b) => void batches.push(b) });
+  await shipper.pump("stdout", streamOf([Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join("")]));
+  shipper.system("success (exit 0)");
+  await shipper.close();
+  const lines = batches.flat();
+  const output = lines.filter((l) => l.stream === "stdout");
+  expect(output.reduce((n, l) => n + l.line.length, 0)).toBeLessThanOrEqual(10_000);
+  expect(lines.filter((l) => l.stream === "system").map((l) => l.line)).toEqual([
+    "log truncated: the job printed more than 10000 bytes; the rest of its output is not kept",
+    "success (exit 0)",
+  ]);
+  expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+});

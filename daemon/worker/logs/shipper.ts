@@ -30,6 +30,8 @@ export interface ShipperOptions {
   /** Longest line kept whole; longer output without a newline is cut (after masking). */
   maxLineBytes?: number;
   maxAttempts?: number;
+  /** Job output kept in all; past it one system line says so and the rest is read and dropped. */
+  maxTotalBytes?: number;
 }
 
 export class LogShipper {
@@ -39,6 +41,10 @@ export class LogShipper {
   private timer: Timer | undefined;
   private sending: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** Bytes handed to `sending` and not yet delivered; pump waits while this is high. */
+  private inFlightBytes = 0;
+  private outputBytes = 0;
+  private truncated = false;
   /** Every line shipped, masked, for the caller's own use (e.g. the last lines in an error). */
   readonly tail: string[] = [];
   private readonly o: Required<Omit<ShipperOptions, "send" | "masker">>;
@@ -50,6 +56,7 @@ export class LogShipper {
       intervalMs: options.intervalMs ?? 200,
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       maxAttempts: options.maxAttempts ?? 8,
+      maxTotalBytes: options.maxTotalBytes ?? 100 * 2 ** 20,
     };
   }
 
@@ -79,6 +86,9 @@ export class LogShipper {
         this.pushLong(name, buffer);
         buffer = "";
       }
+      // Backpressure: a job printing faster than the coordinator takes lines waits (its pipe
+      // fills) instead of the worker holding an ever longer queue of batches in memory.
+      while (this.inFlightBytes > this.o.maxBytes * 4 && !this.failure) await this.sending;
     }
     buffer += decoder.decode();
     if (buffer) this.push(name, buffer);
@@ -95,6 +105,16 @@ export class LogShipper {
   }
 
   private enqueue(stream: LogStream, line: string): void {
+    if (stream !== "system") {
+      if (this.truncated) return;
+      this.outputBytes += line.length;
+      if (this.outputBytes > this.o.maxTotalBytes) {
+        this.truncated = true;
+        const cap = this.o.maxTotalBytes;
+        line = `log truncated: the job printed more than ${cap >= 2 ** 20 ? `${Math.round(cap / 2 ** 20)} MiB` : `${cap} bytes`}; the rest of its output is not kept`;
+        stream = "system";
+      }
+    }
     const entry: LogLine = { seq: ++this.seq, stream, line, time: Date.now() };
     this.pending.push(entry);
     this.pendingBytes += line.length + 32;
@@ -109,9 +129,13 @@ export class LogShipper {
     this.timer = undefined;
     if (this.pending.length === 0) return;
     const batch = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.sending = this.sending.then(() => this.sendWithRetry(batch));
+    this.inFlightBytes += bytes;
+    this.sending = this.sending.then(() => this.sendWithRetry(batch)).finally(() => {
+      this.inFlightBytes -= bytes;
+    });
   }
 
   private async sendWithRetry(batch: LogLine[]): Promise<void> {
