@@ -9,7 +9,7 @@ import { relative, resolve, sep } from "node:path";
 import { SourceError } from "./error.ts";
 import { localDirectory } from "./location.ts";
 import type { PreparedSource, PrepareOptions, SourceSpec } from "./prepare.ts";
-import { replaceTargetWith } from "./staging.ts";
+import { dropSpecialModes, replaceTargetWith } from "./staging.ts";
 
 function inside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
@@ -35,6 +35,7 @@ export async function prepareCopy(spec: SourceSpec, targetDir: string, options: 
   await replaceTargetWith(targetDir, async (stage) => {
     options.signal?.throwIfAborted();
     await cp(source, stage, { recursive: true, verbatimSymlinks: true, dereference: false, errorOnExist: false, force: true });
+    dropSpecialModes(stage);
     options.signal?.throwIfAborted();
   });
   log("copy: done");

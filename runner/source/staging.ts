@@ -4,7 +4,7 @@
  * inside the target so the final moves are renames on one file system even when the target is a
  * mount point.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync } from "node:fs";
 import { join, parse, resolve } from "node:path";
 import { SourceError } from "./error.ts";
 
@@ -44,4 +44,19 @@ export async function replaceTargetWith<T>(targetDir: string, fill: (stageDir: s
   for (const name of readdirSync(stage)) renameSync(join(stage, name), join(dir, name));
   rmdirSync(stage);
   return result;
+}
+
+/**
+ * Clears setuid, setgid and sticky bits under `dir` (links are not followed). Files from an
+ * archive or a copied directory are owned by the runner, maybe root: a setuid bit the source's
+ * author chose would make a setuid-root program of them.
+ */
+export function dropSpecialModes(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) continue;
+    if (stat.mode & 0o7000) chmodSync(path, stat.mode & 0o777);
+    if (stat.isDirectory()) dropSpecialModes(path);
+  }
 }

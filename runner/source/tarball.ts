@@ -11,7 +11,7 @@ import { type ArchiveEntry, archiveProblems } from "./archive-check.ts";
 import { SourceError } from "./error.ts";
 import { displayUrl, tarballLocation } from "./location.ts";
 import type { PreparedSource, PrepareOptions, SourceSpec } from "./prepare.ts";
-import { replaceTargetWith } from "./staging.ts";
+import { dropSpecialModes, replaceTargetWith } from "./staging.ts";
 
 async function download(url: string, dir: string, options: PrepareOptions): Promise<string> {
   options.log?.(`tarball: downloading ${displayUrl(url)}`);
@@ -63,6 +63,7 @@ export async function prepareTarball(spec: SourceSpec, targetDir: string, option
     await replaceTargetWith(targetDir, async (stage) => {
       options.signal?.throwIfAborted();
       await extract({ file, cwd: stage, strict: true, preserveOwner: false });
+      dropSpecialModes(stage);
     });
     options.log?.("tarball: done");
     return { type: "tarball", dir: resolve(targetDir) };
