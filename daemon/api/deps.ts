@@ -19,6 +19,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** Longest a followed log waits for a NOTIFY before looking anyway (default 1000 ms). */
   logPollMs?: number;
+  /** How often a followed log checks that its reader's token and role still hold (default 15 s). */
+  accessRecheckMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

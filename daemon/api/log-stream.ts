@@ -13,6 +13,9 @@ export interface LogSources {
   wakeups: LogWakeups;
   /** Longest wait for a wake-up before reading anyway. */
   pollMs: number;
+  /** Whether the reader may still read; asked every `recheckMs` while the stream is open. */
+  stillAllowed?: () => Promise<boolean>;
+  recheckMs?: number;
 }
 
 /**
@@ -25,11 +28,20 @@ export function followLogs(src: LogSources, jobId: string, afterSeq: number, sig
   const encoder = new TextEncoder();
   let last = afterSeq;
   let quietSince = Date.now();
+  let checkedAt = Date.now();
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (text: string) => controller.enqueue(encoder.encode(text));
       try {
         while (!signal.aborted) {
+          // A stream can outlive the token or membership that opened it (a job may run for days).
+          if (src.stillAllowed && Date.now() - checkedAt >= (src.recheckMs ?? 15_000)) {
+            checkedAt = Date.now();
+            if (!(await src.stillAllowed())) {
+              send(`event: end\ndata: ${JSON.stringify({ status: "forbidden", reason: "the token or the role that opened this stream no longer allows reading the job" })}\n\n`);
+              break;
+            }
+          }
           // Status first: lines written before the job ended are then all in the next read.
           const job = await getJob(src.db, jobId);
           const ended = !job || TERMINAL_STATUSES.includes(job.status);

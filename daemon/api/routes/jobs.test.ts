@@ -4,7 +4,7 @@ import { testApi } from "../../testing/api.ts";
 let api: Awaited<ReturnType<typeof testApi>>;
 let worker: string;
 beforeAll(async () => {
-  api = await testApi();
+  api = await testApi({ accessRecheckMs: 100 });
   await api.call("POST", "/api/v1/projects", { body: { name: "svc", default_image: "busybox:1" } });
   await api.call("POST", "/api/v1/projects", { body: { name: "bare" } });
   worker = await api.tokenFor("worker-a", { worker: true });
@@ -201,6 +201,34 @@ describe("logs", () => {
     expect(events[0]).toBe('id: 1\nevent: line\ndata: {"seq":1,"stream":"stdout","line":"early"}');
     expect(events[1]).toBe('id: 2\nevent: line\ndata: {"seq":2,"stream":"stdout","line":"late"}');
     expect(events[2]).toBe('event: end\ndata: {"status":"success","exit_code":0}');
+  });
+
+  test("a followed log stops once the reader's token is revoked or their role removed", async () => {
+    const job = (await submit({ name: "long-running", command: "sleep 1d", project: "svc" })).json;
+    await status(job.id, { status: "running" });
+    const follow = async (who: string) => {
+      const token = await api.tokenFor(who);
+      expect((await api.call("PUT", `/api/v1/projects/svc/members/${who}`, { body: { role: "read" } })).status).toBe(200);
+      const response = await api.app.handle(
+        new Request(`http://local/api/v1/jobs/${job.id}/logs?follow=true`, { headers: { authorization: `Bearer ${token}` } }),
+      );
+      expect(response.status).toBe(200);
+      return { token, reading: response.text() };
+    };
+    const revoked = await follow("follower-revoked");
+    const removed = await follow("follower-removed");
+    const [own] = (await api.call("GET", "/api/v1/tokens", { token: revoked.token })).json.tokens;
+    expect((await api.call("DELETE", `/api/v1/tokens/${own.id}`, { token: revoked.token })).status).toBe(200);
+    expect((await api.call("DELETE", "/api/v1/projects/svc/members/follower-removed")).status).toBe(200);
+    await Bun.sleep(200); // past the recheck interval (100 ms here; 15 s by default)
+    await api.call("POST", `/api/v1/internal/jobs/${job.id}/logs`, { token: worker, body: { lines: [{ line: "after the revocation" }] } });
+    // Both streams end by themselves while the job still runs, and neither gets the later line.
+    for (const stream of [revoked, removed]) {
+      const text = await Promise.race([stream.reading, Bun.sleep(5000).then(() => "still open after 5 s")]);
+      expect(text).toContain('event: end\ndata: {"status":"forbidden"');
+      expect(text).not.toContain("after the revocation");
+    }
+    await status(job.id, { status: "cancelled" });
   });
 
   test("following resumes after Last-Event-ID, and a finished job's stream ends at once", async () => {

@@ -162,7 +162,17 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const resumeFrom = Number(request.headers.get("last-event-id") ?? "");
         const after = queryInt(query.after, "after", 0, 1e9, Number.isInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0);
         if (query.follow === "true") {
-          return followLogs({ db, sql: deps.sql, archive: deps.archive, wakeups, pollMs: deps.logPollMs ?? 1000 }, job.id, after, request.signal);
+          const stillAllowed = async () => {
+            try {
+              await jobFor(await requirePrincipal(db, request.headers, "api"), job.id, "read");
+              return true;
+            } catch (error) {
+              if (error instanceof ApiError) return false;
+              throw error;
+            }
+          };
+          const sources = { db, sql: deps.sql, archive: deps.archive, wakeups, pollMs: deps.logPollMs ?? 1000 };
+          return followLogs({ ...sources, stillAllowed, recheckMs: deps.accessRecheckMs }, job.id, after, request.signal);
         }
         const lines = await readJobLog(deps.sql, deps.archive, job.id, after, TERMINAL_STATUSES.includes(job.status));
         const text = lines.map((l) => l.line + "\n").join("");
