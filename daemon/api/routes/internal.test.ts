@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { buildApp } from "../app.ts";
+import { masterKey } from "../../secrets/cipher.ts";
 import { testApi } from "../../testing/api.ts";
 
 let api: Awaited<ReturnType<typeof testApi>>;
@@ -79,6 +82,21 @@ describe("internal worker endpoints", () => {
     expect((await internal("POST", `/jobs/${job.id}/logs`, { lines: [] })).json.error.field).toBe("lines");
     expect((await internal("POST", `/jobs/${job.id}/logs`, { lines: [{ line: "x", stream: "tty" }] })).json.error.field).toBe("lines.0.stream");
     expect((await internal("POST", `/jobs/${crypto.randomUUID()}/logs`, { lines: [{ line: "x" }] })).status).toBe(404);
+  });
+
+  test("secrets under a replaced master key: a 500 that says so, never a value", async () => {
+    const job = await submit({ secrets: ["API_KEY"] });
+    await internal("POST", `/jobs/${job.id}/status`, { status: "running" });
+    const { app } = buildApp({ ...api.deps, key: masterKey(randomBytes(32)) });
+    const response = await app.handle(
+      new Request(`http://local/api/v1/internal/jobs/${job.id}/secrets`, { headers: { authorization: `Bearer ${worker}` } }),
+    );
+    const text = await response.text();
+    expect(response.status).toBe(500);
+    expect(JSON.parse(text).error.code).toBe("secrets_unreadable");
+    expect(JSON.parse(text).error.message).toContain("cannot be decrypted with this coordinator's master key");
+    expect(text).not.toContain("key-123456");
+    await internal("POST", `/jobs/${job.id}/status`, { status: "cancelled" });
   });
 
   test("secrets: only the job's own secrets, only while it runs, only for worker tokens", async () => {

@@ -8,7 +8,7 @@ import { resolveSecrets } from "../../secrets/store.ts";
 import { requirePrincipal } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
-import { conflict, notFound, uuidOr404 } from "../errors.ts";
+import { ApiError, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { jobView } from "../job-view.ts";
 import { jobLogEnded, logChanged } from "../job-logs.ts";
 
@@ -120,7 +120,15 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics) {
         if (!job) throw notFound("job");
         // Only while the job runs: a finished or waiting job has no use for its secrets.
         if (job.status !== "running") throw conflict(`job is ${job.status}; secrets are given out only while it runs`, "status");
-        const values = await resolveSecrets(db, keys, job.projectId, job.secretRefs);
+        let values: Record<string, string>;
+        try {
+          values = await resolveSecrets(db, keys, job.projectId, job.secretRefs);
+        } catch (error) {
+          // A master key that changed (or a damaged row): say so to the worker, whose job shows it, and to the operator.
+          const message = `the job's secrets cannot be decrypted with this coordinator's master key (${error instanceof Error ? error.message : String(error)}); was REACTORCIDE_MASTER_KEY or master.key replaced?`;
+          console.error(`job ${job.id}: ${message}`);
+          throw new ApiError(500, "secrets_unreadable", message);
+        }
         await audit(db, me, "secret.resolve", "job", job.id, { keys: Object.keys(values) });
         return { secrets: values };
       },
