@@ -12,7 +12,7 @@ import type { Masker } from "./masker.ts";
 import { SECRETS_SOCKET_ENV, SOCKET_FILE_NAME } from "./socket-protocol.ts";
 import { startSecretsSocket, type SecretsSocket } from "./socket-server.ts";
 
-/** Beside the runner's own root-only `.reactorcide/` (which the job must not enter). */
+/** In the workspace, so a container job reaches it at /job. */
 export const SOCKET_DIR_NAME = ".reactorcide-secrets";
 
 export interface JobSocket extends AsyncDisposable {
