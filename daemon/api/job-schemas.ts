@@ -3,7 +3,7 @@ import { IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_STATUSES } from "../../schema/app
 import { SECRET_KEY_PATTERN } from "../secrets/store.ts";
 import { badRequest } from "./errors.ts";
 
-const ONE_LINE = "^[^\\r\\n\\u0000]+$";
+export const ONE_LINE = "^[^\\r\\n\\u0000]+$";
 
 const SourceRef = t.Object(
   {

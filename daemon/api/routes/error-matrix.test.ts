@@ -57,6 +57,7 @@ const ROWS: Row[] = [
       { body: { name: "renamed" }, field: "name" },
       { body: { target_branches: "main" }, field: "target_branches" },
       { body: { default_image: "-v=/:/host" }, field: "default_image" },
+      { body: { ci_source_url: "https://x\nREACTORCIDE_JOB_COMMAND=id" }, field: "ci_source_url" },
     ],
     forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
     missing: [{ path: "/api/v1/projects/ghost" }],

@@ -8,17 +8,19 @@ import { readableProjectIds, requirePrincipal, requireProjectRole, type Project 
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { ONE_LINE } from "../job-schemas.ts";
 
 export const PROJECT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 
 const projectFields = {
-  repo_url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
-  default_branch: t.Optional(t.String({ minLength: 1, maxLength: 250 })),
+  // URLs and refs reach the runner through env files, one line per variable.
+  repo_url: t.Optional(t.String({ maxLength: 2000, pattern: ONE_LINE, description: "a URL on one line (up to 2000 characters)" })),
+  default_branch: t.Optional(t.String({ maxLength: 250, pattern: ONE_LINE, description: "a branch on one line (up to 250 characters)" })),
   default_image: t.Optional(t.String({ pattern: IMAGE_PATTERN, description: IMAGE_DESCRIPTION })),
   allowed_events: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
   target_branches: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 250 }), { maxItems: 100 })),
-  ci_source_url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
-  ci_source_ref: t.Optional(t.String({ minLength: 1, maxLength: 250 })),
+  ci_source_url: t.Optional(t.String({ maxLength: 2000, pattern: ONE_LINE, description: "a URL or path on one line (up to 2000 characters)" })),
+  ci_source_ref: t.Optional(t.String({ maxLength: 250, pattern: ONE_LINE, description: "a branch, tag or commit on one line (up to 250 characters)" })),
   fork_pr_policy: t.Optional(t.Union(FORK_PR_POLICIES.map((p) => t.Literal(p)))),
   webhook_secret: t.Optional(t.String({ minLength: 8, maxLength: 500, description: "stored encrypted, never returned" })),
   vcs_token: t.Optional(t.String({ minLength: 1, maxLength: 2000, description: "stored encrypted, never returned" })),
