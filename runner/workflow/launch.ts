@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JobSpec } from "../protocol/job-spec.ts";
-import { parseTriggerLine, TRIGGER_LINE_PREFIX, type TriggerJob } from "../protocol/trigger.ts";
+import { parseTriggerLine, TRIGGER_LINE_PREFIX, type TriggerJob, type TriggerPayload } from "../protocol/trigger.ts";
 import { forEachLine } from "../steps/local.ts";
 import { readTriggersFile } from "../triggers/file.ts";
 import type { WorkflowJob } from "./load.ts";
@@ -60,6 +60,7 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
     io.signal.addEventListener("abort", stop, { once: true });
     const seen = new Set<string>();
     const triggers: TriggerJob[] = [];
+    const fromLines: TriggerPayload[] = [];
     const collect = (operationId: string, jobs: TriggerJob[]) => {
       for (const trigger of jobs) {
         const key = `${operationId}\0${JSON.stringify(trigger)}`;
@@ -75,7 +76,7 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
       if (line.startsWith(TRIGGER_LINE_PREFIX)) {
         try {
           const payload = parseTriggerLine(line);
-          if (payload) collect(payload.operation_id, payload.jobs);
+          if (payload) fromLines.push(payload);
         } catch (error) {
           io.onLine("stderr", `invalid trigger line: ${(error as Error).message}`);
         }
@@ -86,6 +87,9 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
     const exitCode = await proc.exited;
     io.signal.removeEventListener("abort", stop);
     const file = readTriggersFile(workspace);
+    // The file is the whole, unmasked record of its operation: a line of the same operation may
+    // have had a secret in its env masked (*** as a value) and would run the job a second time.
+    for (const payload of fromLines) if (payload.operation_id !== file?.operation_id) collect(payload.operation_id, payload.jobs);
     if (file) collect(file.operation_id, file.jobs);
     return { exitCode, triggers };
   };
