@@ -155,6 +155,17 @@ describe("job lifecycle in containers", () => {
     expect(coordinator.text(job.id)).toContain("crlf-ok");
   });
 
+  test("a job asking for more than the worker allows (a pids limit a fork bomb would not hit) is refused, naming the field", async () => {
+    const { coordinator, run } = await setup({ maxLimits: { memoryBytes: 2 ** 30, cpus: 1, pids: 4096 } });
+    for (const [resources, field] of [[{ pids: 1_000_000 }, "resources.pids"], [{ memory: "64g" }, "resources.memory"], [{ cpu: 64 }, "resources.cpu"]] as const) {
+      const job = coordinator.add({ command: "echo ran", resources });
+      const report = finished(await run(job.id));
+      expect(report.status).toBe("error");
+      expect(report.reason).toStartWith(`${field}: `);
+      expect(coordinator.text(job.id)).not.toContain("ran");
+    }
+  });
+
   test("a value with a newline is refused before anything starts, naming the variable", async () => {
     const { coordinator, run } = await setup();
     const job = coordinator.add({ command: "true", env: { MULTI: "a\nb" } });

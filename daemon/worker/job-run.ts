@@ -161,17 +161,23 @@ export class JobRun {
       await chown(join(this.workspaceDir, "job.env"), settings.workspaceOwner.uid, settings.workspaceOwner.gid);
     }
     const r = job.resources ?? {};
+    const limits = {
+      memoryBytes: r.memory ? parseMemory(r.memory) : settings.limits.memoryBytes,
+      cpus: r.cpu ?? settings.limits.cpus,
+      pids: r.pids ?? settings.limits.pids,
+    };
+    const max = settings.maxLimits;
+    // Only what the job asked for: the worker's own defaults are the operator's choice.
+    if (r.memory && limits.memoryBytes > max.memoryBytes) throw new RefusedError(`resources.memory: ${r.memory} is more than this worker allows (${Math.floor(max.memoryBytes / 2 ** 20)}m)`);
+    if (r.cpu !== undefined && limits.cpus > max.cpus) throw new RefusedError(`resources.cpu: ${limits.cpus} is more than this worker allows (${max.cpus})`);
+    if (r.pids !== undefined && limits.pids > max.pids) throw new RefusedError(`resources.pids: ${limits.pids} is more than this worker allows (${max.pids})`);
     return {
       jobId: job.id,
       image: job.image ?? settings.defaultImage,
       argv: runnerArgv(job),
       workspace: this.workspaceDir,
       env: runnerEnv(job, Object.keys(secrets)),
-      limits: {
-        memoryBytes: r.memory ? parseMemory(r.memory) : settings.limits.memoryBytes,
-        cpus: r.cpu ?? settings.limits.cpus,
-        pids: r.pids ?? settings.limits.pids,
-      },
+      limits,
       network: job.networkNone ? "none" : "default",
       readOnlyRoot: settings.readOnlyRoot,
       untrusted: job.untrusted,

@@ -1,3 +1,4 @@
+import { cpus, totalmem } from "node:os";
 import type { Limits } from "./runtimes/runtime.ts";
 
 /** How one worker runs jobs; project and job values override the limits. */
@@ -12,6 +13,8 @@ export interface WorkerSettings {
   /** Seconds between the polite stop and the kill. */
   gracePeriod: number;
   limits: Limits;
+  /** The most a job may ask for; a job asking more is refused (e.g. pids 1000000 would let a fork bomb run). */
+  maxLimits: Limits;
   readOnlyRoot: boolean;
   keepWorkspace: boolean;
   /** How often a running job's status is checked for a cancel. */
@@ -30,6 +33,7 @@ export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<Worker
     defaultTimeout: 3600,
     gracePeriod: 10,
     limits: { memoryBytes: 2 * 2 ** 30, cpus: 2, pids: 1024 },
+    maxLimits: { memoryBytes: totalmem(), cpus: cpus().length, pids: 32768 },
     readOnlyRoot: false,
     keepWorkspace: false,
     cancelPollMs: 1000,
