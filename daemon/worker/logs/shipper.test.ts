@@ -83,6 +83,19 @@ test("a very long line without newlines is masked whole before it is cut into pi
   expect(Math.max(...lines.map((l) => l.line.length))).toBeLessThanOrEqual(100);
 });
 
+test("a secret split across chunks of a long line without newlines is not shipped in two unmasked halves", async () => {
+  const masker = new Masker();
+  masker.register(["s3cr3t-value-XYZ"]);
+  const lines: LogLine[] = [];
+  const shipper = new LogShipper({ masker, maxLineBytes: 16, send: async (b) => void lines.push(...b) });
+  // The first chunk passes the 64-character threshold in the middle of the secret.
+  await shipper.pump("stdout", streamOf(["a".repeat(60) + "s3cr3t-", "value-XYZ" + "b".repeat(10) + "\n"]));
+  await shipper.close();
+  const joined = lines.map((l) => l.line).join("");
+  expect(joined).toBe("a".repeat(60) + "***" + "b".repeat(10));
+  expect(Math.max(...lines.map((l) => l.line.length))).toBeLessThanOrEqual(16);
+});
+
 /** A source that prints until stopped (or 32 MiB), counting what it handed out; it yields like a pipe. */
 function untilStopped(line: string): { stream: ReadableStream<Uint8Array>; pulled: () => number; stop: () => void } {
   const chunk = new TextEncoder().encode(line.repeat(1000));

@@ -82,16 +82,31 @@ export class LogShipper {
         buffer = buffer.slice(newline + 1);
       }
       // A huge line with no newline: mask it whole, then ship it in pieces.
-      if (buffer.length > this.o.maxLineBytes * 4) {
-        this.pushLong(name, buffer);
-        buffer = "";
-      }
+      if (buffer.length > this.o.maxLineBytes * 4) buffer = this.pushLongHead(name, buffer);
       // Backpressure: a job printing faster than the coordinator takes lines waits (its pipe
       // fills) instead of the worker holding an ever longer queue of batches in memory.
       while (this.inFlightBytes > this.o.maxBytes * 4 && !this.failure) await this.sending;
     }
     buffer += decoder.decode();
     if (buffer) this.push(name, buffer);
+  }
+
+  /**
+   * Ships all but the last `maxLineBytes` characters of a long unfinished line and returns that
+   * tail, still unmasked, to be continued by the next chunk: a secret the next chunk completes must
+   * not go out in two unmasked halves. The cut moves back past any secret that straddles it.
+   */
+  private pushLongHead(stream: LogStream, text: string): string {
+    const { masker } = this.options;
+    const whole = masker.mask(text);
+    for (let cut = text.length - this.o.maxLineBytes; cut > 0; cut -= this.o.maxLineBytes) {
+      const head = masker.mask(text.slice(0, cut));
+      if (head + masker.mask(text.slice(cut)) !== whole) continue;
+      for (let i = 0; i < head.length; i += this.o.maxLineBytes) this.enqueue(stream, head.slice(i, i + this.o.maxLineBytes));
+      return text.slice(cut);
+    }
+    this.pushLong(stream, text);
+    return "";
   }
 
   private pushLong(stream: LogStream, text: string): void {
