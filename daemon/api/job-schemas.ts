@@ -23,8 +23,8 @@ export const JobSubmit = t.Object(
     project: t.String({ minLength: 1, description: "project id or name" }),
     image: t.Optional(t.String({ pattern: IMAGE_PATTERN, description: IMAGE_DESCRIPTION })),
     env: t.Optional(
-      // job.env holds one NAME=value per line, so a value cannot hold a line break or NUL.
-      t.Record(t.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), t.String({ maxLength: 65536, pattern: "^[^\\r\\n\\u0000]*$", description: "a value without line breaks or NUL (up to 65536 characters)" }), {
+      // The worker writes values quoted and escaped (multi-line ones too); NUL cannot reach a process environment.
+      t.Record(t.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), t.String({ maxLength: 65536, pattern: "^[^\\u0000]*$", description: "a value without NUL characters (up to 65536 characters)" }), {
         additionalProperties: false,
         description: "names are letters, digits and _",
       }),

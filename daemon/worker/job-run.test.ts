@@ -166,12 +166,12 @@ describe("job lifecycle in containers", () => {
     }
   });
 
-  test("a value with a newline is refused before anything starts, naming the variable", async () => {
+  test("a value with a NUL byte is refused before anything starts, naming the variable", async () => {
     const { coordinator, run } = await setup();
-    const job = coordinator.add({ command: "true", env: { MULTI: "a\nb" } });
+    const job = coordinator.add({ command: "true" }, { NULLY: "a\0b" });
     const report = finished(await run(job.id));
     expect(report.status).toBe("error");
-    expect(report.reason).toContain("env.MULTI");
+    expect(report.reason).toContain("env.NULLY");
   });
 });
 
@@ -208,5 +208,17 @@ describe("values reach the job exactly as submitted, through the real runner", (
     for (const value of Object.values(env)) expect(stdout).toContain(`[${value}]`);
     expect(stdout).toContain("token-exact");
     expect(report.status).toBe("success");
+  }, 60_000);
+
+  test("a multi-line secret (a PEM key, with backslashes and quotes) reaches the job exactly and is masked whole and per line", async () => {
+    const { coordinator, run } = await setup({}, new ProcessRuntime({ runnerPath: await realRunner(), quiet: true }));
+    const pem = '-----BEGIN TEST KEY-----\nMIIBpem\\line"one==\r\nsecondLINEvalue42\n-----END TEST KEY-----';
+    const job = coordinator.add({ command: 'printf %s "$KEY" | sha256sum; echo "$KEY"; echo done' }, { KEY: pem });
+    const report = finished(await run(job.id));
+    expect(report.status).toBe("success");
+    const text = coordinator.text(job.id);
+    expect(text).toContain(new Bun.CryptoHasher("sha256").update(pem).digest("hex"));
+    expect(text).toContain("done");
+    for (const line of ["MIIBpem", "secondLINEvalue42"]) expect(text).not.toContain(line);
   }, 60_000);
 });

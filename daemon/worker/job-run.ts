@@ -9,6 +9,7 @@ import type { Coordinator, FinishReport, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
 import { InfrastructureError, RefusedError, type Exit, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
+import { formatEnvLine } from "../../runner/workspace/env-file.ts";
 
 export interface SecretMasker extends LineMasker {
   register(values: Iterable<string>): number;
@@ -31,7 +32,7 @@ export type JobRunOutcome =
 /** Values that cannot be written to env files; caught before anything starts. */
 function checkEnv(env: Record<string, string>): void {
   for (const [key, value] of Object.entries(env)) {
-    if (/[\r\n\0]/.test(value)) throw new RefusedError(`env.${key}: values cannot contain newlines (one KEY=VALUE per line)`);
+    if (value.includes("\0")) throw new RefusedError(`env.${key}: values cannot contain a NUL byte`);
   }
 }
 
@@ -69,9 +70,10 @@ export function runnerArgv(job: WorkerJob): string[] {
  * job.env text. Every value is wrapped in double quotes: the runner trims each line and strips one
  * pair of enclosing quotes, so a bare value lost trailing blanks and its own enclosing quotes.
  */
+/** The runner reads these back exactly: quoted and escaped, so a multi-line secret (a PEM key) fits. */
 function envLines(env: Record<string, string>): string {
   return Object.entries(env)
-    .map(([k, v]) => `${k}="${v}"`)
+    .map(([k, v]) => formatEnvLine(k, v))
     .join("\n") + "\n";
 }
 

@@ -17,7 +17,25 @@ export function isInlineEnv(value: string): boolean {
   return value.includes("\n") || /^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*=/.test(value);
 }
 
-/** Parses KEY=VALUE lines (blank lines and # comments allowed; one pair of quotes stripped). */
+const ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r" };
+
+/**
+ * One `KEY="value"` line that parseEnvLines reads back exactly, whatever the value holds: a
+ * backslash, a double quote and line breaks are escaped (so a PEM key fits on one line).
+ */
+export function formatEnvLine(key: string, value: string): string {
+  return `${key}="${value.replace(/[\\"\n\r]/g, (c) => ESCAPES[c]!)}"`;
+}
+
+/** Inside double quotes, \n, \r, \" and \\ stand for a line break, a carriage return, " and \ (as in dotenv). */
+function unescapeDoubleQuoted(value: string): string {
+  return value.replace(/\\([\\"nr])/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
+}
+
+/**
+ * Parses KEY=VALUE lines (blank lines and # comments allowed; one pair of quotes stripped, and
+ * escapes read inside double quotes).
+ */
 export function parseEnvLines(text: string, field: string): Record<string, string> {
   const env: Record<string, string> = {};
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -30,7 +48,8 @@ export function parseEnvLines(text: string, field: string): Record<string, strin
       throw new FieldError(field, `line ${index + 1} is not KEY=VALUE with KEY of letters, digits and _ (starting with a letter or _)`, "write one NAME=value per line");
     }
     let value = body.slice(eq + 1);
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
+    if (value.length >= 2 && value[0] === '"' && value.at(-1) === '"') value = unescapeDoubleQuoted(value.slice(1, -1));
+    else if (value.length >= 2 && value[0] === "'" && value.at(-1) === "'") value = value.slice(1, -1);
     env[key] = value;
   });
   return env;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FieldError } from "../config/problem.ts";
-import { envFilePath, loadJobEnv, parseEnvLines } from "./env-file.ts";
+import { envFilePath, formatEnvLine, loadJobEnv, parseEnvLines } from "./env-file.ts";
 import { assertInsideWorkspace, hostPath, normalizeJobPath } from "./paths.ts";
 
 const base = mkdtempSync(join(tmpdir(), "reactorcide-paths-"));
@@ -58,6 +58,14 @@ describe("job env", () => {
     expect(error.field).toBe("--job-env");
     expect(error.message).toContain("line 2");
     expect(refusal(() => parseEnvLines("1A=x", "f")).message).toContain("line 1");
+  });
+
+  test("double quotes read \\n, \\r, \\\" and \\\\ as escapes (single quotes stay literal); formatEnvLine round-trips any value", () => {
+    expect(parseEnvLines(`A="l1\\nl2"\nB='l1\\nl2'\nC="say \\"hi\\" \\\\ done"`, "f")).toEqual({ A: "l1\nl2", B: "l1\\nl2", C: 'say "hi" \\ done' });
+    const values = ["-----BEGIN KEY-----\nabc\r\n-----END KEY-----", 'q"uo\\te\\n', "  blanks  ", "'single'", "", "a=b#c"];
+    const text = values.map((v, i) => formatEnvLine(`V${i}`, v)).join("\n");
+    expect(text.split("\n")).toHaveLength(values.length);
+    expect(Object.values(parseEnvLines(text, "f"))).toEqual(values);
   });
 
   test("an env file is read from inside the workspace, by /job path, relative path or host path", () => {

@@ -108,9 +108,9 @@ const ROWS: Row[] = [
       { body: { command: "true", project: "matrix" }, field: "name" },
       { body: { name: "m", command: "true", project: "matrix", timeout: 0 }, field: "timeout" },
       { body: { name: "m", command: "true", project: "matrix", secrets: ["NOT_SET"] }, field: "secrets" },
-      // Hostile input: an option where the image goes, lines smuggled into env files, NUL, limits below the minimum.
+      // Hostile input: an option where the image goes, NUL, lines smuggled into a source URL, limits below the minimum.
       { body: { name: "m", command: "true", project: "matrix", image: "--privileged" }, field: "image" },
-      { body: { name: "m", command: "true", project: "matrix", env: { A: "x\nREACTORCIDE_JOB_COMMAND=id" } }, field: "env.A" },
+      { body: { name: "m", command: "true", project: "matrix", env: { A: "x\u0000y" } }, field: "env.A" },
       { body: { name: "m", command: "true\u0000", project: "matrix" }, field: "command" },
       { body: { name: "m", command: "true", project: "matrix", source: { type: "git", url: "https://x\nA=1" } }, field: "source.url" },
       { body: { name: "m", command: "true", project: "matrix", resources: { memory: "0" } }, field: "resources.memory" },

@@ -33,6 +33,13 @@ describe("job submission", () => {
     expect(got.json.source).toEqual({ type: "git", url: "https://example.com/r.git", ref: "main" });
   });
 
+  test("a multi-line env value (a config snippet) is accepted and kept exactly", async () => {
+    const value = "line one\n  line \"two\"\r\nthree\\";
+    const r = await submit({ name: "multi", command: "true", project: "svc", env: { CONFIG: value } });
+    expect(r.status).toBe(201);
+    expect((await api.call("GET", `/api/v1/jobs/${r.json.id}`)).json.env).toEqual({ CONFIG: value });
+  });
+
   test("an explicit image wins; a project without a default image needs one (400 image)", async () => {
     expect((await submit({ name: "a", command: "true", project: "svc", image: "alpine:3" })).json.image).toBe("alpine:3");
     const r = await submit({ name: "a", command: "true", project: "bare" });
