@@ -74,7 +74,7 @@ describe("running in the runner image", () => {
     const ws = freshWorkspace();
     const r = await runCli([
       "run", "--workspace", ws, "--image", image, "--job-env", "GREETING=hi-from-env-file", "--secret-env-names", "",
-      "--job-command", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; echo $GREETING; pwd; echo made > /job/src/out.txt; test -r /job/.reactorcide/job.env && echo ENV-FILE-READABLE || true",
+      "--job-command", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; echo $GREETING; pwd; echo made > /job/src/out.txt; grep -rls hi-from-env-file /job 2>/dev/null | sed 's/^/ENV-FILE-IN-JOB: /' || true",
     ]);
     expect(r.stderr).not.toContain("ERROR");
     expect(r.code).toBe(0);
@@ -85,7 +85,7 @@ describe("running in the runner image", () => {
     expect(r.stdout).toMatch(/^CapEff:\s+0000000000000000$/m);
     expect(r.stdout).toMatch(/^NoNewPrivs:\s+1$/m);
     expect(r.stdout).toContain("hi-from-env-file\n/job/src\n");
-    expect(r.stdout).not.toMatch(/^ENV-FILE-READABLE$/m);
+    expect(r.stdout).not.toMatch(/^ENV-FILE-IN-JOB: /m);
     expect(readFileSync(join(ws, "src", "out.txt"), "utf8")).toBe("made\n");
     // The env file is gone once the job ended, and the workspace is the caller's again.
     expect(existsSync(join(ws, ".reactorcide"))).toBe(false);
