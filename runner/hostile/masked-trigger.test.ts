@@ -41,4 +41,30 @@ jobs:
     expect(r.stderr).toContain("[deploy] deploy has the token");
     expect(r.code).toBe(0);
   }, 60_000);
+
+  test("the follow-up job masks the values its trigger passed on; the workflow file's own env stays readable", async () => {
+    const root = tempDir();
+    mkdirSync(join(root, "wf"));
+    writeFileSync(
+      join(root, "wf", "ci.yaml"),
+      `
+jobs:
+  first:
+    env: { STAGE: staging-env-plain }
+    command: |
+      ${binary} register-secret tok-zyx987654
+      printf 'job_name: deploy\\njob_command: echo "stage=$STAGE token=$TOKEN"\\nenv: { TOKEN: tok-zyx987654, STAGE: staging-env-plain }\\n' > next.yaml
+      ${binary} trigger next.yaml
+      echo "first stage=$STAGE"
+`,
+    );
+    const r = await runCli(["workflow", "run", "wf/ci.yaml", "--no-container", "--source", "none"], { cwd: root });
+    expect(r.code).toBe(0);
+    const all = r.stdout + r.stderr;
+    expect(all).toContain("[first] first stage=staging-env-plain");
+    expect(all).toContain("[deploy] stage=*** token=***");
+    // (The value shows once, in the echo of the command that registers it.)
+    expect(all).not.toContain("token=tok-zyx987654");
+    expect(all).not.toContain('"TOKEN":"tok-zyx987654"');
+  }, 60_000);
 });

@@ -47,9 +47,11 @@ export function processLauncher(options: LauncherOptions): LaunchJob {
     const jobFile = join(options.workRoot, `${job.name}.job.json`);
     writeFileSync(jobFile, `${JSON.stringify(jobFileFor(job, options, workspace), null, 2)}\n`);
     // A workflow job's env is plain text from the workflow file and the event, so none of it is
-    // secret (masking it would hide for_each values and job names); values the job registers at
-    // run time are still masked.
-    const args = ["run-job", jobFile, "--workspace", workspace, "--secret-env-names", "", ...(options.runJobArgs ?? [])];
+    // secret (masking it would hide for_each values and job names); what a run-time trigger passed
+    // on may be (a value its parent registered), so those names are; values the job registers at
+    // run time are masked as always.
+    const secretNames = (job.secretEnvNames ?? []).join(",");
+    const args = ["run-job", jobFile, "--workspace", workspace, "--secret-env-names", secretNames, ...(options.runJobArgs ?? [])];
     const proc = Bun.spawn([...runnerCommand(), ...args], {
       env: childRunnerEnv(),
       stdin: "ignore",

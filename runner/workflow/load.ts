@@ -24,6 +24,8 @@ export interface WorkflowJob {
   condition: TriggerCondition;
   if?: string;
   on?: TriggerRules;
+  /** Env names a run-time trigger supplied: their values may be secrets the parent passed on, so they are masked. */
+  secretEnvNames?: string[];
 }
 
 export interface Workflow {

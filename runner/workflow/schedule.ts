@@ -89,6 +89,7 @@ function triggeredJob(workflow: Workflow, trigger: TriggerJob, taken: Set<string
     dependsOn: (trigger.depends_on ?? []).filter((d) => taken.has(d)),
     condition: trigger.condition ?? "all_success",
     ...(template?.if ? { if: template.if } : {}),
+    secretEnvNames: Object.keys(trigger.env ?? {}),
   };
 }
 
