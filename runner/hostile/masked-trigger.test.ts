@@ -17,12 +17,17 @@ beforeAll(async () => {
   binary = await ensureRunnerBinary();
 }, 300_000);
 
+/** A project directory holding wf/ci.yaml with this text. */
+function projectWith(workflow: string): string {
+  const root = tempDir();
+  mkdirSync(join(root, "wf"));
+  writeFileSync(join(root, "wf", "ci.yaml"), workflow);
+  return root;
+}
+
 describe("a trigger whose env holds a registered secret", () => {
   test("runs its job once, with the real value", async () => {
-    const root = tempDir();
-    mkdirSync(join(root, "wf"));
-    writeFileSync(
-      join(root, "wf", "ci.yaml"),
+    const root = projectWith(
       `
 jobs:
   first:
@@ -43,10 +48,7 @@ jobs:
   }, 60_000);
 
   test("the follow-up job masks the values its trigger passed on; the workflow file's own env stays readable", async () => {
-    const root = tempDir();
-    mkdirSync(join(root, "wf"));
-    writeFileSync(
-      join(root, "wf", "ci.yaml"),
+    const root = projectWith(
       `
 jobs:
   first:
