@@ -8,13 +8,33 @@ export type Project = typeof projects.$inferSelect;
 
 const RANK: Record<ProjectRole, number> = { read: 1, write: 2, admin: 3 };
 
-/** The caller behind `Authorization: Bearer <token>`, which must carry `scope`. */
-export async function requirePrincipal(db: Db, headers: Headers, scope: TokenScope): Promise<Principal> {
+/**
+ * Paths under /api/v1 that authenticate some other way (e.g. a signed webhook) and so are let
+ * through to their handler without a token. Every other /api/v1 request is authenticated
+ * before its body is read (app.ts).
+ */
+export const TOKENLESS_PATHS: readonly RegExp[] = [];
+
+export const needsToken = (pathname: string) => pathname.startsWith("/api/v1/") && !TOKENLESS_PATHS.some((p) => p.test(pathname));
+
+// One lookup per request: app.ts authenticates before the body is read, the handler asks again.
+const principals = new WeakMap<Headers, Promise<Principal | undefined>>();
+
+/** The caller behind the request's credentials (`Authorization: Bearer <token>`), any scope. */
+export async function principalOf(db: Db, headers: Headers): Promise<Principal> {
   const header = headers.get("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw unauthorized();
-  const principal = await authenticate(db, match[1]!);
+  let found = principals.get(headers);
+  if (!found) principals.set(headers, (found = authenticate(db, match[1]!)));
+  const principal = await found;
   if (!principal) throw unauthorized("the token is unknown, revoked or expired");
+  return principal;
+}
+
+/** The caller behind `Authorization: Bearer <token>`, which must carry `scope`. */
+export async function requirePrincipal(db: Db, headers: Headers, scope: TokenScope): Promise<Principal> {
+  const principal = await principalOf(db, headers);
   if (!principal.scopes.includes(scope)) {
     throw forbidden(scope === "worker" ? "this endpoint takes a worker token" : "a worker token cannot use the public API");
   }

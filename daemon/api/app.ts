@@ -4,6 +4,7 @@ import { VERSION } from "../../runner/protocol/version.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { DEFAULT_BODY_LIMIT, type AppDeps } from "./deps.ts";
 import { readJsonBody } from "./body.ts";
+import { needsToken, principalOf } from "./access.ts";
 import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { internalRoutes } from "./routes/internal.ts";
@@ -12,6 +13,13 @@ import { projectRoutes } from "./routes/projects.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { validationMessage } from "./validation-message.ts";
+
+/** The query parameter (or "path") whose decoded value holds a NUL, which no field accepts. */
+function nulInUrl(url: URL): string | undefined {
+  if (!/%00|\0/i.test(url.pathname + url.search)) return undefined;
+  for (const [name, value] of url.searchParams) if (name.includes("\0") || value.includes("\0")) return name.replace(/\0/g, "\\0");
+  return "path";
+}
 
 /**
  * The coordinator's HTTP API from its dependencies, with no listening socket: `serve` calls
@@ -28,10 +36,22 @@ export function buildApp(deps: AppDeps) {
         documentation: { info: { title: "Reactorcide API", version: VERSION } },
       }),
     )
-    .onRequest(({ request }) => {
+    .onRequest(async ({ request }) => {
       started.set(request, performance.now());
+      const url = new URL(request.url);
+      const nul = nulInUrl(url);
+      if (nul) return errorResponse(badRequest(`${nul}: must not contain a NUL character`, nul));
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > limit) return errorResponse(tooLarge(limit));
+      // Who is asking comes first: nobody without a valid token costs a body read, a parse or a validation.
+      if (needsToken(url.pathname)) {
+        try {
+          await principalOf(deps.db, request.headers);
+        } catch (error) {
+          if (error instanceof ApiError) return errorResponse(error);
+          throw error;
+        }
+      }
     })
     // Bodies are read here, as JSON only, so an oversized chunked body is refused and bad JSON gets our error shape.
     .onParse(({ request, contentType }) => readJsonBody(request, contentType, limit))
@@ -46,6 +66,9 @@ export function buildApp(deps: AppDeps) {
       if (code === "PARSE" && error.cause instanceof ApiError) return errorResponse(error.cause);
       if (code === "PARSE") return errorResponse(new ApiError(400, "malformed_json", "the request body could not be parsed"));
       if (code === "NOT_FOUND") return errorResponse(notFound("route"));
+      // Text Postgres cannot store (a NUL that got past the schemas): the caller's input, not our failure.
+      const pgCode = (error as { code?: unknown }).code ?? ((error as { cause?: { code?: unknown } }).cause?.code);
+      if (pgCode === "22021" || pgCode === "22P05") return errorResponse(badRequest("text values must not contain a NUL character"));
       console.error(error);
       return errorResponse(new ApiError(500, "internal", "internal error"));
     })

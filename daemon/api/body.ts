@@ -24,9 +24,34 @@ async function readLimited(request: Request, limit: number): Promise<string> {
  * (`curl -d` sends form encoding by default), and never by the form or multipart parsers, which
  * would read an unbounded body slowly and then report a missing field.
  */
+/** Deepest nesting of arrays and objects a body may have; real bodies here need 4. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether `text` nests arrays or objects deeper than `max`, found in one pass without parsing:
+ * a deep body is cheap to send and costly to parse, validate and report (it overflowed the stack
+ * of the validator's error path, seconds per request, before any token was checked).
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return false;
+}
+
 export async function readJsonBody(request: Request, contentType: string | undefined, limit: number): Promise<Record<string, unknown>> {
   const text = await readLimited(request, limit);
   if (text.trim() === "") return {};
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw badRequest(`the request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { JOB_STATUSES, JOB_TRANSITIONS, jobLogs, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
+import { storableLine } from "../../runner/protocol/log-line.ts";
 
 export type Job = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -103,7 +104,7 @@ export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[
     if (!counter) return undefined;
     const first = counter.last - lines.length + 1;
     if (lines.length) {
-      await tx.insert(jobLogs).values(lines.map((l, i) => ({ jobId, seq: first + i, stream: l.stream ?? "stdout", line: l.line })));
+      await tx.insert(jobLogs).values(lines.map((l, i) => ({ jobId, seq: first + i, stream: l.stream ?? "stdout", line: storableLine(l.line) })));
     }
     return counter.last;
   });

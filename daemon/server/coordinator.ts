@@ -52,8 +52,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       key,
       bodyLimit,
     });
-    // Bun refuses larger bodies itself (413) before they are read, chunked or not.
-    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit });
+    // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
+    // 413) sits well above it and only bounds what a chunked body can make it buffer.
+    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit * 16 });
     const server = app.server!;
     const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
     return {

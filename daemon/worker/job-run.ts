@@ -116,7 +116,8 @@ export class JobRun {
     try {
       await shipper.close();
     } catch (error) {
-      report = { ...report, reason: `${report.reason}; ${errorMessage(error)}` };
+      // Lines are missing from the log: whatever the command did, the run cannot count as a success.
+      report = { status: report.status === "success" ? "error" : report.status, exitCode: report.exitCode, reason: `${report.reason}; ${errorMessage(error)}` };
     }
     if (!settings.keepWorkspace) await rm(this.workspaceDir, { recursive: true, force: true }).catch(() => {});
     return this.finish(job, report);

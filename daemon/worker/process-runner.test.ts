@@ -33,3 +33,18 @@ test("process runtime: the compiled runner runs the job in its workspace with en
   expect(text).not.toContain("sekrit-4412-value");
   expect(coordinator.jobs.get(job.id)!.status).toBe("failure");
 }, 60_000);
+
+test("log lines the coordinator refuses make the job error, never success", async () => {
+  class RefusingCoordinator extends MemoryCoordinator {
+    override async appendLogs(): Promise<void> {
+      throw Object.assign(new Error("shipping log lines: invalid byte sequence"), { status: 400 });
+    }
+  }
+  const coordinator = new RefusingCoordinator();
+  const settings = defaultSettings({ workerId: "w-process", workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-proc-")), workspaceOwner: null, cancelPollMs: 100 });
+  const job = coordinator.add({ command: "echo hello" });
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true }), settings, newMasker: () => new Masker() }).run();
+  expect(outcome.kind === "finished" && outcome.report.status).toBe("error");
+  expect(coordinator.jobs.get(job.id)!.status).toBe("error");
+  expect(coordinator.finishes[0]!.report.reason).toContain("log lines could not be shipped");
+}, 60_000);

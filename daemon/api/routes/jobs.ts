@@ -159,12 +159,15 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
       async ({ params, query, request }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const job = await jobFor(me, params.id, "read");
-        const resumeFrom = Number(request.headers.get("last-event-id") ?? "");
-        const after = queryInt(query.after, "after", 0, 1e9, Number.isInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0);
+        // An SSE client sends back the id of the last event it saw: one of our line numbers.
+        const lastEventId = request.headers.get("last-event-id")?.trim() || undefined;
+        if (lastEventId !== undefined && !/^[0-9]{1,9}$/.test(lastEventId)) throw badRequest("Last-Event-ID: must be a line number from 0 to 999999999", "Last-Event-ID");
+        const after = queryInt(query.after, "after", 0, 1e9, lastEventId === undefined ? 0 : Number(lastEventId));
         if (query.follow === "true") {
           const stillAllowed = async () => {
             try {
-              await jobFor(await requirePrincipal(db, request.headers, "api"), job.id, "read");
+              // Fresh headers: the principal cached for this request is the one being rechecked.
+              await jobFor(await requirePrincipal(db, new Headers(request.headers), "api"), job.id, "read");
               return true;
             } catch (error) {
               if (error instanceof ApiError) return false;

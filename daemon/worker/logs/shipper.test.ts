@@ -142,3 +142,25 @@ test("output past the log cap is dropped after one system line saying so; the wo
   ]);
   expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
 });
+
+test("a NUL byte is shown as U+FFFD, and the lines after it are shipped too", async () => {
+  const sent: LogLine[] = [];
+  const shipper = new LogShipper({ send: async (b) => void sent.push(...b), masker: { mask: (t) => t } });
+  await shipper.pump("stdout", new Response("before\nx\0y\nafter\n").body!);
+  await shipper.close();
+  expect(sent.map((l) => l.line)).toEqual(["before", "x\uFFFDy", "after"]);
+});
+
+test("a batch the coordinator refuses (4xx) fails close at once instead of retrying", async () => {
+  let calls = 0;
+  const shipper = new LogShipper({
+    send: async () => {
+      calls++;
+      throw Object.assign(new Error("shipping: refused"), { status: 400 });
+    },
+    masker: { mask: (t) => t },
+  });
+  shipper.system("one");
+  await expect(shipper.close()).rejects.toThrow(/could not be shipped: shipping: refused/);
+  expect(calls).toBe(1);
+});

@@ -5,6 +5,8 @@
  * backoff and never drops lines silently (after `maxAttempts` the error is kept and reported).
  */
 
+import { storableLine } from "../../../runner/protocol/log-line.ts";
+
 export type LogStream = "stdout" | "stderr" | "system";
 
 export interface LogLine {
@@ -32,6 +34,12 @@ export interface ShipperOptions {
   maxAttempts?: number;
   /** Job output kept in all; past it one system line says so and the rest is read and dropped. */
   maxTotalBytes?: number;
+}
+
+/** A 4xx other than 408/429: the coordinator refused the batch, and sending it again cannot help. */
+function refusedForGood(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === "number" && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 export class LogShipper {
@@ -130,6 +138,7 @@ export class LogShipper {
         stream = "system";
       }
     }
+    line = storableLine(line);
     const entry: LogLine = { seq: ++this.seq, stream, line, time: Date.now() };
     this.pending.push(entry);
     this.pendingBytes += line.length + 32;
@@ -160,7 +169,7 @@ export class LogShipper {
         await this.options.send(batch);
         return;
       } catch (error) {
-        if (attempt >= this.o.maxAttempts) {
+        if (attempt >= this.o.maxAttempts || refusedForGood(error)) {
           this.failure = error;
           return;
         }
