@@ -1,0 +1,167 @@
+/**
+ * The Kubernetes manifests: every object is valid by kubernetes-models (the Kubernetes OpenAPI
+ * schemas, an independent description), kustomization.yaml lists every manifest, the worker's
+ * Role grants exactly what the kubernetes runtime calls, and job pods are fenced in.
+ */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import * as models from "kubernetes-models";
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+/**
+ * The calls the kubernetes runtime makes (issue 15: jobs create/get/list/watch/delete, pods
+ * get/list/watch, pods/log get, secrets create/delete), until the runtime exports its own list.
+ */
+const WORKER_ROLE_RULES: PolicyRule[] = [
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "delete"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+  { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete"] },
+];
+
+const k8sDir = import.meta.dir;
+
+interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** "apps/v1" -> models.apps.v1, "rbac.authorization.k8s.io/v1" -> models.rbacAuthorizationK8sIo.v1, "v1" -> models.v1. */
+function modelClass(apiVersion: string, kind: string): (new (data: unknown) => { validate(): void }) | undefined {
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  const groupKey = group!.replace(/[.-]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const byGroup = models as unknown as Record<string, Record<string, Record<string, unknown>>>;
+  const versions = group ? byGroup[groupKey] : { [version!]: byGroup.v1 as unknown as Record<string, unknown> };
+  return versions?.[version!]?.[kind] as (new (data: unknown) => { validate(): void }) | undefined;
+}
+
+function loadObjects(file: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(join(k8sDir, file), "utf8"))
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+}
+
+function kustomization(dir: string): { resources: string[] } {
+  return parseYaml(readFileSync(join(k8sDir, dir, "kustomization.yaml"), "utf8"));
+}
+
+const mainFiles = kustomization(".").resources;
+const postgresFiles = kustomization("postgres").resources.map((f) => join("postgres", f));
+const all = [...mainFiles, ...postgresFiles, "secrets.example.yaml"].flatMap((file) => loadObjects(file).map((object) => ({ file, object })));
+const main = mainFiles.flatMap(loadObjects);
+const find = (kind: string, name: string) => {
+  const found = main.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in k8s/kustomization.yaml`);
+  return found as KubeObject & { spec: any };
+};
+
+describe("k8s manifests", () => {
+  test("every object validates against the Kubernetes schemas (kubernetes-models)", () => {
+    expect(all.length).toBeGreaterThan(15);
+    for (const { file, object } of all) {
+      const Model = modelClass(object.apiVersion, object.kind);
+      if (!Model) throw new Error(`${file}: ${object.apiVersion} ${object.kind} is not a Kubernetes kind kubernetes-models knows`);
+      try {
+        new Model(object).validate();
+      } catch (error) {
+        throw new Error(`${file}: ${object.kind} ${object.metadata.name}: ${(error as Error).message}`);
+      }
+    }
+  });
+
+  test("a wrong field is caught by the same validation (the check can fail)", () => {
+    const broken = structuredClone(find("Deployment", "reactorcide-worker"));
+    broken.spec.template.spec.containers[0].resources.limits = { cpu: { many: true } };
+    const Model = modelClass(broken.apiVersion, broken.kind)!;
+    expect(() => new Model(broken).validate()).toThrow(/limits/);
+  });
+
+  test("kustomization.yaml lists every manifest under k8s/ (postgres/ and the Secret example apart)", () => {
+    const files = (readdirSync(k8sDir, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".yaml") && !f.endsWith("kustomization.yaml"))
+      .filter((f) => !f.startsWith("postgres/") && f !== "secrets.example.yaml")
+      .sort();
+    expect([...mainFiles].sort()).toEqual(files);
+    expect(postgresFiles.sort()).toEqual(["postgres/service.yaml", "postgres/statefulset.yaml"]);
+  });
+
+  test("objects live in the system or the jobs namespace, and no Secret is filled in", () => {
+    for (const o of main) {
+      if (o.kind === "Namespace") continue;
+      expect(`${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`).toMatch(/ in reactorcide(-jobs)?$/);
+    }
+    expect(main.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name).sort()).toEqual(["reactorcide", "reactorcide-jobs"]);
+    expect(main.filter((o) => o.kind === "Secret")).toEqual([]);
+    const coordinator = find("Deployment", "reactorcide-coordinator").spec.template.spec.containers[0];
+    const fromSecrets = Object.fromEntries(
+      coordinator.env.map((e: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }) => [e.name, e.valueFrom?.secretKeyRef?.name]),
+    );
+    expect(fromSecrets).toMatchObject({ DATABASE_URL: "reactorcide-coordinator", REACTORCIDE_MASTER_KEY: "reactorcide-coordinator" });
+  });
+
+  test("the coordinator serves without a worker, probed on /healthz and /readyz", () => {
+    const spec = find("Deployment", "reactorcide-coordinator").spec.template.spec;
+    const c = spec.containers[0];
+    expect(c.args.slice(0, 2)).toEqual(["serve", "--no-worker"]);
+    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+    expect(c.readinessProbe.httpGet.path).toBe("/readyz");
+    expect(spec.securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(find("Service", "reactorcide-coordinator").spec.selector).toEqual(find("Deployment", "reactorcide-coordinator").spec.selector.matchLabels);
+  });
+
+  test("the worker's Role grants exactly the calls the kubernetes runtime makes, in the jobs namespace, and nothing cluster-wide", () => {
+    const role = find("Role", "reactorcide-worker") as unknown as KubeObject & { rules: PolicyRule[] };
+    expect(role.metadata.namespace).toBe("reactorcide-jobs");
+    const flatten = (rules: readonly PolicyRule[]) =>
+      rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || "core"}/${res}:${v}`)))).sort();
+    expect(flatten(role.rules)).toEqual(flatten(WORKER_ROLE_RULES));
+    expect(role.rules.some((r) => r.verbs.includes("*") || r.resources.includes("*"))).toBe(false);
+    expect(main.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")).toBe(false);
+    const binding = find("RoleBinding", "reactorcide-worker");
+    expect(binding.metadata.namespace).toBe("reactorcide-jobs");
+    expect((binding as any).roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reactorcide-worker" });
+    expect((binding as any).subjects).toEqual([{ kind: "ServiceAccount", name: "reactorcide-worker", namespace: "reactorcide" }]);
+    expect(find("Deployment", "reactorcide-worker").spec.template.spec.serviceAccountName).toBe("reactorcide-worker");
+  });
+
+  test("workers run the kubernetes runtime into the jobs namespace as the job service account, scaled by an HPA, drained one at a time", () => {
+    const worker = find("Deployment", "reactorcide-worker");
+    const args: string[] = worker.spec.template.spec.containers[0].args;
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    expect(args[0]).toBe("worker");
+    expect(flag("--runtime")).toBe("kubernetes");
+    expect(flag("--kube-namespace")).toBe("reactorcide-jobs");
+    expect(flag("--kube-service-account")).toBe("reactorcide-job");
+    const jobAccount = main.find((o) => o.kind === "ServiceAccount" && o.metadata.name === "reactorcide-job")!;
+    expect(jobAccount.metadata.namespace).toBe("reactorcide-jobs");
+    expect((jobAccount as any).automountServiceAccountToken).toBe(false);
+    const hpa = find("HorizontalPodAutoscaler", "reactorcide-worker");
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "reactorcide-worker" });
+    const pdb = find("PodDisruptionBudget", "reactorcide-worker");
+    expect(pdb.spec.selector.matchLabels).toEqual(worker.spec.selector.matchLabels);
+  });
+
+  test("job pods: default deny in, out only DNS and public addresses (not pods, Services, the API server or metadata)", () => {
+    const policy = find("NetworkPolicy", "reactorcide-jobs-default-deny");
+    expect(policy.metadata.namespace).toBe("reactorcide-jobs");
+    expect(policy.spec.podSelector).toEqual({});
+    expect(policy.spec.policyTypes.sort()).toEqual(["Egress", "Ingress"]);
+    expect(policy.spec.ingress).toEqual([]);
+    const [dns, internet] = policy.spec.egress;
+    expect(dns.ports).toEqual([{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }]);
+    const v4 = internet.to.find((t: any) => t.ipBlock.cidr === "0.0.0.0/0").ipBlock.except;
+    for (const range of ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]) expect(v4).toContain(range);
+    expect(internet.ports).toBeUndefined();
+    expect(find("LimitRange", "reactorcide-jobs").metadata.namespace).toBe("reactorcide-jobs");
+    expect(find("ResourceQuota", "reactorcide-jobs").spec.hard.pods).toBeDefined();
+  });
+});
