@@ -8,6 +8,7 @@ import { JobRun, type JobRunOutcome } from "./job-run.ts";
 import { DockerRuntime, containerName } from "./runtimes/docker.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
+import { hostWorkspaces } from "./runtimes/select.ts";
 import { defaultSettings, type WorkerSettings } from "./settings.ts";
 import { ensureBusyboxImage } from "./testing/busybox-image.ts";
 import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
@@ -17,7 +18,7 @@ beforeAll(async () => {
   image = await ensureBusyboxImage();
 }, 300_000);
 
-async function setup(overrides: Partial<WorkerSettings> = {}, runtime: Runtime = new DockerRuntime()) {
+async function setup(overrides: Partial<WorkerSettings> = {}, makeRuntime: (settings: WorkerSettings) => Runtime = (settings) => new DockerRuntime({ workspaces: hostWorkspaces(settings) })) {
   const coordinator = new MemoryCoordinator();
   const settings = defaultSettings({
     workerId: "w-test",
@@ -29,6 +30,7 @@ async function setup(overrides: Partial<WorkerSettings> = {}, runtime: Runtime =
     limits: { memoryBytes: 128 * 2 ** 20, cpus: 1, pids: 128 },
     ...overrides,
   });
+  const runtime = makeRuntime(settings);
   const run = (jobId: string): Promise<JobRunOutcome> => new JobRun(jobId, { coordinator, runtime, settings, newMasker: () => new Masker() }).run();
   return { coordinator, settings, run };
 }
@@ -72,6 +74,8 @@ describe("job lifecycle in containers", () => {
     const job = coordinator.add({ command: "echo kept > /job/artifact.txt" });
     finished(await run(job.id));
     expect(await Bun.file(join(settings.workspaceRoot, job.id, "artifact.txt")).text()).toBe("kept\n");
+    // The job's variables and secrets do not outlive it, kept workspace or not.
+    expect(existsSync(join(settings.workspaceRoot, job.id, "job.env"))).toBe(false);
   });
 
   test("a failing command is failure with its exit code", async () => {
@@ -176,8 +180,7 @@ describe("job lifecycle in containers", () => {
 });
 
 test("process runtime refuses an untrusted job with status error and the reason", async () => {
-  const runtime = new ProcessRuntime({ runnerPath: "/bin/true", quiet: true });
-  const { coordinator, run } = await setup({}, runtime);
+  const { coordinator, run } = await setup({}, (settings) => new ProcessRuntime({ runnerPath: "/bin/true", quiet: true, workspaces: hostWorkspaces(settings) }));
   const job = coordinator.add({ command: "true", untrusted: true, retries: 3 });
   const report = finished(await run(job.id));
   expect(report.status).toBe("error");
@@ -193,8 +196,13 @@ describe("values reach the job exactly as submitted, through the real runner", (
     return path;
   }
 
+  async function setupReal() {
+    const runnerPath = await realRunner();
+    return setup({}, (settings) => new ProcessRuntime({ runnerPath, quiet: true, workspaces: hostWorkspaces(settings) }));
+  }
+
   test("env and secret values keep enclosing quotes and leading or trailing blanks", async () => {
-    const { coordinator, run } = await setup({}, new ProcessRuntime({ runnerPath: await realRunner(), quiet: true }));
+    const { coordinator, run } = await setupReal();
     const env = { SINGLE: "'quoted'", DOUBLE: '"dq"', BLANKS: "  two each side  ", HASH: "#not-a-comment", EQ: "a=b=c", EMPTY: "" };
     const job = coordinator.add(
       {
@@ -211,7 +219,7 @@ describe("values reach the job exactly as submitted, through the real runner", (
   }, 60_000);
 
   test("a multi-line secret (a PEM key, with backslashes and quotes) reaches the job exactly and is masked whole and per line", async () => {
-    const { coordinator, run } = await setup({}, new ProcessRuntime({ runnerPath: await realRunner(), quiet: true }));
+    const { coordinator, run } = await setupReal();
     const pem = '-----BEGIN TEST KEY-----\nMIIBpem\\line"one==\r\nsecondLINEvalue42\n-----END TEST KEY-----';
     const job = coordinator.add({ command: 'printf %s "$KEY" | sha256sum; echo "$KEY"; echo done' }, { KEY: pem });
     const report = finished(await run(job.id));

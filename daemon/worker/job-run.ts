@@ -1,15 +1,13 @@
 /**
- * One job, end to end, on one worker slot: take it (queued → running), resolve its secrets, make
- * its workspace, start the runner in the runtime, ship masked logs while enforcing the timeout and
- * watching for a cancel, then report exactly one terminal status and clean up.
+ * One job, end to end, on one worker slot: take it (queued → running), resolve its secrets, start
+ * the runner in the runtime (which makes and removes the workspace and delivers the env and
+ * secrets its own way), ship masked logs while enforcing the timeout and watching for a cancel,
+ * then report exactly one terminal status.
  */
-import { chown, mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Coordinator, FinishReport, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
 import { InfrastructureError, RefusedError, type Exit, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
-import { formatEnvLine } from "../../runner/workspace/env-file.ts";
 
 export interface SecretMasker extends LineMasker {
   register(values: Iterable<string>): number;
@@ -38,11 +36,13 @@ function checkEnv(env: Record<string, string>): void {
 
 const LINE_BREAK = /[\r\n]/;
 
-/** REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. */
+/**
+ * REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. REACTORCIDE_JOB_ENV is
+ * the runtime's to set: it knows where it put the job's variables.
+ */
 export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): Record<string, string> {
   const env: Record<string, string> = {
     REACTORCIDE_WORKSPACE: "/job",
-    REACTORCIDE_JOB_ENV: "/job/job.env",
     REACTORCIDE_JOB_NAME: job.name,
     REACTORCIDE_JOB_ID: job.id,
     // Exactly the injected secrets are secret; the job's plain env stays readable in its log.
@@ -66,30 +66,15 @@ export function runnerArgv(job: WorkerJob): string[] {
   return job.command && LINE_BREAK.test(job.command) ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
 }
 
-/**
- * job.env text. Every value is wrapped in double quotes: the runner trims each line and strips one
- * pair of enclosing quotes, so a bare value lost trailing blanks and its own enclosing quotes.
- */
-/** The runner reads these back exactly: quoted and escaped, so a multi-line secret (a PEM key) fits. */
-function envLines(env: Record<string, string>): string {
-  return Object.entries(env)
-    .map(([k, v]) => formatEnvLine(k, v))
-    .join("\n") + "\n";
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 export class JobRun {
-  private readonly workspaceDir: string;
-
   constructor(
     private readonly jobId: string,
     private readonly deps: JobRunDeps,
-  ) {
-    this.workspaceDir = join(deps.settings.workspaceRoot, jobId);
-  }
+  ) {}
 
   async run(): Promise<JobRunOutcome> {
     const { coordinator, settings } = this.deps;
@@ -97,7 +82,8 @@ export class JobRun {
     if (!job) return { kind: "skipped", reason: "job not found" };
     if (job.status === "running") {
       // Our task came back after its lease expired: the worker that had it is gone. Its container
-      // may outlive it; remove that first so the job cannot write after its end is recorded.
+      // may outlive it (and its workspace and secrets); remove them first so the job cannot write
+      // after its end is recorded.
       await this.deps.runtime.remove(job.id);
       return this.finish(job, { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" });
     }
@@ -119,7 +105,6 @@ export class JobRun {
       // Lines are missing from the log: whatever the command did, the run cannot count as a success.
       report = { status: report.status === "success" ? "error" : report.status, exitCode: report.exitCode, reason: `${report.reason}; ${errorMessage(error)}` };
     }
-    if (!settings.keepWorkspace) await rm(this.workspaceDir, { recursive: true, force: true }).catch(() => {});
     return this.finish(job, report);
   }
 
@@ -132,7 +117,7 @@ export class JobRun {
   private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper): Promise<FinishReport> {
     const secrets = await this.deps.coordinator.secrets(job.id);
     masker.register(Object.values(secrets));
-    const spec = await this.prepare(job, secrets);
+    const spec = this.prepare(job, secrets);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.deps.runtime.preflight(spec);
@@ -151,18 +136,11 @@ export class JobRun {
     }
   }
 
-  private async prepare(job: WorkerJob, secrets: Record<string, string>): Promise<RunSpec> {
+  private prepare(job: WorkerJob, secrets: Record<string, string>): RunSpec {
     const { settings } = this.deps;
+    // The runner hands exactly these variables to the job's command.
     const jobEnv = { ...job.env, ...secrets };
     checkEnv(jobEnv);
-    await rm(this.workspaceDir, { recursive: true, force: true });
-    await mkdir(this.workspaceDir, { recursive: true, mode: 0o700 });
-    // Read by the runner, which hands exactly these variables to the job's command.
-    await writeFile(join(this.workspaceDir, "job.env"), envLines(jobEnv), { mode: 0o600 });
-    if (settings.workspaceOwner) {
-      await chown(this.workspaceDir, settings.workspaceOwner.uid, settings.workspaceOwner.gid);
-      await chown(join(this.workspaceDir, "job.env"), settings.workspaceOwner.uid, settings.workspaceOwner.gid);
-    }
     const r = job.resources ?? {};
     const limits = {
       memoryBytes: r.memory ? parseMemory(r.memory) : settings.limits.memoryBytes,
@@ -178,8 +156,8 @@ export class JobRun {
       jobId: job.id,
       image: job.image ?? settings.defaultImage,
       argv: runnerArgv(job),
-      workspace: this.workspaceDir,
       env: runnerEnv(job, Object.keys(secrets)),
+      jobEnv,
       limits,
       network: job.networkNone ? "none" : "default",
       readOnlyRoot: settings.readOnlyRoot,

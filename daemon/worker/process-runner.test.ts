@@ -6,6 +6,7 @@ import { Masker } from "../../runner/secrets/masker.ts";
 import { ensureRunnerBinary } from "../../runner/testing/binary.ts";
 import { JobRun } from "./job-run.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
+import { hostWorkspaces } from "./runtimes/select.ts";
 import { defaultSettings } from "./settings.ts";
 import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
 
@@ -26,7 +27,7 @@ test("process runtime: the compiled runner runs the job in its workspace with en
     cancelPollMs: 100,
   });
   const job = coordinator.add({ command: 'echo "in $(pwd) with $NAME and $TOKEN"; exit 3', env: { NAME: "env-value" } }, { TOKEN: "sekrit-4412-value" });
-  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true }), settings, newMasker: () => new Masker() }).run();
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true, workspaces: hostWorkspaces(settings) }), settings, newMasker: () => new Masker() }).run();
   expect(outcome.kind).toBe("finished");
   const text = coordinator.text(job.id);
   expect(text).toContain(`in ${join(settings.workspaceRoot, job.id, "src")} with env-value and ***`);

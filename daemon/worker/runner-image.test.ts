@@ -6,6 +6,7 @@ import { Masker } from "../../runner/secrets/masker.ts";
 import { ensureRunnerImage } from "../../runner/testing/image.ts";
 import { JobRun } from "./job-run.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
+import { hostWorkspaces } from "./runtimes/select.ts";
 import { defaultSettings } from "./settings.ts";
 import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
 
@@ -24,7 +25,7 @@ async function runInRunnerImage(command: string, secrets: Record<string, string>
     cancelPollMs: 200,
   });
   const job = coordinator.add({ command, env }, secrets);
-  const outcome = await new JobRun(job.id, { coordinator, runtime: new DockerRuntime(), settings, newMasker: () => new Masker() }).run();
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new DockerRuntime({ workspaces: hostWorkspaces(settings) }), settings, newMasker: () => new Masker() }).run();
   if (outcome.kind !== "finished") throw new Error(JSON.stringify(outcome));
   return { report: outcome.report, log: coordinator.text(job.id) };
 }

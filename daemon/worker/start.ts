@@ -3,12 +3,12 @@
  * coordinator's internal API. `reactorcide worker` and `reactorcide serve` both come here.
  */
 import { consola } from "consola";
-import { mkdir } from "node:fs/promises";
 import { CorndogsClient, type WakeSource } from "../queue/client.ts";
 import { JOB_TASK_QUEUE } from "../queue/job-queue.ts";
 import { CorndogsWorkQueue } from "./corndogs-queue.ts";
 import { HttpCoordinator } from "./http-coordinator.ts";
 import type { WorkerConfig } from "./options.ts";
+import type { Runtime } from "./runtimes/runtime.ts";
 import { selectRuntime } from "./runtimes/select.ts";
 import { Worker } from "./worker.ts";
 
@@ -34,10 +34,22 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * Before taking jobs: whatever an earlier run of this worker left (it was killed mid-job) goes, so
+ * no workspace, env file, container, Job or Secret outlives its job. The jobs themselves come back
+ * through the queue when their leases run out and end `error`.
+ */
+export async function removeLeftovers(runtime: Runtime): Promise<string[]> {
+  const left = await runtime.leftovers();
+  for (const jobId of left) await runtime.remove(jobId);
+  if (left.length) consola.info(`removed what ${left.length} earlier job(s) left on ${runtime.name}: ${left.join(", ")}`);
+  return left;
+}
+
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
-  const runtime = selectRuntime({ runtime: config.runtime, runnerPath: config.runnerPath || undefined });
-  await mkdir(config.settings.workspaceRoot, { recursive: true, mode: 0o700 });
+  const runtime = selectRuntime({ runtime: config.runtime, runnerPath: config.runnerPath || undefined }, config.settings);
+  await removeLeftovers(runtime);
   const client = new CorndogsClient(options.corndogsUrl, { token: options.corndogsToken });
   const worker = new Worker({
     queue: new CorndogsWorkQueue(client, { queue: options.queue ?? JOB_QUEUE, leaseSeconds: config.leaseSeconds, wake: options.wake }),

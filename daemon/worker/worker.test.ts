@@ -8,6 +8,7 @@ import { testDatabase } from "../testing/postgres.ts";
 import { CorndogsWorkQueue, jobIdOfPayload } from "./corndogs-queue.ts";
 import type { JobRunOutcome } from "./job-run.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
+import { hostWorkspaces } from "./runtimes/select.ts";
 import { defaultSettings } from "./settings.ts";
 import { ensureBusyboxImage } from "./testing/busybox-image.ts";
 import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
@@ -42,7 +43,7 @@ async function newWorker(coordinator: MemoryCoordinator, name: string, opts: { c
   return new Worker({
     queue: new CorndogsWorkQueue(client, { queue: QUEUE, leaseSeconds: opts.leaseSeconds, wake: server.onTask.bind(server) }),
     coordinator,
-    runtime: new DockerRuntime(),
+    runtime: new DockerRuntime({ workspaces: hostWorkspaces(settings) }),
     settings,
     concurrency: opts.concurrency,
     leaseSeconds: opts.leaseSeconds,

@@ -2,19 +2,21 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBusyboxImage } from "../testing/busybox-image.ts";
-import { collect, tempWorkspace, testSpec } from "../testing/collect.ts";
+import { collect, testSpec, testWorkspaces } from "../testing/collect.ts";
 import { DockerRuntime, containerName, hardenedRunArgv } from "./docker.ts";
 import { InfrastructureError, type RunSpec } from "./runtime.ts";
 
 let image = "";
-const runtime = new DockerRuntime({ cli: "docker" });
+// Kept, so a test can look at what the job wrote; job.env goes all the same.
+const workspaces = testWorkspaces({ keep: true });
+const runtime = new DockerRuntime({ cli: "docker", workspaces });
 
 beforeAll(async () => {
   image = await ensureBusyboxImage();
 }, 300_000);
 
 async function spec(script: string, overrides: Partial<RunSpec> = {}): Promise<RunSpec> {
-  return testSpec({ image, workspace: await tempWorkspace(), argv: ["sh", "-c", script], ...overrides });
+  return testSpec({ image, argv: ["sh", "-c", script], ...overrides });
 }
 
 function containerExists(jobId: string): boolean {
@@ -54,7 +56,7 @@ describe("docker runtime: hardening seen from inside the job", () => {
     expect(stdout).not.toContain("WROTE-ROOT");
     expect(stdout).not.toContain("CHOWNED");
     expect(stdout).toContain("WROTE-JOB");
-    expect(readFileSync(join(s.workspace, "ok.txt"), "utf8")).toBe("hi\n");
+    expect(readFileSync(join(workspaces.dir(s.jobId), "ok.txt"), "utf8")).toBe("hi\n");
   });
 
   test("a read-only root still has a writable /tmp", async () => {
@@ -138,7 +140,7 @@ describe("docker runtime: lifecycle", () => {
   });
 
   test("a runtime CLI that is not installed (podman: absent from this machine and CI) is an infrastructure error", async () => {
-    const missing = new DockerRuntime({ cli: "podman" });
+    const missing = new DockerRuntime({ cli: "podman", workspaces });
     const s = await spec("true");
     const error = await missing.preflight(s).catch((e) => e);
     expect(error).toBeInstanceOf(InfrastructureError);
@@ -148,8 +150,8 @@ describe("docker runtime: lifecycle", () => {
 
 describe("docker runtime: argv and env file", () => {
   test("secrets never reach the command line; no privileged, no host network, one mount", async () => {
-    const s = testSpec({ image: "img", workspace: "/w", argv: ["reactorcide-runner", "run"], env: { TOKEN: "s3cr3t-value" } });
-    const argv = hardenedRunArgv("docker", s, "/private/job.env");
+    const s = testSpec({ image: "img", argv: ["reactorcide-runner", "run"], env: { TOKEN: "s3cr3t-value" } });
+    const argv = hardenedRunArgv("docker", s, "/w", "/private/job.env");
     const line = argv.join(" ");
     expect(line).not.toContain("s3cr3t-value");
     expect(argv).not.toContain("-e");
@@ -158,7 +160,7 @@ describe("docker runtime: argv and env file", () => {
     expect(argv.filter((a) => a === "--volume" || a === "-v" || a === "--mount")).toHaveLength(1);
     expect(argv).not.toContain("--rm"); // kept until its exit (OOMKilled) has been read
     expect(argv).toContain("--cap-drop");
-    expect(() => hardenedRunArgv("docker", s, "/e", { user: "0:0" })).toThrow(/root/);
+    expect(() => hardenedRunArgv("docker", s, "/w", "/e", { user: "0:0" })).toThrow(/root/);
   });
 
 });

@@ -1,6 +1,6 @@
-import { containerRunArgs } from "../../../runner/container/command.ts";
+import { containerEnvFileText, containerRunArgs } from "../../../runner/container/command.ts";
 import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../schema/app/image.ts";
-import { privateEnvFile } from "./env-file.ts";
+import { HostWorkspaces, JOB_ENV_PATH } from "./host-workspace.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
 const IMAGE_REF = new RegExp(IMAGE_PATTERN);
@@ -9,6 +9,8 @@ export type ContainerCli = "docker" | "nerdctl" | "podman";
 export const CONTAINER_CLIS: readonly ContainerCli[] = ["docker", "nerdctl", "podman"];
 
 export interface DockerRuntimeOptions {
+  /** Where each job's workspace and env files live on this host. */
+  workspaces: HostWorkspaces;
   cli?: ContainerCli;
   /** uid:gid the job runs as; never root. Default 1001:1001, the runner image's user. */
   user?: string;
@@ -25,14 +27,14 @@ export function containerName(jobId: string): string {
  * The hardened `run` argv, from the runner's own builder (runner/container/command.ts), kept
  * after exit so the worker can read OOMKilled before removing it.
  */
-export function hardenedRunArgv(cli: ContainerCli, spec: RunSpec, envFile: string, options: DockerRuntimeOptions = {}): string[] {
+export function hardenedRunArgv(cli: ContainerCli, spec: RunSpec, workspace: string, envFile: string, options: Omit<DockerRuntimeOptions, "workspaces"> = {}): string[] {
   return containerRunArgs({
     runtime: cli,
     image: spec.image,
     argv: spec.argv,
     name: containerName(spec.jobId),
     labels: { "reactorcide.job": spec.jobId },
-    workspace: spec.workspace,
+    workspace,
     workdir: "/job",
     envFile,
     user: options.user,
@@ -61,7 +63,7 @@ export class DockerRuntime implements Runtime {
   readonly name: string;
   private readonly cli: ContainerCli;
 
-  constructor(private readonly options: DockerRuntimeOptions = {}) {
+  constructor(private readonly options: DockerRuntimeOptions) {
     this.cli = options.cli ?? "docker";
     this.name = this.cli;
   }
@@ -80,23 +82,33 @@ export class DockerRuntime implements Runtime {
 
   async start(spec: RunSpec): Promise<RunningJob> {
     await this.remove(spec.jobId);
-    const envFile = await privateEnvFile(spec.env);
+    const { workspaces } = this.options;
     const name = containerName(spec.jobId);
+    // The runner's settings go by --env-file (docker inspect shows them: no secrets there); the
+    // job's variables and secrets by job.env inside the workspace, which the runner reads.
     let argv: string[];
+    let runnerEnv: string;
     try {
-      argv = hardenedRunArgv(this.cli, spec, envFile.path, this.options);
+      runnerEnv = containerEnvFileText({ ...spec.env, REACTORCIDE_JOB_ENV: JOB_ENV_PATH });
+      argv = hardenedRunArgv(this.cli, spec, workspaces.dir(spec.jobId), workspaces.runnerEnvFile(spec.jobId), this.options);
     } catch (error) {
-      await envFile.dispose();
       throw new RefusedError(error instanceof Error ? error.message : String(error));
+    }
+    try {
+      await workspaces.create(spec.jobId, spec.jobEnv);
+      await workspaces.writeRunnerEnv(spec.jobId, runnerEnv);
+    } catch (error) {
+      await workspaces.remove(spec.jobId);
+      throw new InfrastructureError(`preparing the workspace: ${error instanceof Error ? error.message : error}`);
     }
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     const cli = this.cli;
     const exited = (async (): Promise<Exit> => {
       const code = await proc.exited;
-      await envFile.dispose();
       // The CLI's status is the container's, except 125-127 which are the CLI's own failures.
       const state = await run([cli, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", name]);
       await run([cli, "rm", "--force", name]);
+      await workspaces.remove(spec.jobId);
       if (state.code !== 0) {
         if (code >= 125 && code <= 127) throw new InfrastructureError(`${cli} run failed before the job started (exit ${code})`);
         return { code, oomKilled: false };
@@ -117,5 +129,10 @@ export class DockerRuntime implements Runtime {
 
   async remove(jobId: string): Promise<void> {
     await run([this.cli, "rm", "--force", containerName(jobId)]);
+    await this.options.workspaces.remove(jobId);
+  }
+
+  leftovers(): Promise<string[]> {
+    return this.options.workspaces.leftovers();
   }
 }

@@ -1,10 +1,13 @@
 import { consola } from "consola";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { HostWorkspaces } from "./host-workspace.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
 export interface ProcessRuntimeOptions {
   /** Host executable that stands for `argv[0]` of the job (e.g. the compiled reactorcide-runner). */
   runnerPath: string;
+  /** Where each job's workspace and job.env live. */
+  workspaces: HostWorkspaces;
   /** Say the warning once per runtime (tests build many). */
   quiet?: boolean;
 }
@@ -38,14 +41,30 @@ export class ProcessRuntime implements Runtime {
 
   async start(spec: RunSpec): Promise<RunningJob> {
     await this.preflight(spec);
+    const { workspaces } = this.options;
     const argv = [this.options.runnerPath, ...spec.argv.slice(1)];
-    // The job sees only the env it was given (plus PATH/HOME to find tools), never the worker's.
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dirname(spec.workspace), ...spec.env, REACTORCIDE_WORKSPACE: spec.workspace };
-    // Started beside the workspace, not in it: the runner refuses a workspace that holds its cwd.
-    const proc = Bun.spawn(argv, { cwd: dirname(spec.workspace), env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: true });
+    const workspace = await workspaces.create(spec.jobId, spec.jobEnv);
+    // The job sees only the env it was given (plus PATH/HOME to find tools), never the worker's;
+    // its own variables and secrets come from job.env, which the runner reads.
+    const env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: dirname(workspace),
+      ...spec.env,
+      REACTORCIDE_WORKSPACE: workspace,
+      REACTORCIDE_JOB_ENV: join(workspace, "job.env"),
+    };
+    let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+    try {
+      // Started beside the workspace, not in it: the runner refuses a workspace that holds its cwd.
+      proc = Bun.spawn(argv, { cwd: dirname(workspace), env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: true });
+    } catch (error) {
+      await workspaces.remove(spec.jobId);
+      throw new InfrastructureError(`cannot start ${this.options.runnerPath}: ${error instanceof Error ? error.message : error}`);
+    }
     let killTimer: Timer | undefined;
-    const exited = proc.exited.then((code): Exit => {
+    const exited = proc.exited.then(async (code): Promise<Exit> => {
       clearTimeout(killTimer);
+      await workspaces.remove(spec.jobId);
       const signal = proc.signalCode;
       return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : code, oomKilled: false };
     });
@@ -67,5 +86,12 @@ export class ProcessRuntime implements Runtime {
     };
   }
 
-  async remove(): Promise<void> {}
+  /** What a job leaves on the host here is its workspace (its runner is not tracked across a worker's crash). */
+  async remove(jobId: string): Promise<void> {
+    await this.options.workspaces.remove(jobId);
+  }
+
+  leftovers(): Promise<string[]> {
+    return this.options.workspaces.leftovers();
+  }
 }

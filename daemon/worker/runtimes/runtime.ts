@@ -1,6 +1,9 @@
 /**
  * What every worker runtime offers: start one job's runner (in a container, as a host process, or
- * later as a Kubernetes Job), stream its output, stop it, and say how it ended.
+ * as a Kubernetes Job), stream its output, stop it, and say how it ended. The runtime owns
+ * everything of the job it makes — the workspace seen as /job, how the job's variables and secrets
+ * reach the runner (a private file on the host, a Kubernetes Secret), the container or Job — and
+ * removes all of it when the job ends, when `remove` is called, or at start through `leftovers`.
  */
 
 /** Resource ceilings for one job; absent fields fall back to the worker's defaults. */
@@ -20,10 +23,17 @@ export interface RunSpec {
   image: string;
   /** The command inside the job environment, e.g. ["reactorcide-runner", "run"]. */
   argv: string[];
-  /** Host directory that the job sees as /job. */
-  workspace: string;
-  /** Environment for the runner (configuration plus the job's env and secrets). Passed by file. */
+  /**
+   * The runner's settings (REACTORCIDE_*): names, sources, never a secret value. They may be seen
+   * by whoever reads the container or Job (docker inspect, kubectl get job).
+   */
   env: Record<string, string>;
+  /**
+   * The job's own variables and its secrets, which the runner hands to the job's command. The
+   * runtime delivers them privately (a 0600 file in the host workspace, a Secret the pod reads)
+   * and points REACTORCIDE_JOB_ENV at them; never on a command line or in a container's spec.
+   */
+  jobEnv: Record<string, string>;
   limits: Limits;
   /** `none` cuts the job off every network. */
   network: "default" | "none";
@@ -44,7 +54,7 @@ export interface Exit {
 export interface RunningJob {
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
-  /** Settles when the job is gone, whatever ended it. */
+  /** Settles when the job is gone, whatever ended it, and what the runtime made for it is removed. */
   readonly exited: Promise<Exit>;
   /** SIGTERM, then SIGKILL once `graceSeconds` have passed; resolves when it has been asked. */
   stop(graceSeconds: number): Promise<void>;
@@ -56,8 +66,17 @@ export interface Runtime {
   /** Throws InfrastructureError when the runtime cannot run `spec` at all (daemon down, image missing). */
   preflight(spec: RunSpec): Promise<void>;
   start(spec: RunSpec): Promise<RunningJob>;
-  /** Removes anything left of a job (a container from a crashed worker, say). Never throws for "nothing there". */
+  /**
+   * Removes everything left of a job (a crashed worker's container or Job, its workspace, env
+   * files, Secret). Never throws for "nothing there".
+   */
   remove(jobId: string): Promise<void>;
+  /**
+   * Ids of jobs that earlier runs of this worker left something of (after a crash or kill -9); the
+   * worker calls `remove` for each before it takes jobs. Those jobs' tasks come back to the queue
+   * when their leases run out, and the worker that takes one ends it `error`.
+   */
+  leftovers(): Promise<string[]>;
 }
 
 /**

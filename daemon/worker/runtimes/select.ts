@@ -1,4 +1,6 @@
+import type { WorkerSettings } from "../settings.ts";
 import { CONTAINER_CLIS, DockerRuntime, type ContainerCli } from "./docker.ts";
+import { HostWorkspaces } from "./host-workspace.ts";
 import { ProcessRuntime } from "./process.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -12,14 +14,19 @@ export interface RuntimeChoice {
   user?: string;
 }
 
+/** The host workspaces the worker's settings describe (root, owner, --keep-workspace). */
+export function hostWorkspaces(settings: Pick<WorkerSettings, "workspaceRoot" | "workspaceOwner" | "keepWorkspace">): HostWorkspaces {
+  return new HostWorkspaces({ root: settings.workspaceRoot, owner: settings.workspaceOwner, keep: settings.keepWorkspace });
+}
+
 /** The runtime `--runtime` names, or an error naming the flag and what it allows. */
-export function selectRuntime(choice: RuntimeChoice): Runtime {
+export function selectRuntime(choice: RuntimeChoice, settings: WorkerSettings): Runtime {
   if (choice.runtime === "process") {
     if (!choice.runnerPath) throw new Error("--runner-path: the process runtime needs the host reactorcide-runner executable");
-    return new ProcessRuntime({ runnerPath: choice.runnerPath });
+    return new ProcessRuntime({ runnerPath: choice.runnerPath, workspaces: hostWorkspaces(settings) });
   }
   if ((CONTAINER_CLIS as readonly string[]).includes(choice.runtime)) {
-    return new DockerRuntime({ cli: choice.runtime as ContainerCli, user: choice.user });
+    return new DockerRuntime({ cli: choice.runtime as ContainerCli, user: choice.user, workspaces: hostWorkspaces(settings) });
   }
   throw new Error(`--runtime: "${choice.runtime}" is not a runtime; allowed: ${RUNTIME_NAMES.join(", ")}`);
 }

@@ -1,6 +1,7 @@
-import { chown, mkdtemp } from "node:fs/promises";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HostWorkspaces } from "../runtimes/host-workspace.ts";
 import type { Exit, RunningJob, RunSpec } from "../runtimes/runtime.ts";
 
 /** Reads a started job to the end: its whole stdout, stderr and exit. */
@@ -9,19 +10,19 @@ export async function collect(job: RunningJob): Promise<{ stdout: string; stderr
   return { stdout, stderr, exit };
 }
 
-/** A workspace directory owned by the image's user 1001, as the worker makes them. */
-export async function tempWorkspace(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "reactorcide-ws-"));
-  if (process.getuid?.() === 0) await chown(dir, 1001, 1001);
-  return dir;
+/** Host workspaces under a fresh root, owned by the image's user 1001 as the worker makes them. */
+export function testWorkspaces(options: { keep?: boolean; owner?: { uid: number; gid: number } | null } = {}): HostWorkspaces {
+  const owner = options.owner !== undefined ? options.owner : process.getuid?.() === 0 ? { uid: 1001, gid: 1001 } : null;
+  return new HostWorkspaces({ root: mkdtempSync(join(tmpdir(), "reactorcide-ws-")), owner, keep: options.keep ?? false });
 }
 
 /** A RunSpec with small, safe defaults for tests. */
-export function testSpec(overrides: Partial<RunSpec> & Pick<RunSpec, "workspace" | "argv">): RunSpec {
+export function testSpec(overrides: Partial<RunSpec> & Pick<RunSpec, "argv">): RunSpec {
   return {
     jobId: `t${crypto.randomUUID().slice(0, 8)}`,
     image: "",
     env: {},
+    jobEnv: {},
     limits: { memoryBytes: 256 * 2 ** 20, cpus: 1, pids: 128 },
     network: "default",
     readOnlyRoot: false,
