@@ -44,7 +44,7 @@ test("log lines the coordinator refuses make the job error, never success", asyn
   const coordinator = new RefusingCoordinator();
   const settings = defaultSettings({ workerId: "w-process", workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-proc-")), workspaceOwner: null, cancelPollMs: 100 });
   const job = coordinator.add({ command: "echo hello" });
-  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true }), settings, newMasker: () => new Masker() }).run();
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true, workspaces: hostWorkspaces(settings) }), settings, newMasker: () => new Masker() }).run();
   expect(outcome.kind === "finished" && outcome.report.status).toBe("error");
   expect(coordinator.jobs.get(job.id)!.status).toBe("error");
   expect(coordinator.finishes[0]!.report.reason).toContain("log lines could not be shipped");
