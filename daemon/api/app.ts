@@ -9,6 +9,7 @@ import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./error
 import { healthRoutes } from "./routes/health.ts";
 import { internalRoutes } from "./routes/internal.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -82,6 +83,7 @@ export function buildApp(deps: AppDeps) {
     .use(tokenRoutes(deps))
     .use(projectRoutes(deps))
     .use(secretRoutes(deps))
+    .use(notificationRoutes(deps))
     .use(jobRoutes(deps, metrics))
     .use(internalRoutes(deps, metrics));
   return { app, metrics };

@@ -1,6 +1,7 @@
 import type { Sql } from "postgres";
 import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
+import type { Notifier } from "../notifications/dispatcher.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   key: MasterKey;
   /** Older keys still accepted when opening values (rotation). */
   oldKeys?: readonly MasterKey[];
+  /** Sends notifications (the outbox's dispatcher); the API uses it for test deliveries. */
+  notifier: Notifier;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   /** Longest a followed log waits for a NOTIFY before looking anyway (default 1000 ms). */

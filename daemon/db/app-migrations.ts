@@ -4,6 +4,7 @@ import journal from "../../schema/migrations/app/meta/_journal.json";
 import m0000 from "../../schema/migrations/app/0000_app_tables.sql" with { type: "text" };
 import m0001 from "../../schema/migrations/app/0001_job_status_transitions.sql" with { type: "text" };
 import m0002 from "../../schema/migrations/app/0002_data_checks.sql" with { type: "text" };
+import m0003 from "../../schema/migrations/app/0003_notifications.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -17,4 +18,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0000_app_tables": m0000,
   "0001_job_status_transitions": m0001,
   "0002_data_checks": m0002,
+  "0003_notifications": m0003,
 };

@@ -3,6 +3,8 @@ import { DEFAULT_BODY_LIMIT } from "../api/deps.ts";
 import { bootstrapAdmin } from "../auth/users.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import { postgresJobQueue, type JobQueue } from "../jobs/queue.ts";
+import { Notifier } from "../notifications/dispatcher.ts";
+import { notificationSettingsFromEnv } from "../notifications/settings.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { logArchiveFromEnv } from "../storage/from-env.ts";
 
@@ -38,18 +40,22 @@ export interface Coordinator {
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { key, generatedAt } = await loadMasterKey(options.dataDir);
   const archive = logArchiveFromEnv(process.env, options.dataDir);
+  const notifications = notificationSettingsFromEnv(process.env);
   const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, onLog: options.onPostgresLog });
   let attached: { close(): Promise<void> } | undefined;
+  let notifier: Notifier | undefined;
   try {
     const admin = await bootstrapAdmin(database.db);
     attached = await options.beforeListen?.(database);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    notifier = new Notifier({ db: database.db, sql: database.sql, archive, keys: [key], publicUrl: notifications.publicUrl ?? "", mail: notifications.mail });
     const { app } = buildApp({
       db: database.db,
       sql: database.sql,
       queue: options.queue ?? postgresJobQueue,
       archive,
       key,
+      notifier,
       bodyLimit,
     });
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
@@ -57,6 +63,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit * 16 });
     const server = app.server!;
     const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+    if (!notifications.publicUrl) notifier.usePublicUrl(`http://${shownHost}:${server.port}`);
+    await notifier.start();
     return {
       url: `http://${shownHost}:${server.port}`,
       port: server.port!,
@@ -65,11 +73,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       generatedKeyFile: generatedAt,
       async stop() {
         await app.stop();
+        await notifier?.stop();
         await attached?.close();
         await database.close();
       },
     };
   } catch (error) {
+    await notifier?.stop();
     await attached?.close();
     await database.close();
     throw error;

@@ -9,18 +9,22 @@ import type { AppDeps } from "../api/deps.ts";
 import { connect, openDb } from "../db/client.ts";
 import { migrateApp } from "../db/migrate.ts";
 import { postgresJobQueue } from "../jobs/queue.ts";
+import { Notifier, type NotifierDeps } from "../notifications/dispatcher.ts";
 import { masterKey } from "../secrets/cipher.ts";
 import { FsLogArchive } from "../storage/fs-archive.ts";
 import { testDatabase } from "./postgres.ts";
 
 /** A migrated fresh database, the app built on it, an admin token and helpers for requests. */
-export async function testApi(overrides: Partial<AppDeps> = {}) {
+export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions: Partial<NotifierDeps> = {}) {
   const database = await testDatabase("api");
   const sql = connect(database.url, 5);
   await migrateApp(sql);
   const db = openDb(sql);
   const archive = new FsLogArchive(mkdtempSync(join(tmpdir(), "rc-archive-")));
-  const deps: AppDeps = { db, sql, queue: postgresJobQueue, archive, key: masterKey(randomBytes(32)), logPollMs: 1000, ...overrides };
+  const key = overrides.key ?? masterKey(randomBytes(32));
+  // Not started: tests that want the outbox sent call notifier.start() or runOnce().
+  const notifier = new Notifier({ db, sql, archive, keys: [key], publicUrl: "http://ci.test", mail: { from: "Reactorcide <ci@test>" }, ...notifierOptions });
+  const deps: AppDeps = { db, sql, queue: postgresJobQueue, archive, key, notifier, logPollMs: 1000, ...overrides };
   const { app, metrics } = buildApp(deps);
   const admin = (await bootstrapAdmin(db))!.token;
 
@@ -51,5 +55,8 @@ export async function testApi(overrides: Partial<AppDeps> = {}) {
     return (await issueToken(db, { userId: user.id, name, scopes: options.worker ? ["worker"] : ["api"] })).token;
   }
 
-  return { app, metrics, deps, db, sql, admin, call, tokenFor, close: () => sql.end() };
+  return { app, metrics, deps, db, sql, admin, call, tokenFor, close: async () => {
+      await notifier.stop();
+      await sql.end();
+    } };
 }

@@ -22,8 +22,8 @@ function anyGlob(patterns: string[], value: string): boolean {
   return patterns.some((p) => globMatch(p, value));
 }
 
-/** Ordered include/exclude (`!pattern`): the last matching pattern decides, like GitHub's paths. */
-function pathSelected(patterns: string[], file: string): boolean {
+/** Ordered include/exclude (`!pattern`): the last matching pattern decides, like GitHub's paths (notification branch filters use it too). */
+export function pathSelected(patterns: string[], file: string): boolean {
   let selected = false;
   for (const pattern of patterns) {
     if (pattern.startsWith("!")) {

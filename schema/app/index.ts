@@ -4,3 +4,4 @@ export * from "./projects.ts";
 export * from "./jobs.ts";
 export * from "./image.ts";
 export * from "./operations.ts";
+export * from "./notifications.ts";

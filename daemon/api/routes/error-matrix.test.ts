@@ -12,7 +12,7 @@ type Who = "worker" | "admin" | "reader" | "writer";
 
 interface Row {
   method: string;
-  /** With :project, :job, :user, :key standing for fixtures made in beforeAll. */
+  /** With :project, :job, :user, :key, :rule standing for fixtures made in beforeAll. */
   path: string;
   /** A valid body: the route takes JSON, so malformed JSON and 413 apply. */
   body?: Record<string, unknown>;
@@ -98,6 +98,51 @@ const ROWS: Row[] = [
     invalid: [{ path: "/api/v1/projects/:project/secrets/A-B", field: "key" }],
     forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
     missing: [{ path: "/api/v1/projects/ghost/secrets/:key" }, { path: "/api/v1/projects/:project/secrets/NOT_SET" }],
+  },
+  // notifications
+  {
+    method: "POST",
+    path: "/api/v1/projects/:project/notifications",
+    body: { target: { type: "email", to: ["m@example.com"] } },
+    invalid: [
+      { body: { on: "sometimes", target: { type: "email", to: ["m@example.com"] } }, field: "on" },
+      { body: {}, field: "target" },
+      { body: { target: { type: "sms", to: ["m@example.com"] } }, field: "target.type" },
+      { body: { target: { type: "email" } }, field: "target.to" },
+      { body: { target: { type: "email", to: [] } }, field: "target.to" },
+      { body: { target: { type: "email", to: ["m@example.com"], url: "https://example.com/h" } }, field: "target.url" },
+      { body: { target: { type: "webhook" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "https://example.com/h", secret: "short" } }, field: "target.secret" },
+      { body: { events: ["deploy"], target: { type: "email", to: ["m@example.com"] } }, field: "events.0" },
+      { body: { branches: ["main branch"], target: { type: "email", to: ["m@example.com"] } }, field: "branches.0" },
+      // Hostile input: a header smuggled into a recipient, a second recipient, plain http beyond loopback,
+      // a look-alike loopback host, credentials that hide the real host, other schemes.
+      { body: { target: { type: "email", to: ["m@example.com\r\nBcc: eve@evil.test"] } }, field: "target.to.0" },
+      { body: { target: { type: "email", to: ["m@example.com, eve@evil.test"] } }, field: "target.to.0" },
+      { body: { target: { type: "email", to: ["Eve <eve@evil.test>"] } }, field: "target.to.0" },
+      { body: { target: { type: "webhook", url: "http://example.com/hook" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "http://127.0.0.1.evil.test/hook" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "http://localhost.evil.test/hook" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "https://127.0.0.1@evil.test/hook" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "file:///etc/passwd" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "gopher://127.0.0.1:25/" } }, field: "target.url" },
+      { body: { target: { type: "webhook", url: "/relative/hook" } }, field: "target.url" },
+    ],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/notifications" }],
+  },
+  { method: "GET", path: "/api/v1/projects/:project/notifications", forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }], missing: [{ path: "/api/v1/projects/ghost/notifications" }] },
+  {
+    method: "DELETE",
+    path: "/api/v1/projects/:project/notifications/:rule",
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/notifications/:rule" }, { path: `/api/v1/projects/:project/notifications/${GHOST}` }, { path: "/api/v1/projects/:project/notifications/nope" }],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/projects/:project/notifications/:rule/test",
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/notifications/:rule/test" }, { path: `/api/v1/projects/:project/notifications/${GHOST}/test` }],
   },
   // jobs
   {
@@ -188,11 +233,12 @@ beforeAll(async () => {
   await api.call("PUT", "/api/v1/projects/matrix/members/m-writer", { body: { role: "write" } });
   await api.call("PUT", "/api/v1/projects/matrix/secrets/MKEY", { body: { value: "matrix-secret" } });
   const job = await api.call("POST", "/api/v1/jobs", { body: { name: "m", command: "true", project: "matrix" } });
-  Object.assign(fixtures, { project: project.json.id, job: job.json.id, user: "m-reader", key: "MKEY" });
+  const rule = await api.call("POST", "/api/v1/projects/matrix/notifications", { body: { target: { type: "email", to: ["m@example.com"] } } });
+  Object.assign(fixtures, { project: project.json.id, job: job.json.id, user: "m-reader", key: "MKEY", rule: rule.json.id });
 });
 afterAll(() => api?.close());
 
-const fill = (path: string) => path.replace(/:(project|job|user|key)\b/g, (_, name: string) => fixtures[name]!);
+const fill = (path: string) => path.replace(/:(project|job|user|key|rule)\b/g, (_, name: string) => fixtures[name]!);
 
 async function send(row: Row, options: { path?: string; token?: string | null; body?: unknown; headers?: Record<string, string> }) {
   return api.call(row.method, fill(options.path ?? row.path), { token: options.token ?? null, body: options.body, headers: options.headers });
@@ -323,5 +369,7 @@ describe("error matrix", () => {
     expect(members.json.members).toContainEqual({ user: "m-reader", role: "read" });
     const secrets = await api.call("GET", "/api/v1/projects/matrix/secrets");
     expect(secrets.json.secrets.map((s: { key: string }) => s.key)).toEqual(["MKEY"]);
+    const rules = await api.call("GET", "/api/v1/projects/matrix/notifications");
+    expect(rules.json.notifications.map((r: { id: string }) => r.id)).toEqual([fixtures.rule]);
   });
 });

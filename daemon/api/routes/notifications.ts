@@ -1,0 +1,151 @@
+import { t } from "elysia";
+import { WORKFLOW_EVENTS } from "../../../runner/protocol/workflow-spec.ts";
+import { NOTIFY_ON } from "../../../schema/app/index.ts";
+import { MANUAL_EVENT } from "../../notifications/match.ts";
+import { createRule, deleteRule, getRule, listRules, recentDeliveries, type Delivery, type Rule, type TargetInput } from "../../notifications/rules.ts";
+import { EMAIL_PATTERN, webhookUrlProblem } from "../../notifications/targets.ts";
+import { requirePrincipal, requireProjectRole } from "../access.ts";
+import { audit } from "../audit.ts";
+import type { AppDeps } from "../deps.ts";
+import { badRequest, notFound, uuidOr404 } from "../errors.ts";
+import { router } from "../router.ts";
+
+export const NOTIFICATION_EVENTS = [...WORKFLOW_EVENTS, MANUAL_EVENT] as const;
+
+const Target = t.Object(
+  {
+    type: t.Union([t.Literal("email"), t.Literal("webhook")]),
+    to: t.Optional(
+      t.Array(t.String({ pattern: EMAIL_PATTERN, maxLength: 254, description: "a plain e-mail address (name@example.com)" }), { minItems: 1, maxItems: 50 }),
+    ),
+    url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
+    secret: t.Optional(t.String({ minLength: 8, maxLength: 500, description: "signs the body (HMAC-SHA256); stored encrypted, never returned" })),
+  },
+  { additionalProperties: false },
+);
+
+const RuleCreate = t.Object(
+  {
+    on: t.Optional(t.Union(NOTIFY_ON.map((o) => t.Literal(o)))),
+    jobs: t.Optional(t.Boolean()),
+    branches: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 250, pattern: "^[^\\s\\u0000]+$", description: "a branch glob without spaces" }), { maxItems: 50 })),
+    events: t.Optional(t.Array(t.Union(NOTIFICATION_EVENTS.map((e) => t.Literal(e))), { maxItems: 20 })),
+    target: Target,
+  },
+  { additionalProperties: false },
+);
+
+/** The target's fields that go with its type, each problem naming its field. */
+function checkTarget(target: typeof Target.static): TargetInput {
+  if (target.type === "email") {
+    if (!target.to) throw badRequest("target.to: is required for an email target: a list of addresses", "target.to");
+    for (const field of ["url", "secret"] as const) {
+      if (target[field] !== undefined) throw badRequest(`target.${field}: is for webhook targets only`, `target.${field}`);
+    }
+    return { type: "email", to: [...new Set(target.to.map((a) => a.toLowerCase()))] };
+  }
+  if (target.to !== undefined) throw badRequest("target.to: is for email targets only", "target.to");
+  if (!target.url) throw badRequest("target.url: is required for a webhook target: an https:// URL", "target.url");
+  const problem = webhookUrlProblem(target.url);
+  if (problem) throw badRequest(`target.url: ${problem}`, "target.url");
+  return { type: "webhook", url: target.url, secret: target.secret };
+}
+
+function deliveryView(d: Delivery) {
+  const iso = (x: Date | null) => x?.toISOString() ?? null;
+  return {
+    id: d.id,
+    subject: d.subject,
+    subject_id: d.subjectId,
+    status: d.status,
+    fixed: d.fixed,
+    state: d.state,
+    attempts: d.attempts,
+    last_error: d.lastError,
+    created_at: iso(d.createdAt),
+    delivered_at: iso(d.deliveredAt),
+    next_attempt_at: d.state === "pending" ? iso(d.nextAttemptAt) : null,
+  };
+}
+
+/** A rule as the API shows it: never the webhook's secret, and of its URL only the origin. */
+export function ruleView(r: Rule, deliveries: Delivery[] = []) {
+  const target =
+    r.target.type === "email"
+      ? { type: "email" as const, to: r.target.to }
+      : { type: "webhook" as const, url: `${r.target.origin}/…`, has_secret: r.target.signed };
+  return {
+    id: r.id,
+    on: r.on,
+    jobs: r.jobs,
+    branches: r.branches,
+    events: r.events,
+    target,
+    created_at: r.createdAt.toISOString(),
+    last_deliveries: deliveries.map(deliveryView),
+    // The newest delivery failed for good, or is waiting to be tried again: what someone should look at.
+    failing: deliveries[0] !== undefined && (deliveries[0].state === "failed" || (deliveries[0].state === "pending" && deliveries[0].lastError !== null)),
+  };
+}
+
+export function notificationRoutes(deps: AppDeps) {
+  const { db } = deps;
+  return router("/api/v1/projects")
+    .post(
+      "/:id/notifications",
+      async ({ params, body, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "admin");
+        const target = checkTarget(body.target);
+        const rule = await createRule(db, deps.key, project.id, me.userId, {
+          on: body.on ?? "failure",
+          jobs: body.jobs ?? false,
+          branches: body.branches ?? [],
+          events: body.events ?? [],
+          target,
+        });
+        await audit(db, me, "notification.create", "project", project.id, { rule: rule.id, target: target.type, on: rule.on });
+        set.status = 201;
+        return ruleView(rule);
+      },
+      { body: RuleCreate, detail: { summary: "Add a notification rule (admin role): e-mail or webhook when runs or jobs end" } },
+    )
+    .get(
+      "/:id/notifications",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "admin");
+        const rules = await listRules(db, project.id);
+        const deliveries = await recentDeliveries(db, rules.map((r) => r.id));
+        return { notifications: rules.map((r) => ruleView(r, deliveries.get(r.id))) };
+      },
+      { detail: { summary: "The project's notification rules with their last deliveries (admin role); secrets never shown" } },
+    )
+    .delete(
+      "/:id/notifications/:rule",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "admin");
+        const id = uuidOr404(params.rule, "notification rule");
+        if (!(await deleteRule(db, project.id, id))) throw notFound("notification rule");
+        await audit(db, me, "notification.delete", "project", project.id, { rule: id });
+        return { id, deleted: true };
+      },
+      { detail: { summary: "Delete a notification rule and its pending deliveries (admin role)" } },
+    )
+    .post(
+      "/:id/notifications/:rule/test",
+      async ({ params, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, params.id, "admin");
+        const rule = await getRule(db, project.id, uuidOr404(params.rule, "notification rule"));
+        if (!rule) throw notFound("notification rule");
+        const attempt = await deps.notifier.sendTest(rule, { id: project.id, name: project.name }, me.userName);
+        await audit(db, me, "notification.test", "project", project.id, { rule: rule.id, delivery: attempt.delivery.id, state: attempt.state });
+        // 200 when it arrived; 202 when the first attempt failed and the outbox keeps trying.
+        set.status = attempt.state === "delivered" ? 200 : 202;
+        return { delivery_id: attempt.delivery.id, state: attempt.state, error: attempt.error ?? null };
+      },
+      { detail: { summary: "Send a sample notification through the rule now (admin role); retried like any delivery if it fails" } },
+    );
+}

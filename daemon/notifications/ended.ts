@@ -1,0 +1,42 @@
+/**
+ * What notifications hear about: a workflow run or a job that ended. The job service's "job
+ * ended" and the workflow engine's "workflow run ended" events are turned into this one shape.
+ */
+
+export interface Ended {
+  subject: "workflow_run" | "job";
+  /** The run's or the job's id. */
+  id: string;
+  projectId: string;
+  /** Workflow name or job name: with the branch, what `fixed` compares against. */
+  name: string;
+  /** An end status: a job's (success, failure, error, cancelled, timed_out) or a run's. */
+  status: string;
+  branch: string | null;
+  /** push, pull_request_opened, ...; null for a run or job started through the API. */
+  event: string | null;
+  finishedAt: Date;
+}
+
+/** Statuses a `failure` rule fires on (and that a later success `fixed`). Cancelled is neither: someone chose it. */
+export const FAILED_STATUSES: readonly string[] = ["failure", "error", "timed_out"];
+export const isFailed = (status: string) => FAILED_STATUSES.includes(status);
+
+/** The branch a ref names (`refs/heads/main` → `main`); tags and commits name none. */
+export function branchOfRef(ref: string | null | undefined): string | null {
+  if (!ref) return null;
+  if (ref.startsWith("refs/heads/")) return ref.slice("refs/heads/".length);
+  if (ref.startsWith("refs/")) return null;
+  if (/^[0-9a-f]{7,64}$/i.test(ref)) return null;
+  return ref;
+}
+
+/** The branch of a job: what the event set (REACTORCIDE_BRANCH), else its source ref. */
+export function branchOfJob(job: { env: Record<string, string>; source: { ref?: string } | null }): string | null {
+  return job.env.REACTORCIDE_BRANCH || branchOfRef(job.source?.ref);
+}
+
+/** The event of a job, as eval and the VCS webhooks set it (REACTORCIDE_EVENT_TYPE). */
+export function eventOfJob(job: { env: Record<string, string> }): string | null {
+  return job.env.REACTORCIDE_EVENT_TYPE || null;
+}
