@@ -19,6 +19,7 @@ const main = defineCommand({
     cancel: () => import("./commands/cancel.ts").then((m) => m.default),
     retry: () => import("./commands/retry.ts").then((m) => m.default),
     secrets: () => import("./commands/secrets.ts").then((m) => m.default),
+    notifications: () => import("./commands/notifications.ts").then((m) => m.default),
     worker: () => import("./commands/worker.ts").then((m) => m.default),
   },
 });

@@ -18,6 +18,51 @@ export interface Ended {
   finishedAt: Date;
 }
 
+/** A job that ended on its own (one in a workflow run is reported with its run). */
+export function endedOfJob(job: {
+  id: string;
+  projectId: string;
+  name: string;
+  status: string;
+  env: Record<string, string>;
+  source: { ref?: string } | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}): Ended {
+  return {
+    subject: "job",
+    id: job.id,
+    projectId: job.projectId,
+    name: job.name,
+    status: job.status,
+    branch: branchOfJob(job),
+    event: eventOfJob(job),
+    finishedAt: job.finishedAt ?? job.updatedAt,
+  };
+}
+
+/** A workflow run that ended. */
+export function endedOfRun(run: {
+  id: string;
+  projectId: string;
+  name: string;
+  status: string;
+  event: string | null;
+  ref: string | null;
+  finishedAt: Date | null;
+}): Ended {
+  return {
+    subject: "workflow_run",
+    id: run.id,
+    projectId: run.projectId,
+    name: run.name,
+    status: run.status,
+    branch: branchOfRef(run.ref),
+    event: run.event,
+    finishedAt: run.finishedAt ?? new Date(),
+  };
+}
+
 /** Statuses a `failure` rule fires on (and that a later success `fixed`). Cancelled is neither: someone chose it. */
 export const FAILED_STATUSES: readonly string[] = ["failure", "error", "timed_out"];
 export const isFailed = (status: string) => FAILED_STATUSES.includes(status);
