@@ -11,7 +11,7 @@ import type { Db } from "../db/client.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
 import { Mailer, type MailSettings } from "./email.ts";
-import { claimDue, markAttemptFailed, markDelivered, NOTIFY_CHANNEL, nextDueInMs, recordTest, storePayload } from "./outbox.ts";
+import { claimDue, markAttemptFailed, markDelivered, NOTIFY_CHANNEL, nextDueInMs, pruneFinished, recordTest, storePayload } from "./outbox.ts";
 import { openWebhook, type Delivery, type Rule } from "./rules.ts";
 import { buildSummary, sampleSummary, type RunSummary } from "./summary.ts";
 import { sendWebhook } from "./webhook.ts";
@@ -50,6 +50,7 @@ export interface Attempt {
 
 const DEFAULT_LEASE_MS = 60_000;
 const BATCH = 10;
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 export class Notifier {
   private readonly mailer: Mailer;
@@ -94,9 +95,14 @@ export class Notifier {
 
   private async run(): Promise<void> {
     const idle = this.deps.idleMs ?? 30_000;
+    let pruned = 0;
     while (!this.stopped) {
       let sent = 0;
       try {
+        if (Date.now() - pruned > PRUNE_EVERY_MS) {
+          await pruneFinished(this.deps.db);
+          pruned = Date.now();
+        }
         sent = await this.runOnce();
       } catch (error) {
         if (this.stopped) return;

@@ -4,7 +4,7 @@ import { notificationDeliveries, workflowRuns } from "../../schema/app/index.ts"
 import { appendLogs, insertJob, transitionJob, type Job } from "../jobs/store.ts";
 import { testApi } from "../testing/api.ts";
 import { endedOfJob, endedOfRun } from "./ended.ts";
-import { recordEnded } from "./outbox.ts";
+import { pruneFinished, recordEnded } from "./outbox.ts";
 import { startHookReceiver, startSmtpReceiver } from "./testing/receivers.ts";
 
 /**
@@ -126,6 +126,27 @@ describe("e-mail", () => {
     }
     expect(mail.text).toMatch(/build\s+failure\s+\d/);
     await deleteRule(id);
+  });
+
+  test("hostile branch names: no header is smuggled into the mail, no @channel or link into the chat text", async () => {
+    const id = await rule({ on: "always", jobs: true, target: { type: "email", to: ["dev@example.com"] } });
+    const hook = await startHookReceiver(HOOK_SECRET);
+    const hookRule = await rule({ on: "always", jobs: true, target: { type: "webhook", url: hook.url } });
+    const before = smtp.received.length;
+    await endJob("failure", { name: "evil", branch: "main\r\nBcc: eve@evil.test\r\nX-Evil: 1 <!channel> <https://evil.test|click>" });
+    const { mail, rcpt } = await smtp.next(before + 1);
+    expect(rcpt).toEqual(["dev@example.com"]);
+    expect(mail.bcc).toBeUndefined();
+    expect(mail.headers.has("x-evil")).toBe(false);
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+    expect(mail.html as string).not.toContain("<https://evil.test");
+    const [got] = await hook.waitFor(1);
+    expect(got!.json.text).not.toContain("<!channel>");
+    expect(got!.json.text).not.toContain("<https://evil.test");
+    expect(got!.json.text).toContain("&lt;!channel&gt;");
+    await deleteRule(id);
+    await deleteRule(hookRule);
+    await hook.stop();
   });
 
   test("a rule's test endpoint mails a sample at once", async () => {
@@ -333,5 +354,20 @@ describe("webhooks", () => {
     expect(up.json.state).toBe("delivered");
     await deleteRule(id);
     await hook.stop();
+  });
+
+  test("delivered and failed deliveries older than 30 days are pruned; pending ones stay", async () => {
+    const id = await rule({ jobs: true, target: { type: "webhook", url: "https://unreachable.invalid/hook" } });
+    await api.deps.notifier.stop();
+    try {
+      const done = await endJob("failure", { name: "old-done" });
+      const waiting = await endJob("failure", { name: "old-waiting" });
+      await api.sql`UPDATE notification_deliveries SET created_at = now() - interval '31 days', state = CASE WHEN subject_id = ${done.id} THEN 'delivered' ELSE 'pending' END WHERE rule_id = ${id}`;
+      expect(await pruneFinished(api.db)).toBe(1);
+      expect((await deliveriesOf(id)).map((d) => d.subjectId)).toEqual([waiting.id]);
+    } finally {
+      await deleteRule(id);
+      await api.deps.notifier.start();
+    }
   });
 });

@@ -133,3 +133,15 @@ export async function nextDueInMs(db: Db): Promise<number | undefined> {
     .where(eq(notificationDeliveries.state, "pending"));
   return row?.ms ?? undefined;
 }
+
+/** How long delivered and failed deliveries are kept (the API shows the newest of each rule). */
+export const KEEP_FINISHED_MS = 30 * 24 * 60 * 60_000;
+
+/** Deletes delivered and failed deliveries older than `keepMs`; pending ones stay whatever their age. */
+export async function pruneFinished(db: Db, keepMs = KEEP_FINISHED_MS): Promise<number> {
+  const rows = await db
+    .delete(notificationDeliveries)
+    .where(and(inArray(notificationDeliveries.state, ["delivered", "failed"]), lte(notificationDeliveries.createdAt, sql`now() - ${`${keepMs} milliseconds`}::interval`)))
+    .returning({ id: notificationDeliveries.id });
+  return rows.length;
+}
