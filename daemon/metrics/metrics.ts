@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { JOB_STATUSES, jobs } from "../../schema/app/index.ts";
+import { DELIVERY_STATUSES, JOB_STATUSES, jobs, notificationDeliveries } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 
 /** One registry per app, so tests can build several apps in one process. */
@@ -47,6 +47,24 @@ export function createMetrics(db: Db): Metrics {
     async collect() {
       const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(jobs).where(sql`${jobs.status} = 'queued'`);
       this.set(row?.n ?? 0);
+    },
+  });
+  // Read at scrape time like the job gauges: pending (with and without a failed attempt), delivered, failed.
+  new Gauge({
+    name: "reactorcide_notification_deliveries",
+    help: "Notification deliveries in the outbox by state (retrying: pending after a failed attempt)",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db
+        .select({
+          state: sql<string>`case when ${notificationDeliveries.state} = 'pending' and ${notificationDeliveries.lastError} is not null then 'retrying' else ${notificationDeliveries.state} end`,
+          n: sql<number>`count(*)::int`,
+        })
+        .from(notificationDeliveries)
+        .groupBy(sql`1`);
+      const counts = new Map(rows.map((r) => [r.state, r.n]));
+      for (const state of [...DELIVERY_STATUSES, "retrying"]) this.set({ state }, counts.get(state) ?? 0);
     },
   });
   return { registry, httpDuration, jobDuration, jobsSubmitted };

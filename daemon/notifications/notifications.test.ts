@@ -280,6 +280,9 @@ describe("webhooks", () => {
     expect(hook.received[0]!.json.delivery_id).toBe(d!.id);
     const after = await api.call("GET", "/api/v1/projects/notify/notifications");
     expect(after.json.notifications.find((n: { id: string }) => n.id === id)).toMatchObject({ failing: false, last_deliveries: [{ state: "delivered", last_error: null }] });
+    const metrics = await api.call("GET", "/metrics", { token: null });
+    expect(metrics.text).toMatch(/reactorcide_notification_deliveries\{state="delivered"\} [1-9]/);
+    expect(metrics.text).toContain('reactorcide_notification_deliveries{state="retrying"}');
     await deleteRule(id);
     await hook.stop();
   });
