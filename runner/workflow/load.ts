@@ -73,7 +73,14 @@ function rawJobs(doc: Record<string, unknown>, problems: Problem[]): [string, un
  * its field (`jobs.build.needs`, `jobs[2].steps[0].if`), and nothing runs unless all is well.
  */
 export function loadWorkflow(file: string, options: LoadOptions): Workflow {
-  const doc = parseDocument(file);
+  return workflowFromDocument(parseDocument(file), file, options);
+}
+
+/**
+ * The same checks on a document already parsed (the daemon takes workflow files as YAML text or
+ * JSON in a request). Without `root`, a job_file is refused: there is no repository to read it from.
+ */
+export function workflowFromDocument(doc: unknown, file: string, options: Partial<LoadOptions> = {}): Workflow {
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
     throw new ProtocolError("workflow", [{ field: "(document)", message: "must be a mapping with jobs" }]);
   }
@@ -136,6 +143,7 @@ export function loadWorkflow(file: string, options: LoadOptions): Workflow {
     let spec: JobSpec = {};
     if (job.job_file) {
       try {
+        if (options.root === undefined) throw new Error("job_file cannot be read here: inline the job (command or steps)");
         const path = resolveInsideRoot(options.root, job.job_file, `${field}.job_file`);
         spec = parseJobSpec(parseYaml(readFileSync(path, "utf8")));
       } catch (error) {

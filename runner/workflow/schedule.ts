@@ -1,7 +1,6 @@
-import { jobEnvStrings } from "../protocol/job-spec.ts";
 import type { TriggerJob } from "../protocol/trigger.ts";
-import { parseCondition, shouldRun } from "../steps/condition.ts";
 import type { OutputStream } from "../steps/engine.ts";
+import { runSucceeded, skipReason, triggeredNodes } from "./decide.ts";
 import type { Workflow, WorkflowJob } from "./load.ts";
 
 export type JobStatus = "success" | "failure" | "skipped" | "error";
@@ -52,47 +51,6 @@ export interface WorkflowReport {
   next?: NextJob[];
 }
 
-function decide(job: WorkflowJob, done: Map<string, JobRun>, eventEnv: Record<string, string>): string | null {
-  const deps = job.dependsOn.map((d) => done.get(d)!);
-  const failed = deps.filter((d) => d.status === "failure" || d.status === "error");
-  if (job.condition === "all_success" && deps.some((d) => d.status !== "success")) {
-    const bad = deps.filter((d) => d.status !== "success").map((d) => `${d.name} ${d.status}`);
-    return `condition all_success: ${bad.join(", ")}`;
-  }
-  if (job.condition === "any_failed" && failed.length === 0) return "condition any_failed: no dependency failed";
-  if (job.if && !shouldRun(parseCondition(job.if), { env: { ...eventEnv, ...jobEnvStrings(job.spec.env) }, steps: {}, failed: false })) {
-    return `if: ${job.if}`;
-  }
-  return null;
-}
-
-/** Turns a run-time trigger into a job of this run: a workflow job by name, or a job_command. */
-function triggeredJob(workflow: Workflow, trigger: TriggerJob, taken: Set<string>): WorkflowJob | string {
-  const template = workflow.jobs.find((j) => j.name === trigger.job_name || j.group === trigger.job_name);
-  if (!template && !trigger.job_command) {
-    return `triggered job "${trigger.job_name}" is not in the workflow and has no job_command`;
-  }
-  let name = trigger.job_name;
-  for (let n = 2; taken.has(name); n++) name = `${trigger.job_name}.${n}`;
-  const base = template?.spec ?? {};
-  return {
-    name,
-    group: trigger.job_name,
-    spec: {
-      ...base,
-      name,
-      ...(trigger.job_command ? { command: trigger.job_command, steps: undefined } : {}),
-      ...(trigger.container_image ? { image: trigger.container_image } : {}),
-      ...(trigger.timeout ? { timeout: trigger.timeout } : {}),
-      env: { ...base.env, ...trigger.env },
-    },
-    dependsOn: (trigger.depends_on ?? []).filter((d) => taken.has(d)),
-    condition: trigger.condition ?? "all_success",
-    ...(template?.if ? { if: template.if } : {}),
-    secretEnvNames: Object.keys(trigger.env ?? {}),
-  };
-}
-
 /**
  * Runs a workflow's jobs: independent ones in parallel up to maxParallel, each after its
  * dependencies when its condition and `if:` allow, plus the jobs they trigger while running.
@@ -134,14 +92,13 @@ export async function runWorkflow(workflow: Workflow, options: ScheduleOptions):
             durationMs: Math.round(performance.now() - t0),
           };
           if (triggeredBy.has(job.name)) run.triggeredBy = triggeredBy.get(job.name);
-          for (const trigger of result.triggers) {
-            const extra = triggeredJob(workflow, trigger, taken);
-            if (typeof extra === "string") {
-              say(job.name, `error: ${extra}`);
-              run.status = "error";
-              run.reason = extra;
-              continue;
-            }
+          const extras = result.triggers.length ? triggeredNodes(workflow.jobs, result.triggers, taken) : [];
+          if (typeof extras === "string") {
+            say(job.name, `error: ${extras}`);
+            run.status = "error";
+            run.reason = extras;
+          }
+          for (const extra of typeof extras === "string" ? [] : extras) {
             taken.add(extra.name);
             triggeredBy.set(extra.name, job.name);
             say(job.name, `triggered ${extra.name}`);
@@ -163,7 +120,7 @@ export async function runWorkflow(workflow: Workflow, options: ScheduleOptions):
       if (!job.dependsOn.every((d) => done.has(d))) continue;
       pending = pending.filter((p) => p !== job);
       progressed = true;
-      const skip = options.signal?.aborted ? "workflow cancelled" : options.only ? null : decide(job, done, options.eventEnv);
+      const skip = options.signal?.aborted ? "workflow cancelled" : options.only ? null : skipReason(job, job.dependsOn.map((d) => done.get(d)!), options.eventEnv);
       if (skip) finish({ name: job.name, status: "skipped", exitCode: null, durationMs: 0, reason: skip });
       else start(job);
     }
@@ -177,7 +134,7 @@ export async function runWorkflow(workflow: Workflow, options: ScheduleOptions):
 
   const jobs = [...done.values()];
   const report: WorkflowReport = {
-    success: jobs.every((j) => j.status === "success" || j.status === "skipped"),
+    success: runSucceeded(jobs.map((j) => j.status)),
     durationMs: Math.round(performance.now() - started),
     jobs,
   };
