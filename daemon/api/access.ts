@@ -32,11 +32,13 @@ export async function principalOf(db: Db, headers: Headers): Promise<Principal> 
   return principal;
 }
 
-/** The caller behind `Authorization: Bearer <token>`, which must carry `scope`. */
-export async function requirePrincipal(db: Db, headers: Headers, scope: TokenScope): Promise<Principal> {
+/** The caller behind `Authorization: Bearer <token>`, which must carry `scope` (or one of several). */
+export async function requirePrincipal(db: Db, headers: Headers, scope: TokenScope | readonly TokenScope[]): Promise<Principal> {
   const principal = await principalOf(db, headers);
-  if (!principal.scopes.includes(scope)) {
-    throw forbidden(scope === "worker" ? "this endpoint takes a worker token" : "a worker token cannot use the public API");
+  const wanted: readonly TokenScope[] = typeof scope === "string" ? [scope] : scope;
+  if (!wanted.some((s) => principal.scopes.includes(s))) {
+    if (principal.scopes.includes("job")) throw forbidden("a job token may only trigger follow-up jobs of its own job and read that job");
+    throw forbidden(wanted.includes("worker") ? "this endpoint takes a worker token" : "a worker token cannot use the public API");
   }
   return principal;
 }

@@ -14,6 +14,9 @@ import { projectRoutes } from "./routes/projects.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { validationMessage } from "./validation-message.ts";
+import { WorkflowEngine } from "../workflows/engine.ts";
+import { triggerRoutes } from "./routes/triggers.ts";
+import { workflowRoutes } from "./routes/workflows.ts";
 
 /** The query parameter (or "path") whose decoded value holds a NUL, which no field accepts. */
 function nulInUrl(url: URL): string | undefined {
@@ -24,11 +27,13 @@ function nulInUrl(url: URL): string | undefined {
 
 /**
  * The coordinator's HTTP API from its dependencies, with no listening socket: `serve` calls
- * `.listen`, tests call `app.handle(new Request(...))`.
+ * `.listen`, tests call `app.handle(new Request(...))`. `workflows` is the workflow engine the
+ * routes share (VCS and notifications use it too: start runs, subscribe to run events).
  */
 export function buildApp(deps: AppDeps) {
   const limit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const metrics = createMetrics(deps.db);
+  const workflows = new WorkflowEngine({ db: deps.db, queue: deps.queue, limits: deps.workflowLimits, onNodeWait: (s) => metrics.workflowNodeWait.observe(s) });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })
     .use(
@@ -84,7 +89,9 @@ export function buildApp(deps: AppDeps) {
     .use(projectRoutes(deps))
     .use(secretRoutes(deps))
     .use(notificationRoutes(deps))
-    .use(jobRoutes(deps, metrics))
-    .use(internalRoutes(deps, metrics));
-  return { app, metrics };
+    .use(jobRoutes(deps, metrics, workflows))
+    .use(triggerRoutes(deps, workflows))
+    .use(workflowRoutes(deps, workflows))
+    .use(internalRoutes(deps, metrics, workflows));
+  return { app, metrics, workflows };
 }

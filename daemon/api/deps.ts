@@ -4,6 +4,7 @@ import type { JobQueue } from "../jobs/queue.ts";
 import type { Notifier } from "../notifications/dispatcher.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
+import type { WorkflowLimits } from "../workflows/limits.ts";
 
 /** Everything the HTTP app needs; serve builds these, tests build their own. */
 export interface AppDeps {
@@ -24,6 +25,8 @@ export interface AppDeps {
   logPollMs?: number;
   /** How often a followed log checks that its reader's token and role still hold (default 15 s). */
   accessRecheckMs?: number;
+  /** How far triggers may grow a workflow run (default DEFAULT_WORKFLOW_LIMITS). */
+  workflowLimits?: WorkflowLimits;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

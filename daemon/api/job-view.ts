@@ -14,6 +14,7 @@ export function jobView(j: Job) {
     retry_of: j.retryOf,
     image: j.image,
     command: j.command,
+    steps: j.steps,
     env: j.env,
     secrets: j.secretRefs,
     source: j.source,

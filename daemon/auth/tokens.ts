@@ -18,6 +18,8 @@ export interface Principal {
   isAdmin: boolean;
   tokenId: string;
   scopes: readonly TokenScope[];
+  /** Job tokens: the one job this token acts for. */
+  jobId?: string;
 }
 
 export interface IssueOptions {
@@ -61,6 +63,7 @@ export async function authenticate(db: Db, token: string): Promise<Principal | u
       userId: users.id,
       userName: users.name,
       isAdmin: users.isAdmin,
+      jobId: apiTokens.jobId,
     })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
@@ -72,5 +75,5 @@ export async function authenticate(db: Db, token: string): Promise<Principal | u
   if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
     await db.update(apiTokens).set({ lastUsedAt: new Date(now) }).where(eq(apiTokens.id, row.tokenId));
   }
-  return { tokenId: row.tokenId, scopes: row.scopes, userId: row.userId, userName: row.userName, isAdmin: row.isAdmin };
+  return { tokenId: row.tokenId, scopes: row.scopes, userId: row.userId, userName: row.userName, isAdmin: row.isAdmin, ...(row.jobId ? { jobId: row.jobId } : {}) };
 }

@@ -5,6 +5,7 @@ import m0000 from "../../schema/migrations/app/0000_app_tables.sql" with { type:
 import m0001 from "../../schema/migrations/app/0001_job_status_transitions.sql" with { type: "text" };
 import m0002 from "../../schema/migrations/app/0002_data_checks.sql" with { type: "text" };
 import m0003 from "../../schema/migrations/app/0003_notifications.sql" with { type: "text" };
+import m0004 from "../../schema/migrations/app/0004_workflow_runs.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -19,4 +20,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0001_job_status_transitions": m0001,
   "0002_data_checks": m0002,
   "0003_notifications": m0003,
+  "0004_workflow_runs": m0004,
 };

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { DELIVERY_STATUSES, JOB_STATUSES, jobs, notificationDeliveries } from "../../schema/app/index.ts";
+import { DELIVERY_STATUSES, JOB_STATUSES, jobs, notificationDeliveries, WORKFLOW_RUN_STATUSES, workflowRuns } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 
 /** One registry per app, so tests can build several apps in one process. */
@@ -9,6 +9,8 @@ export interface Metrics {
   httpDuration: Histogram<"method" | "route" | "status">;
   jobDuration: Histogram<"status">;
   jobsSubmitted: Counter;
+  /** Between a workflow node becoming ready (its job queued) and its job starting. */
+  workflowNodeWait: Histogram;
 }
 
 export function createMetrics(db: Db): Metrics {
@@ -67,5 +69,22 @@ export function createMetrics(db: Db): Metrics {
       for (const state of [...DELIVERY_STATUSES, "retrying"]) this.set({ state }, counts.get(state) ?? 0);
     },
   });
-  return { registry, httpDuration, jobDuration, jobsSubmitted };
+  const workflowNodeWait = new Histogram({
+    name: "reactorcide_workflow_node_wait_seconds",
+    help: "Time workflow nodes wait between becoming ready (dependencies ended, job queued) and their job starting",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "reactorcide_workflow_runs",
+    help: "Workflow runs by status",
+    labelNames: ["status"] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db.select({ status: workflowRuns.status, n: sql<number>`count(*)::int` }).from(workflowRuns).groupBy(workflowRuns.status);
+      const counts = new Map(rows.map((r) => [r.status, r.n]));
+      for (const status of WORKFLOW_RUN_STATUSES) this.set({ status }, counts.get(status) ?? 0);
+    },
+  });
+  return { registry, httpDuration, jobDuration, jobsSubmitted, workflowNodeWait };
 }

@@ -7,6 +7,7 @@ import { Notifier } from "../notifications/dispatcher.ts";
 import { notificationSettingsFromEnv } from "../notifications/settings.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { logArchiveFromEnv } from "../storage/from-env.ts";
+import { workflowLimitsFromEnv } from "../workflows/limits.ts";
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -49,7 +50,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     attached = await options.beforeListen?.(database);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     notifier = new Notifier({ db: database.db, sql: database.sql, archive, keys: [key], publicUrl: notifications.publicUrl ?? "", mail: notifications.mail });
-    const { app } = buildApp({
+    const { app, workflows } = buildApp({
       db: database.db,
       sql: database.sql,
       queue: options.queue ?? postgresJobQueue,
@@ -57,7 +58,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       key,
       notifier,
       bodyLimit,
+      workflowLimits: workflowLimitsFromEnv(process.env),
     });
+    // Runs a crash left mid-way move on before new requests come (no node is created twice: advancing is one transaction per step).
+    await workflows.recover();
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
     // 413) sits well above it and only bounds what a chunked body can make it buffer.
     app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit * 16 });
@@ -74,6 +78,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       async stop() {
         await app.stop();
         await notifier?.stop();
+        workflows.close();
         await attached?.close();
         await database.close();
       },

@@ -44,6 +44,8 @@ export const TriggerJobSchema = Type.Object(
     ci_source_type: optionalText("git, copy, tarball or none"),
     ci_source_url: optionalText("where the trusted job code comes from"),
     ci_source_ref: optionalText("branch, tag or commit"),
+    // At most the parent's secrets: a follow-up job may get fewer, never one its parent lacked.
+    secrets: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$", maxLength: 200 }), { maxItems: 100, description: "names of the parent's secrets this job gets (default: all of them)" })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
     timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "seconds" })),
   },

@@ -5,3 +5,4 @@ export * from "./jobs.ts";
 export * from "./image.ts";
 export * from "./operations.ts";
 export * from "./notifications.ts";
+export * from "./workflows.ts";

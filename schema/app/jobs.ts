@@ -29,6 +29,10 @@ export interface JobResources {
   pids?: number;
 }
 
+export const WORKFLOW_RUN_STATUSES = ["running", "awaiting_approval", "success", "failure", "cancelled"] as const;
+export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
+export const WORKFLOW_RUN_ENDED: readonly WorkflowRunStatus[] = ["success", "failure", "cancelled"];
+
 export const workflowRuns = pgTable(
   "workflow_runs",
   {
@@ -37,15 +41,26 @@ export const workflowRuns = pgTable(
       .notNull()
       .references(() => projects.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    status: text("status").notNull().default("running"),
+    status: text("status").$type<WorkflowRunStatus>().notNull().default("running"),
     event: text("event"),
     ref: text("ref"),
     commitSha: text("commit_sha"),
     triggeredBy: uuid("triggered_by").references(() => users.id, { onDelete: "set null" }),
+    // The loaded workflow (daemon/workflows/definition.ts): what retry runs again.
+    definition: jsonb("definition").$type<Record<string, unknown>>().notNull().default({}),
+    // What every node's job inherits: event env, source, trust, secrets (daemon/workflows/context.ts).
+    context: jsonb("context").$type<Record<string, unknown>>().notNull().default({}),
+    reason: text("reason"),
+    retryOf: uuid("retry_of").references((): AnyPgColumn => workflowRuns.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
-  (t) => [index("workflow_runs_project_idx").on(t.projectId, t.createdAt)],
+  (t) => [
+    index("workflow_runs_project_idx").on(t.projectId, t.createdAt),
+    index("workflow_runs_status_idx").on(t.status),
+    check("workflow_runs_status_check", sql.raw(`status in (${WORKFLOW_RUN_STATUSES.map((s) => `'${s}'`).join(", ")})`)),
+  ],
 );
 
 export const jobs = pgTable(
@@ -66,6 +81,8 @@ export const jobs = pgTable(
     ciSource: jsonb("ci_source").$type<SourceRef>(),
     image: text("image").notNull(),
     command: text("command").notNull(),
+    // A job of steps (from a workflow file) instead of one command: the runner's step list.
+    steps: jsonb("steps").$type<unknown[]>(),
     env: jsonb("env").$type<Record<string, string>>().notNull().default({}),
     secretRefs: jsonb("secret_refs").$type<string[]>().notNull().default([]),
     resources: jsonb("resources").$type<JobResources>(),

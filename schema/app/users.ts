@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, jsonb, pgTable, text, timestamp, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { jobs } from "./jobs.ts";
 
 export const users = pgTable("users", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -9,8 +10,11 @@ export const users = pgTable("users", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** What a token may do: `api` is the public API (limited by the user's roles), `worker` the internal worker endpoints. */
-export const TOKEN_SCOPES = ["api", "worker"] as const;
+/**
+ * What a token may do: `api` is the public API (limited by the user's roles), `worker` the
+ * internal worker endpoints, `job` one running job's own trigger route and job (job_id says which).
+ */
+export const TOKEN_SCOPES = ["api", "worker", "job"] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export const apiTokens = pgTable(
@@ -25,12 +29,16 @@ export const apiTokens = pgTable(
     tokenHash: text("token_hash").notNull().unique(),
     scopes: jsonb("scopes").$type<TokenScope[]>().notNull().default(sql`'["api"]'::jsonb`),
     expiresAt: timestamp("expires_at", { withTimezone: true }),
+    // Job tokens only: the job they belong to (revoked when it ends).
+    jobId: uuid("job_id").references((): AnyPgColumn => jobs.id, { onDelete: "cascade" }),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     index("api_tokens_user_idx").on(t.userId),
+    index("api_tokens_job_idx").on(t.jobId),
+    check("api_tokens_job_scope_check", sql`(scopes = '["job"]'::jsonb) = (job_id IS NOT NULL)`),
     // At least one scope, each a known one.
     check("api_tokens_scopes_check", sql.raw(`jsonb_array_length(scopes) > 0 AND scopes <@ '${JSON.stringify(TOKEN_SCOPES)}'::jsonb`)),
   ],

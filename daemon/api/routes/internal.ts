@@ -11,6 +11,10 @@ import type { AppDeps } from "../deps.ts";
 import { ApiError, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { jobView } from "../job-view.ts";
 import { jobLogEnded, logChanged } from "../job-logs.ts";
+import { TriggerPayloadSchema } from "../../../runner/protocol/trigger.ts";
+import { issueJobToken, revokeJobTokens } from "../../auth/job-tokens.ts";
+import { TriggerRefused, type WorkflowEngine } from "../../workflows/engine.ts";
+import { triggerOutcomeView, triggerRefused } from "./triggers.ts";
 
 const WorkerId = t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" });
 const Claim = t.Object({ worker_id: WorkerId }, { additionalProperties: false });
@@ -46,7 +50,7 @@ const Heartbeat = t.Object(
 );
 
 /** Endpoints for workers only (tokens with the `worker` scope). */
-export function internalRoutes(deps: AppDeps, metrics: Metrics) {
+export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEngine) {
   const { db } = deps;
   const keys = [deps.key, ...(deps.oldKeys ?? [])];
   return router("/api/v1/internal")
@@ -88,8 +92,12 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics) {
           throw conflict(`job is ${result.current}; it cannot become ${body.status}`, "status");
         }
         const { job } = result;
-        if (TERMINAL_STATUSES.includes(job.status)) await jobLogEnded(deps, job.id);
-        else await logChanged(deps, job.id);
+        if (TERMINAL_STATUSES.includes(job.status)) {
+          await revokeJobTokens(db, job.id);
+          await jobLogEnded(deps, job.id);
+          // Its workflow run moves on (a crash before this is caught up by recover() at start).
+          await workflows.jobEnded(job.id).catch((error) => console.error(`workflow advance after job ${job.id}: ${error instanceof Error ? error.message : error}`));
+        } else await logChanged(deps, job.id);
         if (job.startedAt && job.finishedAt) {
           metrics.jobDuration.observe({ status: job.status }, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000);
         }
@@ -133,6 +141,38 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics) {
         return { secrets: values };
       },
       { detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
+    )
+    .post(
+      "/jobs/:id/token",
+      async ({ params, request }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const job = await getJob(db, uuidOr404(params.id, "job"));
+        if (!job) throw notFound("job");
+        if (job.status !== "running") throw conflict(`job is ${job.status}; a job token is given out only while it runs`, "status");
+        const { token, expiresAt } = await issueJobToken(db, job);
+        return { token, expires_at: expiresAt.toISOString() };
+      },
+      { detail: { summary: "A job token for a running job: its trigger route and its own job only, until it ends" } },
+    )
+    .post(
+      "/jobs/:id/triggers",
+      async ({ params, body, request, set }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const id = uuidOr404(params.id, "job");
+        if (!(await getJob(db, id))) throw notFound("job");
+        try {
+          const outcome = await workflows.extendFromTrigger(id, body.payload, body.via);
+          set.status = 201;
+          return triggerOutcomeView(outcome);
+        } catch (error) {
+          if (error instanceof TriggerRefused) throw triggerRefused(error);
+          throw error;
+        }
+      },
+      {
+        body: t.Object({ via: t.Union([t.Literal("file"), t.Literal("stdout")]), payload: TriggerPayloadSchema }, { additionalProperties: false }),
+        detail: { summary: "Triggers the worker found (triggers.json after the job, ::reactorcide::trigger:: lines); de-duplicated by operation_id" },
+      },
     )
     .post(
       "/workers/heartbeat",

@@ -16,8 +16,10 @@ import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.t
 import { JobListQuery, JobSubmit, LogQuery, queryInt } from "../job-schemas.ts";
 import { jobView } from "../job-view.ts";
 import { followLogs } from "../log-stream.ts";
+import { revokeJobTokens } from "../../auth/job-tokens.ts";
+import type { WorkflowEngine } from "../../workflows/engine.ts";
 
-export function jobRoutes(deps: AppDeps, metrics: Metrics) {
+export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEngine) {
   const { db, queue } = deps;
   const wakeups = new LogWakeups(deps.sql);
 
@@ -99,7 +101,13 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
     .get(
       "/:id",
       async ({ params, request }) => {
-        const me = await requirePrincipal(db, request.headers, "api");
+        const me = await requirePrincipal(db, request.headers, ["api", "job"]);
+        if (me.jobId !== undefined) {
+          // A job token reads its own job only.
+          const own = me.jobId === params.id ? await getJob(db, me.jobId) : undefined;
+          if (!own) throw notFound("job");
+          return jobView(own);
+        }
         return jobView(await jobFor(me, params.id, "read"));
       },
       { detail: { summary: "One job" } },
@@ -112,7 +120,9 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics) {
         const result = await transitionJob(db, job.id, "cancelled", { reason: `cancelled by ${me.userName}` });
         if (!result.ok) throw conflict(`job is already ${result.current ?? "gone"}`, "status");
         await queue.cancel(result.job);
+        await revokeJobTokens(db, job.id);
         await jobLogEnded(deps, job.id);
+        await workflows.jobEnded(job.id);
         await audit(db, me, "job.cancel", "job", job.id);
         return jobView(result.job);
       },

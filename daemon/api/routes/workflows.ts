@@ -1,0 +1,176 @@
+import { t } from "elysia";
+import { router } from "../router.ts";
+import { WORKFLOW_EVENTS } from "../../../runner/protocol/workflow-spec.ts";
+import { WORKFLOW_RUN_STATUSES } from "../../../schema/app/index.ts";
+import type { Principal } from "../../auth/tokens.ts";
+import { revokeJobTokens } from "../../auth/job-tokens.ts";
+import { existingSecretKeys } from "../../secrets/store.ts";
+import { DefinitionError, parseWorkflowDefinition } from "../../workflows/definition.ts";
+import { getWorkflowRun, listWorkflowRuns, TriggerRefused, WorkflowConflict, type WorkflowEngine } from "../../workflows/engine.ts";
+import { workflowRunView } from "../../workflows/view.ts";
+import { readableProjectIds, requirePrincipal, requireProjectRole } from "../access.ts";
+import { audit } from "../audit.ts";
+import type { AppDeps } from "../deps.ts";
+import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
+import { queryInt } from "../job-schemas.ts";
+import { jobLogEnded } from "../job-logs.ts";
+import { SECRET_KEY_PATTERN } from "../../secrets/store.ts";
+import { triggerRefused } from "./triggers.ts";
+
+const ONE_LINE = "^[^\\r\\n\\u0000]+$";
+const SourceRef = t.Object(
+  {
+    type: t.Union([t.Literal("git"), t.Literal("copy"), t.Literal("tarball"), t.Literal("none")]),
+    url: t.Optional(t.String({ maxLength: 2000, pattern: ONE_LINE })),
+    ref: t.Optional(t.String({ maxLength: 250, pattern: ONE_LINE })),
+  },
+  { additionalProperties: false },
+);
+
+const WorkflowSubmit = t.Object(
+  {
+    project: t.String({ minLength: 1, description: "project id or name" }),
+    workflow: t.Union([t.String({ minLength: 1, maxLength: 512 * 1024, description: "the workflow file as YAML text" }), t.Record(t.String(), t.Unknown(), { description: "the workflow file as JSON" })]),
+    ref: t.Optional(t.String({ minLength: 1, maxLength: 250, pattern: ONE_LINE })),
+    sha: t.Optional(t.String({ pattern: "^[0-9a-fA-F]{4,64}$", description: "a commit id" })),
+    branch: t.Optional(t.String({ minLength: 1, maxLength: 250, pattern: ONE_LINE })),
+    event: t.Optional(t.Union(WORKFLOW_EVENTS.map((e) => t.Literal(e)))),
+    source: t.Optional(SourceRef),
+    ci_source: t.Optional(SourceRef),
+    secrets: t.Optional(t.Array(t.String({ pattern: SECRET_KEY_PATTERN }), { maxItems: 100, description: "project secrets every job of the run gets" })),
+  },
+  { additionalProperties: false },
+);
+
+const RunListQuery = t.Object({
+  project: t.Optional(t.String({ minLength: 1 })),
+  status: t.Optional(t.Union(WORKFLOW_RUN_STATUSES.map((s) => t.Literal(s)))),
+  limit: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "a whole number from 1 to 200 (default 50)" })),
+  offset: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "a whole number (default 0)" })),
+});
+
+/** Workflow runs: start one from a workflow file, list, show, cancel, retry, retry-failed. Same roles as jobs. */
+export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
+  const { db } = deps;
+
+  async function runFor(me: Principal, rawId: string, min: "read" | "write") {
+    const found = await getWorkflowRun(db, uuidOr404(rawId, "workflow run"));
+    if (!found) throw notFound("workflow run");
+    try {
+      await requireProjectRole(db, me, found.run.projectId, min);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) throw notFound("workflow run");
+      throw error;
+    }
+    return found;
+  }
+  const conflictOf = (error: unknown) => {
+    if (error instanceof WorkflowConflict) return conflict(error.message, "status");
+    if (error instanceof TriggerRefused) return triggerRefused(error);
+    return error;
+  };
+
+  return router("/api/v1/workflows")
+    .post(
+      "/",
+      async ({ body, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const project = await requireProjectRole(db, me, body.project, "write", "project");
+        let workflow;
+        try {
+          workflow = parseWorkflowDefinition(body.workflow);
+        } catch (error) {
+          if (error instanceof DefinitionError) throw badRequest(error.message, error.problems[0]?.field ?? "workflow");
+          throw error;
+        }
+        const wanted = [...new Set(body.secrets ?? [])];
+        const known = await existingSecretKeys(db, project.id, wanted);
+        const missing = wanted.filter((k) => !known.has(k));
+        if (missing.length) throw badRequest(`secrets: project ${project.name} has no secret ${missing.join(", ")}`, "secrets");
+        const run = await workflows
+          .start({
+            projectId: project.id,
+            workflow,
+            event: body.event,
+            ref: body.ref,
+            sha: body.sha,
+            branch: body.branch,
+            source: body.source ?? null,
+            ciSource: body.ci_source ?? (project.ciSourceUrl ? { type: "git", url: project.ciSourceUrl, ref: project.ciSourceRef ?? undefined } : null),
+            secrets: wanted,
+            image: project.defaultImage,
+            submittedBy: me.userId,
+          })
+          .catch((error) => {
+            throw conflictOf(error);
+          });
+        await audit(db, me, "workflow.start", "workflow_run", run.id, { name: run.name });
+        set.status = 201;
+        return workflowRunView((await getWorkflowRun(db, run.id))!);
+      },
+      { body: WorkflowSubmit, detail: { summary: "Start a run of a workflow file (YAML text or JSON); 201 with the run" } },
+    )
+    .get(
+      "/",
+      async ({ query, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        let projectIds = await readableProjectIds(db, me);
+        if (query.project) projectIds = [(await requireProjectRole(db, me, query.project, "read", "project")).id];
+        const limit = queryInt(query.limit, "limit", 1, 200, 50);
+        const offset = queryInt(query.offset, "offset", 0, 1e9, 0);
+        const rows = await listWorkflowRuns(db, { projectIds, status: query.status, limit: limit + 1, offset });
+        return { workflows: rows.slice(0, limit).map(workflowRunView), next_offset: rows.length > limit ? offset + limit : null };
+      },
+      { query: RunListQuery, detail: { summary: "Workflow runs you can read, newest first" } },
+    )
+    .get(
+      "/:id",
+      async ({ params, request }) => workflowRunView(await runFor(await requirePrincipal(db, request.headers, "api"), params.id, "read")),
+      { detail: { summary: "One workflow run with its nodes" } },
+    )
+    .post(
+      "/:id/cancel",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const { run } = await runFor(me, params.id, "write");
+        const { cancelledJobs } = await workflows.cancel(run.id, me.userName).catch((error) => {
+          throw conflictOf(error);
+        });
+        for (const job of cancelledJobs) {
+          await deps.queue.cancel(job);
+          await revokeJobTokens(db, job.id);
+          await jobLogEnded(deps, job.id);
+        }
+        await audit(db, me, "workflow.cancel", "workflow_run", run.id);
+        return workflowRunView((await getWorkflowRun(db, run.id))!);
+      },
+      { detail: { summary: "Cancel a run: waiting nodes cancelled, queued and running jobs stopped" } },
+    )
+    .post(
+      "/:id/retry",
+      async ({ params, request, set }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const { run } = await runFor(me, params.id, "write");
+        const again = await workflows.retry(run.id, me.userId).catch((error) => {
+          throw conflictOf(error);
+        });
+        await audit(db, me, "workflow.retry", "workflow_run", again.id, { retry_of: run.id });
+        set.status = 201;
+        return workflowRunView((await getWorkflowRun(db, again.id))!);
+      },
+      { detail: { summary: "A new run of the same workflow definition" } },
+    )
+    .post(
+      "/:id/retry-failed",
+      async ({ params, request }) => {
+        const me = await requirePrincipal(db, request.headers, "api");
+        const { run } = await runFor(me, params.id, "write");
+        await workflows.retryFailed(run.id).catch((error) => {
+          throw conflictOf(error);
+        });
+        await audit(db, me, "workflow.retry_failed", "workflow_run", run.id);
+        return workflowRunView((await getWorkflowRun(db, run.id))!);
+      },
+      { detail: { summary: "Run failed, cancelled and timed-out nodes (and those depending on them) again, in the same run" } },
+    );
+}
