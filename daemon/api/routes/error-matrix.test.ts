@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { issueJobToken } from "../../auth/job-tokens.ts";
 import { testApi } from "../../testing/api.ts";
 
 /**
@@ -8,11 +9,11 @@ import { testApi } from "../../testing/api.ts";
  * Only failing requests are sent, so the fixtures stay as they were set up.
  */
 
-type Who = "worker" | "admin" | "reader" | "writer";
+type Who = "worker" | "admin" | "reader" | "writer" | "job";
 
 interface Row {
   method: string;
-  /** With :project, :job, :user, :key, :rule standing for fixtures made in beforeAll. */
+  /** With :project, :job, :user, :key, :rule, :run standing for fixtures made in beforeAll. */
   path: string;
   /** A valid body: the route takes JSON, so malformed JSON and 413 apply. */
   body?: Record<string, unknown>;
@@ -180,7 +181,58 @@ const ROWS: Row[] = [
     forbidden: PUBLIC,
     missing: [{ path: `/api/v1/jobs/${GHOST}/logs` }],
   },
+  {
+    method: "POST",
+    path: "/api/v1/jobs/:job/triggers",
+    body: { type: "trigger_job", operation_id: GHOST, jobs: [] },
+    invalid: [
+      { body: { type: "jobs", operation_id: GHOST, jobs: [] }, field: "type" },
+      { body: { type: "trigger_job", operation_id: "not-a-uuid", jobs: [] }, field: "operation_id" },
+      { body: { type: "trigger_job", operation_id: GHOST, jobs: [{ job_name: "../x" }] }, field: "jobs.0.job_name" },
+      { body: { type: "trigger_job", operation_id: GHOST, jobs: [{ job_name: "x", privileged: true }] }, field: "jobs.0.privileged" },
+    ],
+    // Only the job's own job token: not a user's, not a worker's.
+    forbidden: [{ who: "worker" }, { who: "admin" }, { who: "reader" }],
+  },
+  // workflows
+  {
+    method: "POST",
+    path: "/api/v1/workflows",
+    body: { project: "matrix", workflow: "jobs: {a: {command: 'true'}}" },
+    invalid: [
+      { body: { project: "matrix", workflow: 5 }, field: "workflow" },
+      { body: { project: "matrix", workflow: "jobs: {a: {command: 'true'}}", event: "deploy" }, field: "event" },
+      { body: { project: "matrix", workflow: { jobs: { a: { command: "true", needs: ["nope"] } } } }, field: "workflow.jobs.a.depends_on" },
+      { body: { project: "matrix", workflow: "jobs: {a: {command: 'true'}}", secrets: ["NOT_SET"] }, field: "secrets" },
+      { body: { project: "matrix", workflow: "jobs: {a: {command: 'true'}}", sha: "HEAD;rm" }, field: "sha" },
+    ],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "job" }],
+    missing: [{ body: { project: "ghost", workflow: "jobs: {a: {command: 'true'}}" }, field: "project" }],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/workflows",
+    invalid: [{ query: "status=done", field: "status" }, { query: "limit=0", field: "limit" }, { query: "offset=x", field: "offset" }],
+    forbidden: [...PUBLIC, { who: "job" }],
+    missing: [{ path: "/api/v1/workflows?project=ghost", field: "project" }],
+  },
+  { method: "GET", path: "/api/v1/workflows/:run", forbidden: [...PUBLIC, { who: "job" }], missing: [{ path: `/api/v1/workflows/${GHOST}` }, { path: "/api/v1/workflows/42" }] },
+  { method: "POST", path: "/api/v1/workflows/:run/cancel", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/cancel` }] },
+  { method: "POST", path: "/api/v1/workflows/:run/retry", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry` }] },
+  { method: "POST", path: "/api/v1/workflows/:run/retry-failed", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry-failed` }] },
   // worker endpoints
+  { method: "POST", path: "/api/v1/internal/jobs/:job/token", forbidden: [...WORKER_ONLY, { who: "job" }], missing: [{ path: `/api/v1/internal/jobs/${GHOST}/token` }] },
+  {
+    method: "POST",
+    path: "/api/v1/internal/jobs/:job/triggers",
+    body: { via: "file", payload: { type: "trigger_job", operation_id: GHOST, jobs: [] } },
+    invalid: [
+      { body: { via: "carrier-pigeon", payload: { type: "trigger_job", operation_id: GHOST, jobs: [] } }, field: "via" },
+      { body: { via: "file", payload: { type: "trigger_job", operation_id: GHOST } }, field: "payload.jobs" },
+    ],
+    forbidden: [...WORKER_ONLY, { who: "job" }],
+    missing: [{ path: `/api/v1/internal/jobs/${GHOST}/triggers` }],
+  },
   {
     method: "POST",
     path: "/api/v1/internal/jobs/claim",
@@ -234,11 +286,13 @@ beforeAll(async () => {
   await api.call("PUT", "/api/v1/projects/matrix/secrets/MKEY", { body: { value: "matrix-secret" } });
   const job = await api.call("POST", "/api/v1/jobs", { body: { name: "m", command: "true", project: "matrix" } });
   const rule = await api.call("POST", "/api/v1/projects/matrix/notifications", { body: { target: { type: "email", to: ["m@example.com"] } } });
-  Object.assign(fixtures, { project: project.json.id, job: job.json.id, user: "m-reader", key: "MKEY", rule: rule.json.id });
+  tokens.job = (await issueJobToken(api.db, { id: job.json.id, name: "m", timeoutSeconds: 60, startedAt: null })).token;
+  const run = await api.call("POST", "/api/v1/workflows", { body: { project: "matrix", workflow: { jobs: { w: { command: "true" } } } } });
+  Object.assign(fixtures, { project: project.json.id, job: job.json.id, user: "m-reader", key: "MKEY", rule: rule.json.id, run: run.json.id });
 });
 afterAll(() => api?.close());
 
-const fill = (path: string) => path.replace(/:(project|job|user|key|rule)\b/g, (_, name: string) => fixtures[name]!);
+const fill = (path: string) => path.replace(/:(project|job|user|key|rule|run)\b/g, (_, name: string) => fixtures[name]!);
 
 async function send(row: Row, options: { path?: string; token?: string | null; body?: unknown; headers?: Record<string, string> }) {
   return api.call(row.method, fill(options.path ?? row.path), { token: options.token ?? null, body: options.body, headers: options.headers });
@@ -251,7 +305,8 @@ function expectError(r: Awaited<ReturnType<typeof send>>, label: string, status:
   expect(typeof r.json.error.message).toBe("string");
 }
 
-const tokenFor = (row: Row): string => (row.path.includes("/internal/") ? tokens.worker : tokens.admin);
+const tokenFor = (row: Row): string =>
+  row.path.includes("/internal/") ? tokens.worker : row.path.endsWith("/triggers") ? tokens.job : tokens.admin;
 
 describe("error matrix", () => {
   test("every route the API serves has a row", async () => {
