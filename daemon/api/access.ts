@@ -13,7 +13,7 @@ const RANK: Record<ProjectRole, number> = { read: 1, write: 2, admin: 3 };
  * through to their handler without a token. Every other /api/v1 request is authenticated
  * before its body is read (app.ts).
  */
-export const TOKENLESS_PATHS: readonly RegExp[] = [];
+export const TOKENLESS_PATHS: readonly RegExp[] = [/^\/api\/v1\/webhooks\/(github|gitlab)$/];
 
 export const needsToken = (pathname: string) => pathname.startsWith("/api/v1/") && !TOKENLESS_PATHS.some((p) => p.test(pathname));
 

@@ -3,8 +3,9 @@ import { Elysia, ValidationError } from "elysia";
 import { VERSION } from "../../runner/protocol/version.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { DEFAULT_BODY_LIMIT, type AppDeps } from "./deps.ts";
-import { readJsonBody } from "./body.ts";
+import { readJsonBody, readLimitedBytes } from "./body.ts";
 import { needsToken, principalOf } from "./access.ts";
+import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
 import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { internalRoutes } from "./routes/internal.ts";
@@ -13,6 +14,7 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { deliveryRoutes, webhookRoutes } from "./routes/webhooks.ts";
 import { validationMessage } from "./validation-message.ts";
 import { WorkflowEngine } from "../workflows/engine.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
@@ -24,6 +26,9 @@ function nulInUrl(url: URL): string | undefined {
   for (const [name, value] of url.searchParams) if (name.includes("\0") || value.includes("\0")) return name.replace(/\0/g, "\\0");
   return "path";
 }
+
+const WEBHOOK_PATH = "/api/v1/webhooks/";
+const isWebhook = (request: Request) => new URL(request.url).pathname.startsWith(WEBHOOK_PATH);
 
 /**
  * The coordinator's HTTP API from its dependencies, with no listening socket: `serve` calls
@@ -48,7 +53,8 @@ export function buildApp(deps: AppDeps) {
       const nul = nulInUrl(url);
       if (nul) return errorResponse(badRequest(`${nul}: must not contain a NUL character`, nul));
       const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > limit) return errorResponse(tooLarge(limit));
+      const max = isWebhook(request) ? WEBHOOK_BODY_LIMIT : limit;
+      if (length > max) return errorResponse(tooLarge(max));
       // Who is asking comes first: nobody without a valid token costs a body read, a parse or a validation.
       if (needsToken(url.pathname)) {
         try {
@@ -60,7 +66,8 @@ export function buildApp(deps: AppDeps) {
       }
     })
     // Bodies are read here, as JSON only, so an oversized chunked body is refused and bad JSON gets our error shape.
-    .onParse(({ request, contentType }) => readJsonBody(request, contentType, limit))
+    // A webhook's body stays bytes: its signature is over exactly those, and it is read only after the check.
+    .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limit)))
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
       if (error instanceof ValidationError) {
@@ -92,6 +99,8 @@ export function buildApp(deps: AppDeps) {
     .use(jobRoutes(deps, metrics, workflows))
     .use(triggerRoutes(deps, workflows))
     .use(workflowRoutes(deps, workflows))
-    .use(internalRoutes(deps, metrics, workflows));
+    .use(internalRoutes(deps, metrics, workflows))
+    .use(webhookRoutes(deps))
+    .use(deliveryRoutes(deps));
   return { app, metrics, workflows };
 }

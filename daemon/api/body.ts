@@ -1,8 +1,8 @@
 import { ApiError, badRequest, tooLarge } from "./errors.ts";
 
 /** The body's bytes, refused with 413 as soon as they pass `limit` (a chunked body has no Content-Length to check first). */
-async function readLimited(request: Request, limit: number): Promise<string> {
-  if (!request.body) return "";
+export async function readLimitedBytes(request: Request, limit: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -16,7 +16,11 @@ async function readLimited(request: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+async function readLimited(request: Request, limit: number): Promise<string> {
+  return Buffer.from(await readLimitedBytes(request, limit)).toString("utf8");
 }
 
 /**

@@ -23,6 +23,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** Longest a followed log waits for a NOTIFY before looking anyway (default 1000 ms). */
   logPollMs?: number;
+  /** VCS events (daemon/vcs): told when a webhook delivery waits to be processed. Absent: deliveries are recorded only. */
+  vcs?: { deliveryRecorded(): void };
   /** How often a followed log checks that its reader's token and role still hold (default 15 s). */
   accessRecheckMs?: number;
   /** How far triggers may grow a workflow run (default DEFAULT_WORKFLOW_LIMITS). */

@@ -31,6 +31,10 @@ export default defineCommand({
       description: `host:port of the embedded Corndogs server (port 0 picks a free one); beyond loopback it needs CORNDOGS_TOKEN`,
       default: DEFAULT_CORNDOGS_LISTEN,
     },
+    "public-url": {
+      type: "string",
+      description: "The address people reach this daemon at (REACTORCIDE_PUBLIC_URL), for links in commit statuses and pull request comments",
+    },
     // citty turns --no-worker into worker=false.
     worker: { type: "boolean", description: "Run a worker in this process (--no-worker: coordinator and queue only)", default: true },
     ...workerArgs,
@@ -54,6 +58,10 @@ export default defineCommand({
         refuse(`--corndogs-listen: ${host} is reachable beyond this machine; set CORNDOGS_TOKEN to guard the queue, or listen on 127.0.0.1`);
       }
     }
+    const publicUrl = args["public-url"] ?? (env.REACTORCIDE_PUBLIC_URL || undefined);
+    if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(publicUrl)) {
+      refuse(`--public-url: must be an http:// or https:// address, got ${JSON.stringify(publicUrl)}`);
+    }
     let worker: WorkerConfig | undefined;
     if (args.worker !== false) {
       try {
@@ -76,6 +84,7 @@ export default defineCommand({
       corndogsUrl,
       corndogsToken,
       worker,
+      publicUrl: publicUrl?.replace(/\/+$/, ""),
       onPostgresLog: (line) => consola.debug(`postgres: ${line}`),
     }).catch((error: unknown) => {
       consola.error(message(error));

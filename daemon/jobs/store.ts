@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { JOB_STATUSES, JOB_TRANSITIONS, jobLogs, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 import { storableLine } from "../../runner/protocol/log-line.ts";
+import { jobEvents } from "./events.ts";
 
 export type Job = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -67,7 +68,10 @@ export async function transitionJob(db: Db, id: string, to: JobStatus, details: 
   const [row] = from.length
     ? await db.update(jobs).set(set).where(and(eq(jobs.id, id), inArray(jobs.status, from))).returning()
     : [];
-  if (row) return { ok: true, job: row };
+  if (row) {
+    jobEvents.changed(row);
+    return { ok: true, job: row };
+  }
   const current = await getJob(db, id);
   return { ok: false, current: current?.status };
 }
@@ -84,6 +88,7 @@ export async function claimNextJob(db: Db, workerId: string): Promise<Job | unde
       ),
     )
     .returning();
+  if (row) jobEvents.changed(row);
   return row;
 }
 

@@ -8,6 +8,8 @@ import { notificationSettingsFromEnv } from "../notifications/settings.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { logArchiveFromEnv } from "../storage/from-env.ts";
 import { workflowLimitsFromEnv } from "../workflows/limits.ts";
+import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
+import { startVcsServices, type VcsServices } from "../vcs/services.ts";
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -24,6 +26,10 @@ export interface CoordinatorOptions {
    */
   beforeListen?: (database: Database) => Promise<{ close(): Promise<void> }>;
   onPostgresLog?: (line: string) => void;
+  /** The address people reach the daemon at (--public-url), for links in commit statuses and comments. */
+  publicUrl?: string;
+  /** The image eval jobs run in (default reactorcide/runner:dev). */
+  evalImage?: string;
 }
 
 export interface Coordinator {
@@ -34,6 +40,7 @@ export interface Coordinator {
   adminToken?: string;
   /** Set when the master key was generated into this file just now. */
   generatedKeyFile?: string;
+  vcs: VcsServices;
   stop(): Promise<void>;
 }
 
@@ -45,26 +52,38 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const database = await openDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, onLog: options.onPostgresLog });
   let attached: { close(): Promise<void> } | undefined;
   let notifier: Notifier | undefined;
+  let vcs: VcsServices | undefined;
   try {
     const admin = await bootstrapAdmin(database.db);
     attached = await options.beforeListen?.(database);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    const queue = options.queue ?? postgresJobQueue;
+    vcs = await startVcsServices({
+      db: database.db,
+      sql: database.sql,
+      queue,
+      keys: [key],
+      publicUrl: options.publicUrl ?? notifications.publicUrl,
+      evalImage: options.evalImage,
+      log: (line) => console.error(line),
+    });
     notifier = new Notifier({ db: database.db, sql: database.sql, archive, keys: [key], publicUrl: notifications.publicUrl ?? "", mail: notifications.mail });
     const { app, workflows } = buildApp({
       db: database.db,
       sql: database.sql,
-      queue: options.queue ?? postgresJobQueue,
+      queue,
       archive,
       key,
       notifier,
       bodyLimit,
       workflowLimits: workflowLimitsFromEnv(process.env),
+      vcs,
     });
     // Runs a crash left mid-way move on before new requests come (no node is created twice: advancing is one transaction per step).
     await workflows.recover();
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
-    // 413) sits well above it and only bounds what a chunked body can make it buffer.
-    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: bodyLimit * 16 });
+    // 413) sits well above it and only bounds what a chunked body can make it buffer (webhooks may be 25 MB).
+    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: Math.max(bodyLimit * 16, WEBHOOK_BODY_LIMIT) });
     const server = app.server!;
     const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
     if (!notifications.publicUrl) notifier.usePublicUrl(`http://${shownHost}:${server.port}`);
@@ -75,16 +94,19 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       database,
       adminToken: admin?.token,
       generatedKeyFile: generatedAt,
+      vcs,
       async stop() {
         await app.stop();
         await notifier?.stop();
         workflows.close();
+        await vcs?.stop();
         await attached?.close();
         await database.close();
       },
     };
   } catch (error) {
     await notifier?.stop();
+    await vcs?.stop();
     await attached?.close();
     await database.close();
     throw error;

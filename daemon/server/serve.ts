@@ -36,6 +36,8 @@ export interface ServeOptions {
   /** Undefined: coordinator only (--no-worker). */
   worker?: WorkerConfig;
   sweepIntervalMs?: number;
+  /** --public-url / REACTORCIDE_PUBLIC_URL: the address in status links. */
+  publicUrl?: string;
   onPostgresLog?: (line: string) => void;
 }
 
@@ -94,6 +96,8 @@ export async function startServe(options: ServeOptions): Promise<Served> {
     host: options.host,
     port: options.port,
     queue,
+    publicUrl: options.publicUrl,
+    evalImage: options.worker?.settings.defaultImage ?? (process.env.REACTORCIDE_DEFAULT_IMAGE || undefined),
     onPostgresLog: options.onPostgresLog,
     beforeListen: async (database) => {
       if (!options.corndogsUrl) {

@@ -6,3 +6,4 @@ export * from "./image.ts";
 export * from "./operations.ts";
 export * from "./notifications.ts";
 export * from "./workflows.ts";
+export * from "./vcs.ts";

@@ -2,22 +2,6 @@ import { bigserial, index, integer, jsonb, pgTable, text, timestamp, unique, uui
 import { projects } from "./projects.ts";
 import { apiTokens, users } from "./users.ts";
 
-export const webhookDeliveries = pgTable(
-  "webhook_deliveries",
-  {
-    id: uuid("id").primaryKey().defaultRandom(),
-    projectId: uuid("project_id").references(() => projects.id, { onDelete: "cascade" }),
-    provider: text("provider").notNull(),
-    deliveryId: text("delivery_id").notNull(),
-    event: text("event").notNull(),
-    payloadSha256: text("payload_sha256"),
-    outcome: text("outcome"),
-    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  // The same delivery id from the same provider is handled once.
-  (t) => [unique("webhook_deliveries_provider_delivery").on(t.provider, t.deliveryId)],
-);
-
 export const workers = pgTable("workers", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),

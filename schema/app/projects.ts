@@ -21,6 +21,10 @@ export const projects = pgTable(
     targetBranches: jsonb("target_branches").$type<string[]>().notNull().default([]),
     ciSourceUrl: text("ci_source_url"),
     ciSourceRef: text("ci_source_ref"),
+    /** Which forge the webhooks come from and statuses go to (schema/app/vcs.ts VCS_PROVIDERS). */
+    vcsProvider: text("vcs_provider").notNull().default("github"),
+    /** The forge's API root; null: the public one (https://api.github.com, https://gitlab.com/api/v4). */
+    vcsApiUrl: text("vcs_api_url"),
     forkPrPolicy: text("fork_pr_policy").$type<ForkPrPolicy>().notNull().default("approval"),
     // Encrypted like secrets (see daemon/secrets/cipher.ts): nonce || ciphertext || tag, plus key id.
     webhookSecretEnc: bytea("webhook_secret_enc"),
@@ -29,7 +33,10 @@ export const projects = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [check("projects_fork_pr_policy_check", sql.raw(`fork_pr_policy in (${FORK_PR_POLICIES.map((p) => `'${p}'`).join(", ")})`))],
+  (t) => [
+    check("projects_fork_pr_policy_check", sql.raw(`fork_pr_policy in (${FORK_PR_POLICIES.map((p) => `'${p}'`).join(", ")})`)),
+    check("projects_vcs_provider_check", sql`vcs_provider in ('github', 'gitlab')`),
+  ],
 );
 
 export const PROJECT_ROLES = ["read", "write", "admin"] as const;

@@ -59,6 +59,9 @@ const ROWS: Row[] = [
       { body: { target_branches: "main" }, field: "target_branches" },
       { body: { default_image: "-v=/:/host" }, field: "default_image" },
       { body: { ci_source_url: "https://x\nREACTORCIDE_JOB_COMMAND=id" }, field: "ci_source_url" },
+      { body: { vcs_provider: "bitbucket" }, field: "vcs_provider" },
+      { body: { vcs_api_url: "file:///etc/passwd" }, field: "vcs_api_url" },
+      { body: { vcs_api_url: "https://x\nA=1" }, field: "vcs_api_url" },
     ],
     forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
     missing: [{ path: "/api/v1/projects/ghost" }],
@@ -220,6 +223,20 @@ const ROWS: Row[] = [
   { method: "POST", path: "/api/v1/workflows/:run/cancel", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/cancel` }] },
   { method: "POST", path: "/api/v1/workflows/:run/retry", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry` }] },
   { method: "POST", path: "/api/v1/workflows/:run/retry-failed", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry-failed` }] },
+  // webhook deliveries
+  {
+    method: "GET",
+    path: "/api/v1/projects/:project/deliveries",
+    invalid: [{ query: "limit=0", field: "limit" }, { query: "offset=-1", field: "offset" }],
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: "/api/v1/projects/ghost/deliveries" }],
+  },
+  {
+    method: "POST",
+    path: `/api/v1/projects/:project/deliveries/${GHOST}/redeliver`,
+    forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
+    missing: [{ path: `/api/v1/projects/ghost/deliveries/${GHOST}/redeliver` }, { path: `/api/v1/projects/:project/deliveries/${GHOST}/redeliver` }, { path: "/api/v1/projects/:project/deliveries/7/redeliver" }],
+  },
   // worker endpoints
   { method: "POST", path: "/api/v1/internal/jobs/:job/token", forbidden: [...WORKER_ONLY, { who: "job" }], missing: [{ path: `/api/v1/internal/jobs/${GHOST}/token` }] },
   {
@@ -267,8 +284,11 @@ const ROWS: Row[] = [
   },
 ];
 
-/** Open routes: none of the errors apply (no token, no body, no ids). */
-const OPEN = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /api/docs", "GET /api/docs/json"];
+/**
+ * Open routes: none of the errors apply (no token, no body, no ids). The webhooks take no token:
+ * their signature is the credential, tested with hostile deliveries in daemon/vcs/webhooks.test.ts.
+ */
+const OPEN = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /api/docs", "GET /api/docs/json", "POST /api/v1/webhooks/github", "POST /api/v1/webhooks/gitlab"];
 
 let api: Awaited<ReturnType<typeof testApi>>;
 const tokens = {} as Record<Who, string>;

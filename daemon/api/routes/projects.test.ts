@@ -41,6 +41,15 @@ describe("projects", () => {
     expect(raw).not.toContain("ghp_supersecretvalue");
   });
 
+  test("vcs_provider and vcs_api_url: GitHub's public API by default, GitLab's for a gitlab project, a self-managed one when set", async () => {
+    const gh = await api.call("POST", "/api/v1/projects", { body: { name: "forge-gh" } });
+    expect(gh.json).toMatchObject({ vcs_provider: "github", vcs_api_url: "https://api.github.com" });
+    const gl = await api.call("POST", "/api/v1/projects", { body: { name: "forge-gl", vcs_provider: "gitlab" } });
+    expect(gl.json).toMatchObject({ vcs_provider: "gitlab", vcs_api_url: "https://gitlab.com/api/v4" });
+    const own = await api.call("PATCH", "/api/v1/projects/forge-gl", { body: { vcs_api_url: "https://git.example.com/api/v4/" } });
+    expect(own.json.vcs_api_url).toBe("https://git.example.com/api/v4");
+  });
+
   test("a duplicate name is 409 naming the field; bad names and unknown fields are 400", async () => {
     await api.call("POST", "/api/v1/projects", { body: { name: "dup" } });
     const again = await api.call("POST", "/api/v1/projects", { body: { name: "dup" } });

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { t } from "elysia";
 import { router } from "../router.ts";
-import { FORK_PR_POLICIES, IMAGE_DESCRIPTION, IMAGE_PATTERN, PROJECT_ROLES, projectMembers, projects, users } from "../../../schema/app/index.ts";
+import { VCS_PROVIDERS, FORK_PR_POLICIES, IMAGE_DESCRIPTION, IMAGE_PATTERN, PROJECT_ROLES, projectMembers, projects, users } from "../../../schema/app/index.ts";
 import { findUserByName } from "../../auth/users.ts";
 import { seal } from "../../secrets/cipher.ts";
 import { readableProjectIds, requirePrincipal, requireProjectRole, type Project } from "../access.ts";
@@ -9,6 +9,7 @@ import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { ONE_LINE } from "../job-schemas.ts";
+import { FORGES } from "../../vcs/forges.ts";
 
 export const PROJECT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 
@@ -22,6 +23,10 @@ const projectFields = {
   ci_source_url: t.Optional(t.String({ maxLength: 2000, pattern: ONE_LINE, description: "a URL or path on one line (up to 2000 characters)" })),
   ci_source_ref: t.Optional(t.String({ maxLength: 250, pattern: ONE_LINE, description: "a branch, tag or commit on one line (up to 250 characters)" })),
   fork_pr_policy: t.Optional(t.Union(FORK_PR_POLICIES.map((p) => t.Literal(p)))),
+  vcs_provider: t.Optional(t.Union(VCS_PROVIDERS.map((p) => t.Literal(p)), { description: "where webhooks come from and statuses go: github or gitlab" })),
+  vcs_api_url: t.Optional(
+    t.String({ maxLength: 2000, pattern: "^https?://[^\\s]+$", description: "the forge's API root (default https://api.github.com or https://gitlab.com/api/v4)" }),
+  ),
   webhook_secret: t.Optional(t.String({ minLength: 8, maxLength: 500, description: "stored encrypted, never returned" })),
   vcs_token: t.Optional(t.String({ minLength: 1, maxLength: 2000, description: "stored encrypted, never returned" })),
 };
@@ -46,6 +51,8 @@ export function projectView(p: Project) {
     ci_source_url: p.ciSourceUrl,
     ci_source_ref: p.ciSourceRef,
     fork_pr_policy: p.forkPrPolicy,
+    vcs_provider: p.vcsProvider,
+    vcs_api_url: p.vcsApiUrl ?? FORGES[p.vcsProvider as keyof typeof FORGES]?.defaultApiUrl ?? null,
     has_webhook_secret: p.webhookSecretEnc !== null,
     has_vcs_token: p.vcsTokenEnc !== null,
     created_at: p.createdAt.toISOString(),
@@ -69,6 +76,8 @@ export function projectRoutes(deps: AppDeps) {
     ...(b.ci_source_url !== undefined && { ciSourceUrl: b.ci_source_url as string }),
     ...(b.ci_source_ref !== undefined && { ciSourceRef: b.ci_source_ref as string }),
     ...(b.fork_pr_policy !== undefined && { forkPrPolicy: b.fork_pr_policy as Project["forkPrPolicy"] }),
+    ...(b.vcs_provider !== undefined && { vcsProvider: b.vcs_provider as string }),
+    ...(b.vcs_api_url !== undefined && { vcsApiUrl: (b.vcs_api_url as string).replace(/\/+$/, "") }),
     ...(b.webhook_secret !== undefined && { webhookSecretEnc: sealField(name, "webhook_secret", b.webhook_secret as string), encKeyId: deps.key.id }),
     ...(b.vcs_token !== undefined && { vcsTokenEnc: sealField(name, "vcs_token", b.vcs_token as string), encKeyId: deps.key.id }),
   });

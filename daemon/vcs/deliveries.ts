@@ -1,0 +1,135 @@
+/**
+ * Turns recorded deliveries into work: each `received` delivery becomes one eval job, its
+ * `reactorcide/eval` pending status and the delivery marked processed, in one transaction. Rows
+ * are claimed with SKIP LOCKED, so several coordinators share the work; what a crash left
+ * `received` is processed at the next start.
+ */
+import { and, eq } from "drizzle-orm";
+import { jobs, webhookDeliveries } from "../../schema/app/index.ts";
+import { findProject } from "../api/access.ts";
+import type { Db } from "../db/client.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import type { Job } from "../jobs/store.ts";
+import { EVAL_CONTEXT, evalJob } from "./eval-job.ts";
+import type { VcsEvent } from "./event.ts";
+import { setCommitStatus } from "./reports.ts";
+
+export interface DeliveryProcessorOptions {
+  db: Db;
+  queue: JobQueue;
+  /** The image the eval job runs in (default reactorcide/runner:dev). */
+  evalImage?: string;
+  /** The address people reach the daemon at, for status links. */
+  publicUrl?: string;
+  /** Called after statuses were written (the reporter's kick). */
+  onReports?: () => void;
+  log?: (message: string) => void;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export function jobUrl(publicUrl: string | undefined, jobId: string): string | undefined {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, "")}/jobs/${jobId}` : undefined;
+}
+
+export class DeliveryProcessor {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly o: DeliveryProcessorOptions) {}
+
+  /** A delivery was recorded: process it now (coalesced with a pass already running). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drainOnce()
+      .catch((error) => this.o.log?.(`webhook deliveries: ${(error as Error).message}`))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Processes every received delivery (start-up, tests). */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+    await this.drainOnce();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    while (this.running) await this.running;
+  }
+
+  private async drainOnce(): Promise<void> {
+    while (!this.stopped && (await this.processNext())) {}
+  }
+
+  /** One received delivery, or false when none is left. */
+  async processNext(): Promise<boolean> {
+    const { db } = this.o;
+    let made: Job | undefined;
+    let failed: { id: string; attempts: number; message: string } | undefined;
+    const found = await db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.status, "received"))
+        .orderBy(webhookDeliveries.receivedAt)
+        .limit(1)
+        .for("update", { skipLocked: true });
+      if (!row) return false;
+      const done = (outcome: "accepted" | "error", reason: string | null, evalJobId?: string) =>
+        tx
+          .update(webhookDeliveries)
+          .set({ status: "processed", outcome, reason, processedAt: new Date(), attempts: row.attempts + 1, ...(evalJobId ? { evalJobId } : {}) })
+          .where(eq(webhookDeliveries.id, row.id));
+      const project = row.projectId ? await findProject(tx as unknown as Db, row.projectId) : undefined;
+      if (!project || !row.mapped) {
+        await done("error", project ? "the delivery was recorded without an event" : "the project is gone");
+        return true;
+      }
+      const event = row.mapped as unknown as VcsEvent;
+      try {
+        const [job] = await tx.insert(jobs).values(evalJob(project, event, { image: this.o.evalImage, deliveryId: row.deliveryId })).returning();
+        made = job!;
+        await setCommitStatus(tx, project.id, event.apiRepo, {
+          sha: event.sha,
+          context: EVAL_CONTEXT,
+          state: "pending",
+          description: "Reactorcide is deciding what runs",
+          targetUrl: jobUrl(this.o.publicUrl, made.id),
+        });
+        await done("accepted", `eval job ${made.id} started`, made.id);
+      } catch (error) {
+        failed = { id: row.id, attempts: row.attempts + 1, message: (error as Error).message };
+        throw error;
+      }
+      return true;
+    }).catch(async (error) => {
+      if (!failed) throw error;
+      made = undefined;
+      // Kept `received` for another try, up to MAX_ATTEMPTS; then recorded as an error with why.
+      const give = failed.attempts >= MAX_ATTEMPTS;
+      await db
+        .update(webhookDeliveries)
+        .set(give ? { status: "processed", outcome: "error", reason: failed.message, attempts: failed.attempts, processedAt: new Date() } : { attempts: failed.attempts })
+        .where(and(eq(webhookDeliveries.id, failed.id), eq(webhookDeliveries.status, "received")));
+      this.o.log?.(`webhook delivery ${failed.id}: ${failed.message}`);
+      return give;
+    });
+    if (made) {
+      // After the commit: a crash before this leaves a queued job, which requeueing at start submits.
+      await this.o.queue.enqueue(made);
+      this.o.onReports?.();
+    }
+    return found;
+  }
+}

@@ -1,0 +1,50 @@
+import type { Sql } from "postgres";
+import type { Db } from "../db/client.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import type { MasterKey } from "../secrets/cipher.ts";
+import { DeliveryProcessor } from "./deliveries.ts";
+import { VcsReporter } from "./reporter.ts";
+import { StatusSync } from "./status-sync.ts";
+
+export interface VcsServicesOptions {
+  db: Db;
+  sql: Sql;
+  queue: JobQueue;
+  keys: readonly MasterKey[];
+  publicUrl?: string;
+  evalImage?: string;
+  /** Reporter backoff (tests shorten it). */
+  baseBackoffMs?: number;
+  log?: (message: string) => void;
+}
+
+/** The coordinator's VCS side: deliveries → eval jobs, job events → statuses, the outbox → the forge. */
+export interface VcsServices {
+  processor: DeliveryProcessor;
+  reporter: VcsReporter;
+  sync: StatusSync;
+  deliveryRecorded(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts them and catches up on what a restart left: received deliveries, unsent reports, statuses behind their jobs. */
+export async function startVcsServices(o: VcsServicesOptions): Promise<VcsServices> {
+  const reporter = new VcsReporter({ db: o.db, sql: o.sql, keys: o.keys, baseBackoffMs: o.baseBackoffMs, log: o.log });
+  const sync = new StatusSync({ db: o.db, publicUrl: o.publicUrl, onReports: () => reporter.kick(), log: o.log });
+  const processor = new DeliveryProcessor({ db: o.db, queue: o.queue, evalImage: o.evalImage, publicUrl: o.publicUrl, onReports: () => reporter.kick(), log: o.log });
+  sync.start();
+  reporter.start();
+  processor.kick();
+  void sync.reconcile().catch((error) => o.log?.(`vcs statuses: ${(error as Error).message}`));
+  return {
+    processor,
+    reporter,
+    sync,
+    deliveryRecorded: () => processor.kick(),
+    async stop() {
+      await processor.stop();
+      await sync.stop();
+      await reporter.stop();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** The pull request summary comment: each workflow, each job, status, duration, link. Markdown, read by both forges. */
+import type { JobStatus } from "../../schema/app/index.ts";
+import { SUMMARY_MARKER } from "./reports.ts";
+
+export interface SummaryJob {
+  name: string;
+  status: JobStatus;
+  url?: string;
+  seconds?: number;
+}
+
+export interface SummaryGroup {
+  name: string;
+  context: string;
+  url?: string;
+  jobs: SummaryJob[];
+}
+
+const ICON: Record<JobStatus, string> = {
+  queued: "⏳",
+  running: "🔄",
+  success: "✅",
+  failure: "❌",
+  error: "⚠️",
+  cancelled: "⏹️",
+  timed_out: "⌛",
+};
+
+export function duration(seconds: number | undefined): string {
+  if (seconds === undefined) return "–";
+  if (seconds < 60) return `${seconds}s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m}m ${seconds % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** Job names come from the trusted checkout, but a table cell must not break: | and line breaks are escaped. */
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+const link = (text: string, url?: string) => (url ? `[${cell(text)}](${url})` : cell(text));
+
+export function renderSummary(input: { sha: string; eval: SummaryJob; groups: SummaryGroup[] }): string {
+  const lines = [SUMMARY_MARKER, `### Reactorcide for ${input.sha.slice(0, 12)}`, ""];
+  lines.push(`${ICON[input.eval.status]} ${link("eval", input.eval.url)}: ${input.eval.status} (${duration(input.eval.seconds)})`, "");
+  if (input.groups.length === 0) {
+    lines.push(input.eval.status === "success" ? "No workflow matches this pull request." : "No workflow has started yet.");
+  }
+  for (const g of input.groups) {
+    lines.push(`#### ${link(g.name, g.url)}`, "", "| Job | Status | Duration |", "| --- | --- | --- |");
+    for (const j of g.jobs) lines.push(`| ${link(j.name, j.url)} | ${ICON[j.status]} ${j.status} | ${duration(j.seconds)} |`);
+    lines.push("");
+  }
+  return lines.join("\n");
+}
