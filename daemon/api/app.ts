@@ -8,7 +8,7 @@ import { needsToken, principalOf } from "./access.ts";
 import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
 import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { internalRoutes } from "./routes/internal.ts";
+import { internalRoutes, isLogBatchPath, LOG_BATCH_BODY_LIMIT } from "./routes/internal.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { projectRoutes } from "./routes/projects.ts";
@@ -37,6 +37,7 @@ const isWebhook = (request: Request) => new URL(request.url).pathname.startsWith
  */
 export function buildApp(deps: AppDeps) {
   const limit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const limitFor = (pathname: string) => (isLogBatchPath(pathname) ? Math.max(limit, LOG_BATCH_BODY_LIMIT) : limit);
   const metrics = createMetrics(deps.db);
   const workflows = new WorkflowEngine({ db: deps.db, queue: deps.queue, limits: deps.workflowLimits, onNodeWait: (s) => metrics.workflowNodeWait.observe(s) });
   const started = new WeakMap<Request, number>();
@@ -53,7 +54,7 @@ export function buildApp(deps: AppDeps) {
       const nul = nulInUrl(url);
       if (nul) return errorResponse(badRequest(`${nul}: must not contain a NUL character`, nul));
       const length = Number(request.headers.get("content-length") ?? 0);
-      const max = isWebhook(request) ? WEBHOOK_BODY_LIMIT : limit;
+      const max = isWebhook(request) ? WEBHOOK_BODY_LIMIT : limitFor(url.pathname);
       if (length > max) return errorResponse(tooLarge(max));
       // Who is asking comes first: nobody without a valid token costs a body read, a parse or a validation.
       if (needsToken(url.pathname)) {
@@ -67,7 +68,7 @@ export function buildApp(deps: AppDeps) {
     })
     // Bodies are read here, as JSON only, so an oversized chunked body is refused and bad JSON gets our error shape.
     // A webhook's body stays bytes: its signature is over exactly those, and it is read only after the check.
-    .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limit)))
+    .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limitFor(new URL(request.url).pathname))))
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
       if (error instanceof ValidationError) {

@@ -64,6 +64,7 @@ export const JobListQuery = t.Object({
 export const LogQuery = t.Object({
   follow: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
   after: t.Optional(Digits("a line number; only lines after it are sent")),
+  limit: t.Optional(Digits("at most this many lines (default: all)")),
 });
 
 /** A digit-string query parameter as a number within [min, max], or 400 naming it. */

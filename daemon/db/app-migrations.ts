@@ -7,6 +7,7 @@ import m0002 from "../../schema/migrations/app/0002_data_checks.sql" with { type
 import m0003 from "../../schema/migrations/app/0003_notifications.sql" with { type: "text" };
 import m0004 from "../../schema/migrations/app/0004_workflow_runs.sql" with { type: "text" };
 import m0005 from "../../schema/migrations/app/0005_vcs_events.sql" with { type: "text" };
+import m0006 from "../../schema/migrations/app/0006_log_chunks.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -23,4 +24,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0003_notifications": m0003,
   "0004_workflow_runs": m0004,
   "0005_vcs_events": m0005,
+  "0006_log_chunks": m0006,
 };

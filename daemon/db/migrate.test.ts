@@ -23,7 +23,7 @@ test("migrations apply once on an empty database, concurrently and again without
     expect(applied[0]!.n).toBe(Object.keys(appMigrationSql).length);
     const tables = await a`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`;
     expect(tables.map((t) => t.table_name)).toEqual(
-      expect.arrayContaining(["users", "api_tokens", "projects", "project_members", "jobs", "workflow_runs", "secrets", "job_logs", "webhook_deliveries", "workers", "audit_log"]),
+      expect.arrayContaining(["users", "api_tokens", "projects", "project_members", "jobs", "workflow_runs", "secrets", "job_log_chunks", "webhook_deliveries", "workers", "audit_log"]),
     );
   } finally {
     await a.end();

@@ -175,13 +175,13 @@ describe("data model", () => {
     ).rejects.toThrow(/key_id/);
   });
 
-  test("job_logs: numbered lines, each number once per job, removed with the job", async () => {
+  test("job_log_chunks: numbered runs of lines, each first number once per job, ranges well formed, removed with the job", async () => {
     const job = await jobIn("running");
-    await api.sql`INSERT INTO job_logs (job_id, seq, line) VALUES (${job}, 1, 'a')`;
-    await expect(api.sql`INSERT INTO job_logs (job_id, seq, line) VALUES (${job}, 1, 'b')`).rejects.toThrow(/job_logs_job_seq/);
-    await expect(api.sql`INSERT INTO job_logs (job_id, seq, line, stream) VALUES (${job}, 2, 'c', 'tty')`).rejects.toThrow(/job_logs_stream_check/);
+    await api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body) VALUES (${job}, 1, 2, ${"oa\nob\n"})`;
+    await expect(api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body) VALUES (${job}, 1, 1, ${"oc\n"})`).rejects.toThrow(/job_log_chunks_job_id_first_seq_pk/);
+    await expect(api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body) VALUES (${job}, 5, 4, ${"oc\n"})`).rejects.toThrow(/job_log_chunks_range_check/);
     await api.sql`DELETE FROM jobs WHERE id = ${job}`;
-    expect((await api.sql`SELECT count(*)::int AS n FROM job_logs WHERE job_id = ${job}`)[0]!.n).toBe(0);
+    expect((await api.sql`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${job}`)[0]!.n).toBe(0);
   });
 
   test("webhook_deliveries: one row per provider delivery id", async () => {

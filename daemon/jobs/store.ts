@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { JOB_STATUSES, JOB_TRANSITIONS, jobLogs, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
+import { JOB_STATUSES, JOB_TRANSITIONS, jobLogChunks, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
-import { storableLine } from "../../runner/protocol/log-line.ts";
+import { encodeLines } from "../../runner/protocol/log-line.ts";
 import { jobEvents } from "./events.ts";
 
 export type Job = typeof jobs.$inferSelect;
@@ -97,20 +97,23 @@ export interface LogLine {
   line: string;
 }
 
-/** Appends lines in order, numbering them after the job's last line. Returns the last number. */
-export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[]): Promise<number | undefined> {
-  return db.transaction(async (tx) => {
-    // The counter row lock orders concurrent batches for one job.
-    const [counter] = await tx
-      .update(jobs)
-      .set({ logLines: sql`${jobs.logLines} + ${lines.length}` })
-      .where(eq(jobs.id, jobId))
-      .returning({ last: jobs.logLines });
-    if (!counter) return undefined;
-    const first = counter.last - lines.length + 1;
-    if (lines.length) {
-      await tx.insert(jobLogs).values(lines.map((l, i) => ({ jobId, seq: first + i, stream: l.stream ?? "stdout", line: storableLine(l.line) })));
-    }
-    return counter.last;
-  });
+/**
+ * Appends lines in order, numbering them after the job's last line, as one chunk row in one
+ * statement (the counter row's lock orders concurrent batches for a job). Returns the last
+ * number and the job's status, or undefined when there is no such job.
+ */
+export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[]): Promise<{ last: number; status: JobStatus } | undefined> {
+  const n = lines.length;
+  if (n === 0) {
+    const [job] = await db.select({ last: jobs.logLines, status: jobs.status }).from(jobs).where(eq(jobs.id, jobId));
+    return job;
+  }
+  const rows = await db.execute<{ last: number; status: JobStatus }>(sql`
+    WITH counter AS (
+      UPDATE ${jobs} SET log_lines = log_lines + ${n} WHERE id = ${jobId} RETURNING log_lines, status
+    )
+    INSERT INTO ${jobLogChunks} (job_id, first_seq, last_seq, body)
+    SELECT ${jobId}, log_lines - ${n} + 1, log_lines, ${encodeLines(lines)} FROM counter
+    RETURNING last_seq AS last, (SELECT status FROM counter) AS status`);
+  return rows[0];
 }

@@ -1,5 +1,6 @@
 import { buildApp } from "../api/app.ts";
 import { DEFAULT_BODY_LIMIT } from "../api/deps.ts";
+import { LOG_BATCH_BODY_LIMIT } from "../api/routes/internal.ts";
 import { bootstrapAdmin } from "../auth/users.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import { postgresJobQueue, type JobQueue } from "../jobs/queue.ts";
@@ -82,8 +83,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // Runs a crash left mid-way move on before new requests come (no node is created twice: advancing is one transaction per step).
     await workflows.recover();
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
-    // 413) sits well above it and only bounds what a chunked body can make it buffer (webhooks may be 25 MB).
-    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: Math.max(bodyLimit * 16, WEBHOOK_BODY_LIMIT) });
+    // 413) sits well above it and only bounds what a chunked body can make it buffer (webhooks may be 25 MB, log batches 8 MB).
+    app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: Math.max(bodyLimit * 16, LOG_BATCH_BODY_LIMIT * 4, WEBHOOK_BODY_LIMIT) });
     const server = app.server!;
     const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
     if (!notifications.publicUrl) notifier.usePublicUrl(`http://${shownHost}:${server.port}`);

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { appendLogs } from "../jobs/store.ts";
 import { testApi } from "../testing/api.ts";
 import { FsLogArchive } from "./fs-archive.ts";
-import { archiveJobLog, readJobLog } from "./job-logs.ts";
+import { archiveJobLog, readWholeJobLog } from "./job-logs.ts";
+import { archivedText } from "./log-archive.ts";
 
 const api = await testApi();
 afterAll(() => api.close());
@@ -22,12 +23,12 @@ test("a finished job's log moves to the archive whole, and reads the same from t
   const id = await newJob();
   await appendLogs(api.db, id, [{ line: "one" }, { stream: "stderr", line: "two" }]);
   await appendLogs(api.db, id, [{ line: "three ✓" }]);
-  const before = await readJobLog(api.sql, archive, id, 0, false);
+  const before = await readWholeJobLog(api.sql, archive, id, 0, false);
   expect(await archiveJobLog(api.sql, archive, id)).toBe(3);
   // Postgres no longer holds them; the reader does not care.
-  expect((await api.sql`SELECT count(*)::int AS n FROM job_logs WHERE job_id = ${id}`)[0]!.n).toBe(0);
-  expect(await readJobLog(api.sql, archive, id, 0, true)).toEqual(before);
-  expect((await readJobLog(api.sql, archive, id, 2, true)).map((l) => l.line)).toEqual(["three ✓"]);
+  expect((await api.sql`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${id}`)[0]!.n).toBe(0);
+  expect(await readWholeJobLog(api.sql, archive, id, 0, true)).toEqual(before);
+  expect((await readWholeJobLog(api.sql, archive, id, 2, true)).map((l) => l.line)).toEqual(["three ✓"]);
   expect(before.map((l) => [l.seq, l.stream, l.line])).toEqual([
     [1, "stdout", "one"],
     [2, "stderr", "two"],
@@ -42,16 +43,16 @@ test("lines that arrive after archiving (a worker's last words after a cancel) a
   await archiveJobLog(api.sql, archive, id);
   await appendLogs(api.db, id, [{ stream: "system", line: "cancelled through the API; stopping" }]);
   // Before the second archive, the reader joins both places.
-  expect((await readJobLog(api.sql, archive, id, 0, true)).map((l) => l.line)).toEqual(["a", "b", "cancelled through the API; stopping"]);
+  expect((await readWholeJobLog(api.sql, archive, id, 0, true)).map((l) => l.line)).toEqual(["a", "b", "cancelled through the API; stopping"]);
   expect(await archiveJobLog(api.sql, archive, id)).toBe(3);
   expect(await archiveJobLog(api.sql, archive, id)).toBe(3);
-  expect((await readJobLog(api.sql, archive, id, 0, true)).map((l) => l.seq)).toEqual([1, 2, 3]);
+  expect((await readWholeJobLog(api.sql, archive, id, 0, true)).map((l) => l.seq)).toEqual([1, 2, 3]);
 });
 
 test("a running job's log is read from Postgres only", async () => {
   const archive = new FsLogArchive(await mkdtemp(join(tmpdir(), "reactorcide-joblogs-")));
   const id = await newJob();
   await appendLogs(api.db, id, [{ line: "live" }]);
-  expect((await readJobLog(api.sql, archive, id, 0, false)).map((l) => l.line)).toEqual(["live"]);
-  expect(await archive.get(id)).toBeNull();
+  expect((await readWholeJobLog(api.sql, archive, id, 0, false)).map((l) => l.line)).toEqual(["live"]);
+  expect(await archivedText(archive, id)).toBeNull();
 });

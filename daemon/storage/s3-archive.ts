@@ -1,4 +1,4 @@
-import { logKey, type LogArchive } from "./log-archive.ts";
+import { fromLegacyJsonl, legacyLogKey, logKey, type LogArchive } from "./log-archive.ts";
 
 export interface S3ArchiveOptions {
   /** e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000 */
@@ -29,16 +29,20 @@ export class S3LogArchive implements LogArchive {
     this.location = `s3 ${options.endpoint}/${options.bucket}/${this.prefix}`;
   }
 
-  async put(jobId: string, log: string): Promise<void> {
-    await this.client.write(this.prefix + logKey(jobId), log, { type: "text/plain; charset=utf-8" });
+  async put(jobId: string, parts: AsyncIterable<string> | string): Promise<void> {
+    const key = this.prefix + logKey(jobId);
+    // One PUT of the whole object (what every S3-compatible store takes); the parts are held
+    // as a Blob until then, at most the job's log cap.
+    const chunks: string[] = [];
+    if (typeof parts === "string") chunks.push(parts);
+    else for await (const part of parts) chunks.push(part);
+    await this.client.write(key, new Blob(chunks), { type: "text/plain; charset=utf-8" });
   }
 
-  async get(jobId: string): Promise<string | null> {
-    try {
-      return await this.client.file(this.prefix + logKey(jobId)).text();
-    } catch (error) {
-      if ((error as { code?: string }).code === "NoSuchKey") return null;
-      throw error;
-    }
+  async open(jobId: string): Promise<ReadableStream<Uint8Array> | null> {
+    const file = this.client.file(this.prefix + logKey(jobId));
+    if (await file.exists()) return file.stream();
+    const legacy = this.client.file(this.prefix + legacyLogKey(jobId));
+    return (await legacy.exists()) ? fromLegacyJsonl(legacy.stream()) : null;
   }
 }

@@ -116,7 +116,8 @@ export class HttpCoordinator implements Coordinator {
 
   async appendLogs(jobId: string, lines: LogLine[]): Promise<void> {
     const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, {
-      lines: lines.map((l) => ({ stream: l.stream, line: l.line })),
+      // stdout is the default stream; leaving it out keeps a batch of short lines small.
+      lines: lines.map((l) => (l.stream === "stdout" ? { line: l.line } : { stream: l.stream, line: l.line })),
     });
     if (status !== 200) this.fail(`shipping ${lines.length} log lines of job ${jobId}`, status, json);
   }

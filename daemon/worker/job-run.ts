@@ -197,7 +197,12 @@ export class JobRun {
     })();
     let exit: Exit;
     try {
-      [exit] = await Promise.all([running.exited, shipper.pump("stdout", running.stdout), shipper.pump("stderr", running.stderr)]);
+      // The job's clock stops when its process does: shipping what it printed is the worker's time, not the job's.
+      const exited = running.exited.then((e) => {
+        clearTimeout(timer);
+        return e;
+      });
+      [exit] = await Promise.all([exited, shipper.pump("stdout", running.stdout), shipper.pump("stderr", running.stderr)]);
     } finally {
       clearTimeout(timer);
       watching = false;

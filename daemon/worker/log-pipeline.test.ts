@@ -38,3 +38,31 @@ test("a NUL byte in job output is shown as U+FFFD and the rest of the log is kep
     if (command.startsWith("echo")) expect(log).toContain("before");
   }
 }, 60_000);
+
+test("a job printing 4 MB in 400,000 short lines within a 5 s timeout succeeds with every line kept, in order", async () => {
+  // 400,000 lines of 9 bytes; shipped at the old 170-400 KB/s it ran out its timeout.
+  const job = await system.submit({ name: "chatty", command: "seq 100000000 100399999", timeout: 5 });
+  const done = await system.waitFor(job.id);
+  expect(done.status).toBe("success");
+  const response = await system.http("GET", `/api/v1/jobs/${job.id}/logs`);
+  const lines = response.text.split("\n").filter((l) => /^\d+$/.test(l));
+  expect(lines.length).toBe(400_000);
+  expect(lines[0]).toBe("100000000");
+  expect(lines.at(-1)).toBe("100399999");
+  expect(lines.every((l, i) => Number(l) === 100000000 + i)).toBe(true);
+  // Ranges for a reader that pages: after line N, at most M lines.
+  const page = await system.http("GET", `/api/v1/jobs/${job.id}/logs?after=1000&limit=3`);
+  expect(page.text).toBe("100000999\n100001000\n100001001\n");
+  const stored = await system.api.sql`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${job.id}`;
+  expect(stored[0]!.n).toBe(0); // archived when it ended
+}, 60_000);
+
+test("the text log marks the system's lines, and job output imitating them is escaped", async () => {
+  const job = await system.submit({ name: "forger", command: 'printf "[reactorcide] success (exit 0): the job\'s command exited 0\\n"; exit 3' });
+  const done = await system.waitFor(job.id);
+  expect(done.status).toBe("failure");
+  const log = await system.logText(job.id);
+  expect(log).toContain("\\[reactorcide] success (exit 0): the job's command exited 0\n");
+  expect(log).toContain("[reactorcide] failure (exit 3): the job's command exited 3\n");
+  expect(log.split("\n").filter((l) => l.startsWith("[reactorcide] success"))).toEqual([]);
+}, 60_000);

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { projects } from "./projects.ts";
 import { users } from "./users.ts";
 
@@ -105,24 +105,24 @@ export const jobs = pgTable(
   ],
 );
 
-export const LOG_STREAMS = ["stdout", "stderr", "system"] as const;
-export type LogStream = (typeof LOG_STREAMS)[number];
+export { LOG_STREAMS, type LogStreamName as LogStream } from "../../runner/protocol/log-line.ts";
 
-export const jobLogs = pgTable(
-  "job_logs",
+/**
+ * A running job's log, one row per batch the worker shipped: lines first_seq..last_seq in the
+ * stored form of runner/protocol/log-line.ts (a stream character, the text, "\n" each). A row
+ * per line cost ten times the text in row headers, index entries and WAL; a chunk is compressed
+ * by TOAST. Moved to the archive, and deleted here, when the job ends.
+ */
+export const jobLogChunks = pgTable(
+  "job_log_chunks",
   {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
     jobId: uuid("job_id")
       .notNull()
       .references(() => jobs.id, { onDelete: "cascade" }),
-    // 1-based line number within the job, assigned by the coordinator.
-    seq: integer("seq").notNull(),
-    stream: text("stream").$type<LogStream>().notNull().default("stdout"),
-    line: text("line").notNull(),
+    firstSeq: integer("first_seq").notNull(),
+    lastSeq: integer("last_seq").notNull(),
+    body: text("body").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    unique("job_logs_job_seq").on(t.jobId, t.seq),
-    check("job_logs_stream_check", sql.raw(`stream in (${LOG_STREAMS.map((s) => `'${s}'`).join(", ")})`)),
-  ],
+  (t) => [primaryKey({ columns: [t.jobId, t.firstSeq] }), check("job_log_chunks_range_check", sql`${t.lastSeq} >= ${t.firstSeq} AND ${t.firstSeq} >= 1`)],
 );

@@ -16,6 +16,11 @@ import { issueJobToken, revokeJobTokens } from "../../auth/job-tokens.ts";
 import { TriggerRefused, type WorkflowEngine } from "../../workflows/engine.ts";
 import { triggerOutcomeView, triggerRefused } from "./triggers.ts";
 
+/** A batch of log lines may be this large (the worker ships a few MB at a time; other bodies keep the API's limit). */
+export const LOG_BATCH_BODY_LIMIT = 8 * 1024 * 1024;
+export const LOG_BATCH_MAX_LINES = 100_000;
+export const isLogBatchPath = (pathname: string) => /^\/api\/v1\/internal\/jobs\/[^/]+\/logs$/.test(pathname);
+
 const WorkerId = t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" });
 const Claim = t.Object({ worker_id: WorkerId }, { additionalProperties: false });
 const StatusChange = t.Object(
@@ -34,7 +39,7 @@ const LogBatch = t.Object(
         { stream: t.Optional(t.Union(LOG_STREAMS.map((s) => t.Literal(s)))), line: t.String({ maxLength: 65536 }) },
         { additionalProperties: false },
       ),
-      { minItems: 1, maxItems: 5000 },
+      { minItems: 1, maxItems: LOG_BATCH_MAX_LINES },
     ),
   },
   { additionalProperties: false },
@@ -110,13 +115,12 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
       async ({ params, body, request }) => {
         await requirePrincipal(db, request.headers, "worker");
         const id = uuidOr404(params.id, "job");
-        const last = await appendLogs(db, id, body.lines);
-        if (last === undefined) throw notFound("job");
+        const stored = await appendLogs(db, id, body.lines);
+        if (stored === undefined) throw notFound("job");
         // Lines after the end (a worker's last words after a cancel) join the archived log.
-        const job = await getJob(db, id);
-        if (job && TERMINAL_STATUSES.includes(job.status)) await jobLogEnded(deps, id);
+        if (TERMINAL_STATUSES.includes(stored.status)) await jobLogEnded(deps, id);
         else await logChanged(deps, id);
-        return { appended: body.lines.length, last_seq: last };
+        return { appended: body.lines.length, last_seq: stored.last };
       },
       { body: LogBatch, detail: { summary: "Append a batch of (already masked) log lines" } },
     )

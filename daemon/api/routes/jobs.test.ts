@@ -1,3 +1,4 @@
+import { archivedText } from "../../storage/log-archive.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { testApi } from "../../testing/api.ts";
 
@@ -256,9 +257,9 @@ describe("log archive", () => {
     await status(job.id, { status: "running" });
     await api.call("POST", `/api/v1/internal/jobs/${job.id}/logs`, { token: worker, body: { lines: [{ line: "first" }, { line: "second" }] } });
     await api.call("POST", `/api/v1/jobs/${job.id}/cancel`);
-    const rows = await api.sql`SELECT count(*)::int AS n FROM job_logs WHERE job_id = ${job.id}`;
+    const rows = await api.sql`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${job.id}`;
     expect(rows[0]!.n).toBe(0);
-    expect(await api.deps.archive.get(job.id)).toContain('"line":"first"');
+    expect(await archivedText(api.deps.archive, job.id)).toBe("ofirst\nosecond\n");
     // The worker's last words after the cancel.
     await api.call("POST", `/api/v1/internal/jobs/${job.id}/logs`, { token: worker, body: { lines: [{ line: "terminated" }] } });
     const text = await api.call("GET", `/api/v1/jobs/${job.id}/logs`);

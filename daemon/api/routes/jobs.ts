@@ -15,7 +15,7 @@ import type { AppDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { JobListQuery, JobSubmit, LogQuery, queryInt } from "../job-schemas.ts";
 import { jobView } from "../job-view.ts";
-import { followLogs } from "../log-stream.ts";
+import { followLogs, textLogResponse } from "../log-stream.ts";
 import { revokeJobTokens } from "../../auth/job-tokens.ts";
 import type { WorkflowEngine } from "../../workflows/engine.ts";
 
@@ -187,9 +187,9 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
           const sources = { db, sql: deps.sql, archive: deps.archive, wakeups, pollMs: deps.logPollMs ?? 1000 };
           return followLogs({ ...sources, stillAllowed, recheckMs: deps.accessRecheckMs }, job.id, after, request.signal);
         }
-        const lines = await readJobLog(deps.sql, deps.archive, job.id, after, TERMINAL_STATUSES.includes(job.status));
-        const text = lines.map((l) => l.line + "\n").join("");
-        return new Response(text, { headers: { "content-type": "text/plain; charset=utf-8" } });
+        const limit = queryInt(query.limit, "limit", 1, 1e9, Number.POSITIVE_INFINITY);
+        const lines = readJobLog(deps.sql, deps.archive, job.id, after, TERMINAL_STATUSES.includes(job.status), limit);
+        return textLogResponse(lines, request.signal);
       },
       { query: LogQuery, detail: { summary: "The job's log as text; ?follow=true streams it (SSE) until the job ends" } },
     );

@@ -36,6 +36,13 @@ export interface ShipperOptions {
   maxTotalBytes?: number;
 }
 
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** Bytes a line takes in the JSON batch (escapes and UTF-8 included), so a batch stays under the coordinator's body limit. */
+function wireBytes(line: string): number {
+  return 24 + (PLAIN_ASCII.test(line) ? line.length + 2 : Buffer.byteLength(JSON.stringify(line)));
+}
+
 /** A 4xx other than 408/429: the coordinator refused the batch, and sending it again cannot help. */
 function refusedForGood(error: unknown): boolean {
   const status = (error as { status?: unknown } | null)?.status;
@@ -53,19 +60,24 @@ export class LogShipper {
   private inFlightBytes = 0;
   private outputBytes = 0;
   private truncated = false;
-  /** Every line shipped, masked, for the caller's own use (e.g. the last lines in an error). */
-  readonly tail: string[] = [];
+  /** The last lines shipped, masked, for the caller's own use (e.g. the last lines in an error). */
+  private readonly recent: string[] = [];
   private readonly o: Required<Omit<ShipperOptions, "send" | "masker">>;
 
   constructor(private readonly options: ShipperOptions) {
     this.o = {
-      maxLines: options.maxLines ?? 500,
-      maxBytes: options.maxBytes ?? 256 * 1024,
+      // Few, large batches: each costs a round trip and a statement, whatever its size.
+      maxLines: options.maxLines ?? 50_000,
+      maxBytes: options.maxBytes ?? 2 * 2 ** 20,
       intervalMs: options.intervalMs ?? 200,
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       maxAttempts: options.maxAttempts ?? 8,
       maxTotalBytes: options.maxTotalBytes ?? 100 * 2 ** 20,
     };
+  }
+
+  get tail(): string[] {
+    return this.recent.slice(-50);
   }
 
   /** Lines shipped so far (or queued). */
@@ -78,16 +90,20 @@ export class LogShipper {
     for (const line of text.split("\n")) this.push("system", line);
   }
 
-  /** Reads `stream` to its end, line by line. Resolves when all of it is queued. */
+  /**
+   * Reads `stream` to its end. The complete lines of each chunk are masked together (one pass of
+   * the masker per chunk, not per line) and queued; an unfinished line waits for the next chunk.
+   * Resolves when all of it is queued.
+   */
   async pump(name: LogStream, stream: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = "";
     for await (const chunk of stream) {
       buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        this.push(name, buffer.slice(0, newline).replace(/\r$/, ""));
-        buffer = buffer.slice(newline + 1);
+      const cut = buffer.lastIndexOf("\n");
+      if (cut >= 0) {
+        this.pushLines(name, this.options.masker.mask(buffer.slice(0, cut)));
+        buffer = buffer.slice(cut + 1);
       }
       // A huge line with no newline: mask it whole, then ship it in pieces.
       if (buffer.length > this.o.maxLineBytes * 4) buffer = this.pushLongHead(name, buffer);
@@ -97,6 +113,15 @@ export class LogShipper {
     }
     buffer += decoder.decode();
     if (buffer) this.push(name, buffer);
+  }
+
+  /** Masked text of whole lines, queued line by line (a line longer than maxLineBytes in pieces). */
+  private pushLines(stream: LogStream, masked: string): void {
+    for (let line of masked.split("\n")) {
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (line.length <= this.o.maxLineBytes) this.enqueue(stream, line);
+      else for (let i = 0; i < line.length; i += this.o.maxLineBytes) this.enqueue(stream, line.slice(i, i + this.o.maxLineBytes));
+    }
   }
 
   /**
@@ -141,9 +166,9 @@ export class LogShipper {
     line = storableLine(line);
     const entry: LogLine = { seq: ++this.seq, stream, line, time: Date.now() };
     this.pending.push(entry);
-    this.pendingBytes += line.length + 32;
-    this.tail.push(line);
-    if (this.tail.length > 50) this.tail.shift();
+    this.pendingBytes += wireBytes(line);
+    this.recent.push(line);
+    if (this.recent.length > 100) this.recent.splice(0, 50);
     if (this.pending.length >= this.o.maxLines || this.pendingBytes >= this.o.maxBytes) this.flushNow();
     else this.timer ??= setTimeout(() => this.flushNow(), this.o.intervalMs);
   }
