@@ -12,7 +12,7 @@ import type { Job } from "../jobs/store.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import { resolveSecrets } from "../secrets/store.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
-import { readJobLog } from "../storage/job-logs.ts";
+import { readWholeJobLog } from "../storage/job-logs.ts";
 import { branchOfJob, branchOfRef, eventOfJob, isFailed } from "./ended.ts";
 import { jobLink, projectLink, runLink } from "./links.ts";
 
@@ -77,7 +77,7 @@ async function userName(db: Db, id: string | null): Promise<string | null> {
 
 async function logTail(deps: SummaryDeps, job: Job): Promise<string[]> {
   const after = Math.max(0, job.logLines - LOG_TAIL_LINES);
-  const lines = await readJobLog(deps.sql, deps.archive, job.id, after, true);
+  const lines = await readWholeJobLog(deps.sql, deps.archive, job.id, after, true);
   return lines.slice(-LOG_TAIL_LINES).map((l) => (l.line.length > LOG_LINE_MAX ? `${l.line.slice(0, LOG_LINE_MAX)}…` : l.line));
 }
 
