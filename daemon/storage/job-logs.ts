@@ -67,20 +67,26 @@ export async function* readJobLog(sql: Sql, archive: LogArchive, jobId: string, 
   };
   const [firstLive] = await sql<{ first_seq: number }[]>`
     SELECT first_seq FROM job_log_chunks WHERE job_id = ${jobId} AND last_seq >= ${next} ORDER BY first_seq LIMIT 1`;
-  if (ended || (firstLive && firstLive.first_seq > next) || (!firstLive && (await hasLines(sql, jobId, next)))) {
-    for await (const { first, lines } of archivedBatches(archive, jobId)) {
+  let fromArchive = ended || (firstLive ? firstLive.first_seq > next : await hasLines(sql, jobId, next));
+  // A job's log can move to the archive while it is read: lines the counter has and neither place
+  // gave are looked for again, in the archive first.
+  for (let round = 0; round < 3 && left > 0; round++, fromArchive = true) {
+    if (fromArchive) {
+      for await (const { first, lines } of archivedBatches(archive, jobId)) {
+        if (left <= 0) return;
+        if (first + lines.length <= next) continue;
+        const out = take(first, lines);
+        if (out.length) yield out;
+      }
+    }
+    for await (const row of liveChunks(sql, jobId, next)) {
       if (left <= 0) return;
-      if (first + lines.length <= next) continue;
-      const out = take(first, lines);
+      const stored = row.body.split("\n");
+      stored.pop();
+      const out = take(row.first_seq, stored);
       if (out.length) yield out;
     }
-  }
-  for await (const row of liveChunks(sql, jobId, next)) {
-    if (left <= 0) return;
-    const stored = row.body.split("\n");
-    stored.pop();
-    const out = take(row.first_seq, stored);
-    if (out.length) yield out;
+    if (left <= 0 || !(await hasLines(sql, jobId, next))) return;
   }
 }
 
