@@ -15,8 +15,8 @@ export interface ArchivedLine {
   line: string;
 }
 
-/** Chunks fetched per query: each is one shipped batch (at most a few MB). */
-const CHUNKS_PER_READ = 4;
+/** Chunks fetched per query: each is one shipped batch (at most a few MB), so a reader holds one at a time. */
+const CHUNKS_PER_READ = 1;
 
 interface ChunkRow {
   first_seq: number;

@@ -1,0 +1,152 @@
+/**
+ * The log pipeline end to end, through the real API (HTTP), Postgres and the archive, with a
+ * worker on the process runtime (the compiled runner on the host):
+ * - a job that `cat`s a 50 MB file of log lines: MB/s from submit to success with every line
+ *   stored, next to `cat` of the same file into a pipe read to its end (the floor: reading the
+ *   bytes at all) and the runner alone running the same command (what the job's own side costs);
+ * - what storing it cost: Postgres WAL written while it ran, and the archived log's size, per MB
+ *   printed;
+ * - serving it: GET /api/v1/jobs/{id}/logs of the 50 MB log, four readers at once, with the
+ *   daemon's RSS sampled meanwhile (the API runs in this process).
+ */
+import { consola } from "consola";
+import { chmod, copyFile, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureRunnerBinary } from "../runner/testing/binary.ts";
+import { stopTestCluster } from "../daemon/testing/postgres.ts";
+import { startTestSystem } from "../daemon/worker/testing/system.ts";
+import { writeBenchResult } from "./lib/results.ts";
+
+const MB = 2 ** 20;
+const TARGET_BYTES = 50 * MB;
+const round = (n: number) => Math.round(n * 10) / 10;
+
+// A log as builds print it: lines of 20 to 120 characters.
+const dir = await mkdtemp(join(tmpdir(), "reactorcide-bench-logs-"));
+const file = join(dir, "build.log");
+{
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < TARGET_BYTES; i++) {
+    const line = `[${String(i).padStart(8, "0")}] compiling module-${i % 977}.ts ${"x".repeat(i % 100)}\n`;
+    parts.push(line);
+    size += line.length;
+  }
+  await writeFile(file, parts.join(""));
+}
+const bytes = Bun.file(file).size;
+const lineCount = (await Bun.file(file).text()).split("\n").length - 1;
+
+const runnerPath = join(await mkdtemp(join(tmpdir(), "reactorcide-bench-bin-")), "reactorcide-runner");
+await copyFile(await ensureRunnerBinary(), runnerPath);
+await chmod(runnerPath, 0o755);
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+const mbPerS = (ms: number) => round(bytes / MB / (ms / 1000));
+
+consola.start(`floor: cat of ${round(bytes / MB)} MB into a pipe, read to its end`);
+const catMs = await timed(async () => {
+  const proc = Bun.spawn(["cat", file], { stdout: "pipe" });
+  let n = 0;
+  for await (const chunk of proc.stdout) n += chunk.byteLength;
+  await proc.exited;
+  if (n !== bytes) throw new Error(`cat gave ${n} bytes`);
+});
+
+consola.start("the runner alone running the same cat (its output read to the end)");
+const runnerMs = await timed(async () => {
+  const workspace = await mkdtemp(join(tmpdir(), "reactorcide-bench-direct-"));
+  const proc = Bun.spawn([runnerPath, "run"], {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", REACTORCIDE_WORKSPACE: workspace, REACTORCIDE_JOB_COMMAND: `cat ${file}` },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  for await (const _ of proc.stdout);
+  if ((await proc.exited) !== 0) throw new Error(`runner failed: ${await new Response(proc.stderr).text()}`);
+});
+
+const system = await startTestSystem({ image: "unused-by-the-process-runtime" });
+await system.addWorker({ runtime: "process", runnerPath, concurrency: 1, settings: { workspaceOwner: null } });
+// Warm up the path (first job compiles queries, opens connections).
+await system.waitFor((await system.submit({ name: "warm", command: "echo warm" })).id);
+
+consola.start(`a job printing the ${round(bytes / MB)} MB file (${lineCount} lines) through the worker, API and Postgres`);
+const [walBefore] = await system.api.sql<{ lsn: string }[]>`SELECT pg_current_wal_lsn()::text AS lsn`;
+let jobId = "";
+const jobStart = performance.now();
+const jobMs = await timed(async () => {
+  const job = await system.submit({ name: "cat-50mb", command: `cat ${file}`, timeout: 600 });
+  jobId = job.id;
+  const done = await system.waitFor(job.id, undefined, 600_000);
+  if (done.status !== "success") throw new Error(`job ended ${done.status}: ${done.reason}`);
+});
+// The end is recorded before the log moves to the archive; wait for that move too.
+while ((await system.api.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${jobId}`)[0]!.n > 0) await Bun.sleep(20);
+const archivedMs = performance.now() - jobStart;
+const [wal] = await system.api.sql<{ bytes: string }[]>`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${walBefore!.lsn}::pg_lsn)::bigint::text AS bytes`;
+const archived = Bun.file(join((system.api.deps.archive as unknown as { location: string }).location, "logs", `${jobId}.log`)).size;
+const stored = await system.api.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${jobId}`;
+
+consola.start("serving the 50 MB log: four GET .../logs at once, RSS sampled every 20 ms");
+Bun.gc(true);
+const rssBefore = process.memoryUsage().rss;
+let rssPeak = rssBefore;
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+const readers: number[] = [];
+let served = 0;
+const serveMs = await timed(() =>
+  Promise.all(
+    [1, 2, 3, 4].map(async () => {
+      const ms = await timed(async () => {
+        const response = await fetch(`${system.url}/api/v1/jobs/${jobId}/logs`, { headers: { authorization: `Bearer ${system.api.admin}` } });
+        let n = 0;
+        for await (const chunk of response.body!) n += chunk.byteLength;
+        served = n;
+      });
+      readers.push(ms);
+    }),
+  ),
+);
+const healthMs = await timed(() => fetch(`${system.url}/healthz`).then((r) => r.text()));
+clearInterval(sampler);
+
+await system.close();
+await stopTestCluster();
+
+const results = {
+  log_bytes: bytes,
+  log_lines: lineCount,
+  shipped_and_stored_mb_per_s: mbPerS(jobMs),
+  job_submit_to_success_s: round(jobMs / 1000),
+  submit_to_archived_s: round(archivedMs / 1000),
+  floor_cat_to_pipe_mb_per_s: mbPerS(catMs),
+  runner_alone_mb_per_s: mbPerS(runnerMs),
+  postgres_wal_bytes_per_log_byte: round((Number(wal!.bytes) / bytes) * 100) / 100,
+  archive_bytes_per_log_byte: round((archived / bytes) * 100) / 100,
+  rows_left_in_postgres_after_archive: stored[0]!.n,
+  serve_4_readers: {
+    seconds_each_max: round(Math.max(...readers) / 1000),
+    seconds_all: round(serveMs / 1000),
+    bytes_each: served,
+    rss_before_mb: round(rssBefore / MB),
+    rss_peak_mb: round(rssPeak / MB),
+    rss_growth_mb: round((rssPeak - rssBefore) / MB),
+  },
+  healthz_after_serving_ms: round(healthMs),
+};
+const out = writeBenchResult({
+  name: "logs",
+  results,
+  notes:
+    "One job on the process runtime cats a 50 MB file of 20-120 character lines; MB/s is file size over submit-to-success (every line stored, log archived). " +
+    "Floors in the same run: cat into a pipe read by Bun, and the compiled runner running the same cat directly. WAL is pg_current_wal_lsn() before and after the job. " +
+    "Serving: four concurrent GETs of the whole text log; RSS of this process (API, worker and client together) sampled every 20 ms.",
+});
+consola.success(`${out}\n${JSON.stringify(results, null, 2)}`);
+process.exit(0);
