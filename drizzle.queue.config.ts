@@ -1,7 +1,7 @@
 import { defineConfig } from "drizzle-kit";
 
 // The Corndogs queue keeps its own tables and migrations table, apart from the app schema, so
-// the embedded queue server can migrate itself on start (daemon/queue/migrate.ts).
+// the embedded queue server can migrate itself on start (daemon/corndogs/migrate.ts).
 export default defineConfig({
   dialect: "postgresql",
   schema: "./schema/queue/tasks.ts",

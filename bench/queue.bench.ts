@@ -13,8 +13,8 @@ import { join } from "node:path";
 import PgBoss from "pg-boss";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../daemon/db/embedded.ts";
-import { CorndogsClient, type WakeSource } from "../daemon/queue/client.ts";
-import { startCorndogsServer } from "../daemon/queue/server.ts";
+import { CorndogsClient, type WakeSource } from "../daemon/corndogs/client.ts";
+import { startCorndogsServer } from "../daemon/corndogs/server.ts";
 import { percentile, writeBenchResult } from "./lib/results.ts";
 
 const TASKS = Number(process.env.QUEUE_BENCH_TASKS ?? 2000);

@@ -5,7 +5,7 @@
  * bun bench/lib/corndogs-server.ts <database-url> <pool-size>; prints the bound address on its
  * first stdout line and shuts down when stdin closes.
  */
-import { startCorndogsServer } from "../../daemon/queue/server.ts";
+import { startCorndogsServer } from "../../daemon/corndogs/server.ts";
 
 const [databaseUrl, pool] = process.argv.slice(2);
 if (!databaseUrl || !pool || !/^\d+$/.test(pool)) {

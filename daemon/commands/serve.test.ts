@@ -6,7 +6,7 @@ import { copyFile } from "node:fs/promises";
 import postgres from "postgres";
 import { ensureRunnerBinary } from "../../runner/testing/binary.ts";
 import { openDatabase } from "../db/database.ts";
-import { startCorndogsServer } from "../queue/server.ts";
+import { startCorndogsServer } from "../corndogs/server.ts";
 import { ensureDaemonBinary } from "../testing/binary.ts";
 import { testDatabase } from "../testing/postgres.ts";
 import { runCli, startServe, type Served } from "../testing/serve-process.ts";

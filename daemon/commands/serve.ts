@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { resolveDataDir } from "../db/data-dir.ts";
-import { isLoopback, parseListen } from "../queue/listen-address.ts";
-import { DEFAULT_CORNDOGS_LISTEN } from "../queue/server.ts";
+import { isLoopback, parseListen } from "../corndogs/listen-address.ts";
+import { DEFAULT_CORNDOGS_LISTEN } from "../corndogs/server.ts";
 import { startServe } from "../server/serve.ts";
 import { workerArgs, workerConfig, type WorkerConfig } from "../worker/options.ts";
 import { dataDirArg, parsePort } from "./shared-args.ts";

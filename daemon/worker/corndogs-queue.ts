@@ -4,7 +4,7 @@
  * recorded. A worker that dies stops extending; CleanUpTimedOut (run by the coordinator) then puts
  * the task back for another worker.
  */
-import type { CorndogsClient, Task, WakeSource } from "../queue/client.ts";
+import type { CorndogsClient, Task, WakeSource } from "../corndogs/client.ts";
 import type { ClaimedTask, WorkQueue } from "./work-queue.ts";
 
 export interface CorndogsWorkQueueOptions {

@@ -3,8 +3,9 @@
  * coordinator's internal API. `reactorcide worker` and `reactorcide serve` both come here.
  */
 import { consola } from "consola";
-import { CorndogsClient, type WakeSource } from "../queue/client.ts";
-import { JOB_TASK_QUEUE } from "../queue/job-queue.ts";
+import { mkdir } from "node:fs/promises";
+import { CorndogsClient, type WakeSource } from "../corndogs/client.ts";
+import { JOB_TASK_QUEUE } from "../jobs/corndogs-job-queue.ts";
 import { CorndogsWorkQueue } from "./corndogs-queue.ts";
 import { HttpCoordinator } from "./http-coordinator.ts";
 import type { WorkerConfig } from "./options.ts";

@@ -6,9 +6,9 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CorndogsClient } from "../../queue/client.ts";
-import { CorndogsJobQueue } from "../../queue/job-queue.ts";
-import { startCorndogsServer, type CorndogsServer } from "../../queue/server.ts";
+import { CorndogsClient } from "../../corndogs/client.ts";
+import { CorndogsJobQueue } from "../../jobs/corndogs-job-queue.ts";
+import { startCorndogsServer, type CorndogsServer } from "../../corndogs/server.ts";
 import { testApi } from "../../testing/api.ts";
 import type { WorkerConfig } from "../options.ts";
 import { defaultSettings, type WorkerSettings } from "../settings.ts";

@@ -1,9 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
-import type { JobQueue } from "../jobs/queue.ts";
-import type { Job } from "../jobs/store.ts";
-import type { CorndogsClient } from "./client.ts";
-import { CorndogsError } from "./errors.ts";
+import type { JobQueue } from "./queue.ts";
+import type { Job } from "./store.ts";
+import type { CorndogsClient } from "../corndogs/client.ts";
+import { CorndogsError } from "../corndogs/errors.ts";
 
 /** The Corndogs queue jobs travel on (daemon/worker/start.ts takes its JOB_QUEUE from here). */
 export const JOB_TASK_QUEUE = "reactorcide-jobs";

@@ -1,6 +1,6 @@
 /**
  * Messages of corndogs.proto as they travel through @grpc/grpc-js with our loader options
- * (daemon/queue/proto.ts): field names as in the proto, int64 as decimal strings (outgoing int64
+ * (daemon/corndogs/proto.ts): field names as in the proto, int64 as decimal strings (outgoing int64
  * may also be bigint, converted before encoding), bytes as Buffer, unset messages as null.
  */
 export type Int64 = string;

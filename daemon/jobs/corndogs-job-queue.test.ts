@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Job } from "../jobs/store.ts";
+import type { Job } from "./store.ts";
 import { jobIdOfPayload } from "../worker/corndogs-queue.ts";
 import { JOB_QUEUE } from "../worker/start.ts";
-import { CorndogsClient } from "./client.ts";
-import { CorndogsJobQueue } from "./job-queue.ts";
-import { startCorndogsServer, type CorndogsServer } from "./server.ts";
-import { startTimeoutSweeper } from "./sweeper.ts";
-import { startTestQueue, type QueueFixture } from "./testing.ts";
+import { CorndogsClient } from "../corndogs/client.ts";
+import { CorndogsJobQueue } from "./corndogs-job-queue.ts";
+import { startCorndogsServer, type CorndogsServer } from "../corndogs/server.ts";
+import { startTimeoutSweeper } from "../corndogs/sweeper.ts";
+import { startTestQueue, type QueueFixture } from "../corndogs/testing.ts";
 
 let q: QueueFixture;
 beforeAll(async () => {

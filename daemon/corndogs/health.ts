@@ -11,7 +11,7 @@ interface CheckResponse {
 
 /**
  * grpc.health.v1.Health for our server. The grpc-health-check package's proto is reused
- * (daemon/queue/proto.ts), but not its HealthImplementation: that module reads the proto from
+ * (daemon/corndogs/proto.ts), but not its HealthImplementation: that module reads the proto from
  * its install directory at import, which a compiled binary does not have.
  */
 export class Health {
