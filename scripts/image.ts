@@ -15,11 +15,12 @@ import { createHash } from "node:crypto";
 import { appendFileSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { DEFAULT_IMAGE } from "../runner/protocol/job.ts";
 
 const root = join(import.meta.dir, "..");
 const cacheDir = join(root, ".image-cache");
 
-export const RUNNER_IMAGE = "reactorcide/runner:dev";
+export const RUNNER_IMAGE = DEFAULT_IMAGE;
 export const RUNNER_UID = 1001;
 const SUITE = "bookworm";
 const MIRROR = "http://deb.debian.org/debian";

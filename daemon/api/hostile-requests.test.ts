@@ -7,7 +7,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator, type Coordinator } from "../server/coordinator.ts";
-import { testApi } from "../testing/api.ts";
+import { idleQueue, testApi } from "../testing/api.ts";
 import { testDatabase } from "../testing/postgres.ts";
 
 let api: Awaited<ReturnType<typeof testApi>>;
@@ -98,7 +98,7 @@ describe("a body over the limit on the listening server", () => {
   let coordinator: Coordinator;
   beforeAll(async () => {
     const database = await testDatabase("limit");
-    coordinator = await startCoordinator({ dataDir: await mkdtemp(join(tmpdir(), "rc-limit-")), databaseUrl: database.url, host: "127.0.0.1", port: 0, bodyLimit: 4096 });
+    coordinator = await startCoordinator({ dataDir: await mkdtemp(join(tmpdir(), "rc-limit-")), databaseUrl: database.url, host: "127.0.0.1", port: 0, bodyLimit: 4096, queue: idleQueue });
   });
   afterAll(() => coordinator?.stop());
 

@@ -1,7 +1,8 @@
+import type { Job as JobView } from "../../runner/protocol/index.ts";
 import type { Job } from "../jobs/store.ts";
 
-/** A job as the API shows it (snake_case, ISO times). */
-export function jobView(j: Job) {
+/** A job as the API shows it: the contract's JobSchema (snake_case, ISO times), from its row. */
+export function jobView(j: Job): JobView {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     id: j.id,
@@ -20,13 +21,16 @@ export function jobView(j: Job) {
     source: j.source,
     ci_source: j.ciSource,
     resources: j.resources,
+    network: j.network,
+    retries: j.retries,
+    untrusted: j.untrusted,
     exit_code: j.exitCode,
     reason: j.reason,
     worker_id: j.workerId,
     parent_job_id: j.parentJobId,
     workflow_run_id: j.workflowRunId,
     log_lines: j.logLines,
-    created_at: iso(j.createdAt),
+    created_at: j.createdAt.toISOString(),
     started_at: iso(j.startedAt),
     finished_at: iso(j.finishedAt),
   };

@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES } from "../../schema/app/index.ts";
+import { isTerminalStatus } from "../../runner/protocol/index.ts";
 import type { Db } from "../db/client.ts";
 import { getJob } from "../jobs/store.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
@@ -52,7 +52,7 @@ export function followLogs(src: LogSources, jobId: string, afterSeq: number, sig
           }
           // Status first: lines written before the job ended are then all in the next read.
           const job = await getJob(src.db, jobId);
-          const ended = !job || TERMINAL_STATUSES.includes(job.status);
+          const ended = !job || isTerminalStatus(job.status);
           // A bounded read per turn; a long backlog is sent over several turns, each waiting for the reader.
           let sent = 0;
           for await (const batch of readJobLog(src.sql, src.archive, jobId, last, ended, FOLLOW_READ_LINES)) {

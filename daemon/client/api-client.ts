@@ -1,4 +1,5 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { Job, JobList, JobStatus, JobSubmit } from "../../runner/protocol/index.ts";
 import { loadConfig, type ClientConfig } from "./config.ts";
 
 export class ClientError extends Error {
@@ -55,6 +56,26 @@ export class ApiClient {
 
   async json<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     return (await (await this.send(method, path, body)).json()) as T;
+  }
+
+  /** POST /api/v1/jobs: the body as the contract's JobSubmitSchema, the job as its JobSchema. */
+  submitJob(body: JobSubmit): Promise<Job> {
+    return this.json<Job>("POST", "/api/v1/jobs", body);
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.json<Job>("GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  listJobs(filter: { project?: string; status?: JobStatus | string; name?: string; limit?: number; offset?: number } = {}): Promise<JobList> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    return this.json<JobList>("GET", `/api/v1/jobs?${query}`);
+  }
+
+  /** POST /api/v1/jobs/{id}/cancel or /retry. */
+  jobAction(id: string, action: "cancel" | "retry"): Promise<Job> {
+    return this.json<Job>("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${action}`);
   }
 
   async text(path: string): Promise<string> {

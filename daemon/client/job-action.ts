@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { describeJob, printJson, withClient, type JobSummary } from "./run.ts";
+import { describeJob, printJson, withClient } from "./run.ts";
 
 /** `cancel ID` and `retry ID`: POST /api/v1/jobs/ID/<action> and show the job it answers with. */
 export function jobActionCommand(action: "cancel" | "retry", description: string, done: string) {
@@ -12,7 +12,7 @@ export function jobActionCommand(action: "cancel" | "retry", description: string
     },
     async run({ args }) {
       await withClient(async (client) => {
-        const job = await client.json<JobSummary>("POST", `/api/v1/jobs/${encodeURIComponent(args.id)}/${action}`);
+        const job = await client.jobAction(args.id, action);
         if (args.json) printJson(job);
         else consola.success(`${done} ${describeJob(job)}`);
       });

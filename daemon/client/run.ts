@@ -1,4 +1,5 @@
 import { consola } from "consola";
+import type { Job } from "../../runner/protocol/index.ts";
 import { ApiClient, ClientError } from "./api-client.ts";
 
 /** Runs a client command; API and connection errors become one clear line and exit 1. */
@@ -19,17 +20,8 @@ export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
 
-export interface JobSummary {
-  id: string;
-  name: string;
-  status: string;
-  attempt: number;
-  exit_code: number | null;
-  reason: string | null;
-  created_at: string;
-}
-
-export const TERMINAL = new Set(["success", "failure", "error", "cancelled", "timed_out"]);
+/** What the client shows of a job: the contract's job (runner/protocol/job.ts). */
+export type JobSummary = Pick<Job, "id" | "name" | "status" | "attempt" | "exit_code">;
 
 export function describeJob(job: JobSummary): string {
   const exit = job.exit_code === null ? "" : ` exit ${job.exit_code}`;

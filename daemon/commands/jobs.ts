@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { describeJob, printJson, withClient, type JobSummary } from "../client/run.ts";
+import { describeJob, printJson, withClient } from "../client/run.ts";
 
 export default defineCommand({
   meta: { name: "jobs", description: "List jobs, newest first" },
@@ -11,11 +11,8 @@ export default defineCommand({
     json: { type: "boolean", description: "print JSON" },
   },
   async run({ args }) {
-    const query = new URLSearchParams({ limit: args.limit });
-    if (args.project) query.set("project", args.project);
-    if (args.status) query.set("status", args.status);
     await withClient(async (client) => {
-      const page = await client.json<{ jobs: JobSummary[]; next_offset: number | null }>("GET", `/api/v1/jobs?${query}`);
+      const page = await client.listJobs({ project: args.project || undefined, status: args.status || undefined, limit: Number(args.limit) });
       if (args.json) return printJson(page);
       if (page.jobs.length === 0) consola.info("no jobs");
       for (const job of page.jobs) console.log(describeJob(job));

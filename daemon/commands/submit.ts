@@ -3,7 +3,8 @@ import { consola } from "consola";
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import type { ApiClient } from "../client/api-client.ts";
-import { describeJob, printJson, TERMINAL, withClient, type JobSummary } from "../client/run.ts";
+import { isTerminalStatus, type Job, type JobSubmit } from "../../runner/protocol/index.ts";
+import { describeJob, printJson, withClient } from "../client/run.ts";
 
 /** Reads a YAML or JSON job file; env numbers and booleans become strings, as a shell sees them. */
 async function readJobFile(path: string): Promise<Record<string, unknown>> {
@@ -27,10 +28,10 @@ async function readJobFile(path: string): Promise<Record<string, unknown>> {
   return job;
 }
 
-async function waitFor(client: ApiClient, id: string): Promise<JobSummary> {
+async function waitFor(client: ApiClient, id: string): Promise<Job> {
   for (;;) {
-    const job = await client.json<JobSummary>("GET", `/api/v1/jobs/${id}`);
-    if (TERMINAL.has(job.status)) return job;
+    const job = await client.getJob(id);
+    if (isTerminalStatus(job.status)) return job;
     await Bun.sleep(1000);
   }
 }
@@ -48,13 +49,14 @@ export default defineCommand({
     const body = await readJobFile(args.file);
     if (args.project) body.project = args.project;
     await withClient(async (client) => {
-      const job = await client.json<JobSummary>("POST", "/api/v1/jobs", body);
+      // Checked by the coordinator against JobSubmitSchema; its 400 names the field.
+      const job = await client.submitJob(body as JobSubmit);
       if (args.json && !args.wait && !args.follow) return printJson(job);
       if (!args.json) consola.success(`submitted ${describeJob(job)}`);
       let final = job;
       if (args.follow) {
         await client.follow(job.id, (line) => console.log(line));
-        final = await client.json<JobSummary>("GET", `/api/v1/jobs/${job.id}`);
+        final = await client.getJob(job.id);
       } else if (args.wait) {
         final = await waitFor(client, job.id);
       }

@@ -8,6 +8,7 @@ import m0003 from "../../schema/migrations/app/0003_notifications.sql" with { ty
 import m0004 from "../../schema/migrations/app/0004_workflow_runs.sql" with { type: "text" };
 import m0005 from "../../schema/migrations/app/0005_vcs_events.sql" with { type: "text" };
 import m0006 from "../../schema/migrations/app/0006_log_chunks.sql" with { type: "text" };
+import m0007 from "../../schema/migrations/app/0007_job_contract_fields.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -25,4 +26,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0004_workflow_runs": m0004,
   "0005_vcs_events": m0005,
   "0006_log_chunks": m0006,
+  "0007_job_contract_fields": m0007,
 };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { JOB_STATUSES, JOB_TRANSITIONS } from "../../schema/app/index.ts";
+import { JOB_STATUSES, JOB_TRANSITIONS } from "../../runner/protocol/index.ts";
 import { authenticate, hashToken } from "../auth/tokens.ts";
 import { testApi } from "../testing/api.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Job } from "./store.ts";
 import { jobIdOfPayload } from "../worker/corndogs-queue.ts";
-import { JOB_QUEUE } from "../worker/start.ts";
+import { JOB_TASK_QUEUE as JOB_QUEUE } from "../../runner/protocol/index.ts";
 import { CorndogsClient } from "../corndogs/client.ts";
 import { CorndogsJobQueue } from "./corndogs-job-queue.ts";
 import { startCorndogsServer, type CorndogsServer } from "../corndogs/server.ts";

@@ -1,12 +1,11 @@
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
+import { JOB_TASK_QUEUE } from "../../runner/protocol/index.ts";
 import type { JobQueue } from "./queue.ts";
 import type { Job } from "./store.ts";
 import type { CorndogsClient } from "../corndogs/client.ts";
 import { CorndogsError } from "../corndogs/errors.ts";
 
-/** The Corndogs queue jobs travel on (daemon/worker/start.ts takes its JOB_QUEUE from here). */
-export const JOB_TASK_QUEUE = "reactorcide-jobs";
 /** The state a job's task waits in until a worker claims it (Corndogs' default). */
 const WAITING = "submitted";
 

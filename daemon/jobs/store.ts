@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { JOB_STATUSES, JOB_TRANSITIONS, jobLogChunks, jobs, type JobStatus, type LogStream } from "../../schema/app/index.ts";
+import { JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type LogStream } from "../../runner/protocol/index.ts";
+import { jobLogChunks, jobs } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 import { encodeLines } from "../../runner/protocol/log-line.ts";
 import { jobEvents } from "./events.ts";
@@ -48,6 +49,8 @@ export interface TransitionDetails {
   exitCode?: number | null;
   reason?: string | null;
   workerId?: string | null;
+  /** The image the worker runs the job in; recorded only when the job named none. */
+  image?: string;
 }
 
 export type TransitionResult = { ok: true; job: Job } | { ok: false; current?: JobStatus };
@@ -65,6 +68,7 @@ export async function transitionJob(db: Db, id: string, to: JobStatus, details: 
   if (details.exitCode !== undefined) set.exitCode = details.exitCode;
   if (details.reason !== undefined) set.reason = details.reason;
   if (details.workerId !== undefined) set.workerId = details.workerId;
+  if (details.image !== undefined) set.image = sql`coalesce(${jobs.image}, ${details.image})` as unknown as string;
   const [row] = from.length
     ? await db.update(jobs).set(set).where(and(eq(jobs.id, id), inArray(jobs.status, from))).returning()
     : [];
@@ -74,22 +78,6 @@ export async function transitionJob(db: Db, id: string, to: JobStatus, details: 
   }
   const current = await getJob(db, id);
   return { ok: false, current: current?.status };
-}
-
-/** Takes the most urgent queued job (priority, then age) for a worker; concurrent claims never share one. */
-export async function claimNextJob(db: Db, workerId: string): Promise<Job | undefined> {
-  const [row] = await db
-    .update(jobs)
-    .set({ status: "running", startedAt: sql`now()`, updatedAt: sql`now()`, workerId })
-    .where(
-      eq(
-        jobs.id,
-        sql`(SELECT id FROM ${jobs} WHERE status = 'queued' ORDER BY priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)`,
-      ),
-    )
-    .returning();
-  if (row) jobEvents.changed(row);
-  return row;
 }
 
 export interface LogLine {

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { DELIVERY_STATUSES, JOB_STATUSES, jobs, notificationDeliveries, WORKFLOW_RUN_STATUSES, workflowRuns } from "../../schema/app/index.ts";
+import { JOB_STATUSES } from "../../runner/protocol/index.ts";
+import { DELIVERY_STATUSES, jobs, notificationDeliveries, WORKFLOW_RUN_STATUSES, workflowRuns } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 
 /** One registry per app, so tests can build several apps in one process. */

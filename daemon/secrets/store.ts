@@ -3,7 +3,6 @@ import { secrets } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 import { open, seal, type MasterKey } from "./cipher.ts";
 
-export const SECRET_KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
 
 // The row's place is bound into the ciphertext: a value moved to another key does not open.
 const context = (projectId: string, path: string, key: string) => `secret:${projectId}:${path}:${key}`;

@@ -3,7 +3,7 @@ import { DEFAULT_BODY_LIMIT } from "../api/deps.ts";
 import { LOG_BATCH_BODY_LIMIT } from "../api/routes/internal.ts";
 import { bootstrapAdmin } from "../auth/users.ts";
 import { openDatabase, type Database } from "../db/database.ts";
-import { postgresJobQueue, type JobQueue } from "../jobs/queue.ts";
+import type { JobQueue } from "../jobs/queue.ts";
 import { Notifier } from "../notifications/dispatcher.ts";
 import { notificationSettingsFromEnv } from "../notifications/settings.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
@@ -19,8 +19,8 @@ export interface CoordinatorOptions {
   /** 0 picks a free port. */
   port: number;
   bodyLimit?: number;
-  /** Plugs another queue in (Corndogs); the default is the jobs table itself. */
-  queue?: JobQueue;
+  /** Where submitted jobs go (serve: the Corndogs task queue). */
+  queue: JobQueue;
   /**
    * Runs on the open, migrated database before the API takes requests (serve starts its task
    * queue here); what it returns is closed after the API stops and before the database does.
@@ -58,7 +58,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const admin = await bootstrapAdmin(database.db);
     attached = await options.beforeListen?.(database);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-    const queue = options.queue ?? postgresJobQueue;
+    const queue = options.queue;
     vcs = await startVcsServices({
       db: database.db,
       sql: database.sql,

@@ -8,7 +8,7 @@ import { asc, desc, eq } from "drizzle-orm";
 import { jobs } from "../../schema/app/index.ts";
 import type { Database } from "../db/database.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import { JOB_TASK_QUEUE } from "../jobs/corndogs-job-queue.ts";
+import { JOB_TASK_QUEUE } from "../../runner/protocol/index.ts";
 import { jobIdOfPayload } from "../worker/corndogs-queue.ts";
 
 /** Job ids that have a live (waiting or claimed) task in the embedded server's table. */

@@ -8,11 +8,14 @@ import { buildApp } from "../api/app.ts";
 import type { AppDeps } from "../api/deps.ts";
 import { connect, openDb } from "../db/client.ts";
 import { migrateApp } from "../db/migrate.ts";
-import { postgresJobQueue } from "../jobs/queue.ts";
+import type { JobQueue } from "../jobs/queue.ts";
 import { Notifier, type NotifierDeps } from "../notifications/dispatcher.ts";
 import { masterKey } from "../secrets/cipher.ts";
 import { FsLogArchive } from "../storage/fs-archive.ts";
 import { testDatabase } from "./postgres.ts";
+
+/** No worker takes jobs in API tests: submitted jobs stay queued (tests that run jobs pass a CorndogsJobQueue). */
+export const idleQueue: JobQueue = { enqueue: async () => {}, cancel: async () => {} };
 
 /** A migrated fresh database, the app built on it, an admin token and helpers for requests. */
 export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions: Partial<NotifierDeps> = {}) {
@@ -24,7 +27,7 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
   const key = overrides.key ?? masterKey(randomBytes(32));
   // Not started: tests that want the outbox sent call notifier.start() or runOnce().
   const notifier = new Notifier({ db, sql, archive, keys: [key], publicUrl: "http://ci.test", mail: { from: "Reactorcide <ci@test>" }, ...notifierOptions });
-  const deps: AppDeps = { db, sql, queue: postgresJobQueue, archive, key, notifier, logPollMs: 1000, ...overrides };
+  const deps: AppDeps = { db, sql, queue: idleQueue, archive, key, notifier, logPollMs: 1000, ...overrides };
   const { app, metrics } = buildApp(deps);
   const admin = (await bootstrapAdmin(db))!.token;
 

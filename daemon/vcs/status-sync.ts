@@ -5,7 +5,8 @@
  * from the database, so `reconcile` at start catches up on what a restart missed.
  */
 import { eq, sql } from "drizzle-orm";
-import { webhookDeliveries, type JobStatus } from "../../schema/app/index.ts";
+import { webhookDeliveries } from "../../schema/app/index.ts";
+import type { JobStatus } from "../../runner/protocol/index.ts";
 import type { Db } from "../db/client.ts";
 import { jobEvents } from "../jobs/events.ts";
 import type { Job } from "../jobs/store.ts";

@@ -1,5 +1,5 @@
 /** The pull request summary comment: each workflow, each job, status, duration, link. Markdown, read by both forges. */
-import type { JobStatus } from "../../schema/app/index.ts";
+import type { JobStatus } from "../../runner/protocol/index.ts";
 import { SUMMARY_MARKER } from "./reports.ts";
 
 export interface SummaryJob {

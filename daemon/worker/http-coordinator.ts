@@ -2,25 +2,9 @@
  * The coordinator over HTTP: the internal endpoints (/api/v1/internal, worker tokens only). Used
  * by remote workers and by `serve`'s own worker alike, so both take the same path.
  */
-import type { Coordinator, FinishReport, JobStatus, WorkerInfo, WorkerJob, WorkerSource } from "./coordinator.ts";
+import type { Heartbeat, Job, JobSecrets, LogBatch, StatusChange } from "../../runner/protocol/index.ts";
+import type { Coordinator, FinishReport, WorkerInfo, WorkerJob } from "./coordinator.ts";
 import type { LogLine } from "./logs/shipper.ts";
-
-/** The job as the API shows it (daemon/api/job-view.ts), as far as the worker reads it. */
-interface JobView {
-  id: string;
-  name: string;
-  status: JobStatus;
-  image: string | null;
-  command: string | null;
-  env: Record<string, string> | null;
-  source: WorkerSource | null;
-  ci_source: WorkerSource | null;
-  timeout: number | null;
-  resources: WorkerJob["resources"];
-  untrusted?: boolean;
-  network?: string | null;
-  retries?: number | null;
-}
 
 export class CoordinatorHttpError extends Error {
   constructor(
@@ -30,24 +14,6 @@ export class CoordinatorHttpError extends Error {
     super(message);
     this.name = "CoordinatorHttpError";
   }
-}
-
-export function workerJobOf(view: JobView): WorkerJob {
-  return {
-    id: view.id,
-    name: view.name,
-    status: view.status,
-    image: view.image,
-    command: view.command,
-    env: view.env ?? {},
-    source: view.source,
-    ciSource: view.ci_source,
-    timeout: view.timeout,
-    resources: view.resources,
-    untrusted: view.untrusted === true,
-    networkNone: view.network === "none",
-    retries: view.retries ?? 0,
-  };
 }
 
 export class HttpCoordinator implements Coordinator {
@@ -86,18 +52,18 @@ export class HttpCoordinator implements Coordinator {
     const { status, json } = await this.call("GET", `/jobs/${encodeURIComponent(jobId)}`);
     if (status === 404) return null;
     if (status !== 200) this.fail(`reading job ${jobId}`, status, json);
-    return workerJobOf(json as JobView);
+    return json as Job;
   }
 
-  private async status(jobId: string, body: Record<string, unknown>): Promise<boolean> {
+  private async status(jobId: string, body: StatusChange): Promise<boolean> {
     const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/status`, body);
     if (status === 200) return true;
     if (status === 409) return false;
     this.fail(`setting job ${jobId} ${String(body.status)}`, status, json);
   }
 
-  start(jobId: string, workerId: string): Promise<boolean> {
-    return this.status(jobId, { status: "running", worker_id: workerId });
+  start(jobId: string, workerId: string, image: string): Promise<boolean> {
+    return this.status(jobId, { status: "running", worker_id: workerId, image });
   }
 
   finish(jobId: string, report: FinishReport): Promise<boolean> {
@@ -111,24 +77,21 @@ export class HttpCoordinator implements Coordinator {
   async secrets(jobId: string): Promise<Record<string, string>> {
     const { status, json } = await this.call("GET", `/jobs/${encodeURIComponent(jobId)}/secrets`);
     if (status !== 200) this.fail(`resolving the secrets of job ${jobId}`, status, json);
-    return (json as { secrets: Record<string, string> }).secrets;
+    return (json as JobSecrets).secrets;
   }
 
   async appendLogs(jobId: string, lines: LogLine[]): Promise<void> {
-    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, {
+    const batch: LogBatch = {
       // stdout is the default stream; leaving it out keeps a batch of short lines small.
       lines: lines.map((l) => (l.stream === "stdout" ? { line: l.line } : { stream: l.stream, line: l.line })),
-    });
+    };
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, batch);
     if (status !== 200) this.fail(`shipping ${lines.length} log lines of job ${jobId}`, status, json);
   }
 
   async heartbeat(info: WorkerInfo): Promise<void> {
-    const { status, json } = await this.call("POST", "/workers/heartbeat", {
-      id: info.id,
-      name: info.name,
-      slots: info.capacity,
-      labels: { running: String(info.running), runtime: info.runtime },
-    });
+    const body: Heartbeat = { id: info.id, name: info.name, slots: info.capacity, labels: { running: String(info.running), runtime: info.runtime } };
+    const { status, json } = await this.call("POST", "/workers/heartbeat", body);
     if (status !== 200) this.fail("heartbeat", status, json);
   }
 }

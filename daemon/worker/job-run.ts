@@ -8,6 +8,7 @@ import type { Coordinator, FinishReport, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
 import { InfrastructureError, RefusedError, type Exit, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
+import { JOB_ROOT, RUNNER_ENV } from "../../runner/protocol/index.ts";
 
 export interface SecretMasker extends LineMasker {
   register(values: Iterable<string>): number;
@@ -42,22 +43,22 @@ const LINE_BREAK = /[\r\n]/;
  */
 export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): Record<string, string> {
   const env: Record<string, string> = {
-    REACTORCIDE_WORKSPACE: "/job",
-    REACTORCIDE_JOB_NAME: job.name,
-    REACTORCIDE_JOB_ID: job.id,
+    [RUNNER_ENV.workspace]: JOB_ROOT,
+    [RUNNER_ENV.jobName]: job.name,
+    [RUNNER_ENV.jobId]: job.id,
     // Exactly the injected secrets are secret; the job's plain env stays readable in its log.
-    REACTORCIDE_SECRET_ENV_NAMES: secretNames.join(","),
+    [RUNNER_ENV.secretEnvNames]: secretNames.join(","),
   };
   // A command with a line break cannot go through an env file; runnerArgv passes it as a flag instead.
-  if (job.command && !LINE_BREAK.test(job.command)) env.REACTORCIDE_JOB_COMMAND = job.command;
-  const source = (prefix: string, s: WorkerJob["source"]) => {
+  if (job.command && !LINE_BREAK.test(job.command)) env[RUNNER_ENV.jobCommand] = job.command;
+  const source = (names: { type: string; url: string; ref: string }, s: WorkerJob["source"]) => {
     if (!s) return;
-    env[`${prefix}_TYPE`] = s.type;
-    if (s.url) env[`${prefix}_URL`] = s.url;
-    if (s.ref) env[`${prefix}_REF`] = s.ref;
+    env[names.type] = s.type;
+    if (s.url) env[names.url] = s.url;
+    if (s.ref) env[names.ref] = s.ref;
   };
-  source("REACTORCIDE_SOURCE", job.source);
-  source("REACTORCIDE_CI_SOURCE", job.ciSource);
+  source({ type: RUNNER_ENV.sourceType, url: RUNNER_ENV.sourceUrl, ref: RUNNER_ENV.sourceRef }, job.source);
+  source({ type: RUNNER_ENV.ciSourceType, url: RUNNER_ENV.ciSourceUrl, ref: RUNNER_ENV.ciSourceRef }, job.ci_source);
   return env;
 }
 
@@ -88,7 +89,7 @@ export class JobRun {
       return this.finish(job, { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" });
     }
     if (job.status !== "queued") return { kind: "skipped", reason: `job is already ${job.status}` };
-    if (!(await coordinator.start(job.id, settings.workerId))) return { kind: "skipped", reason: "job was no longer queued" };
+    if (!(await coordinator.start(job.id, settings.workerId, job.image ?? settings.defaultImage))) return { kind: "skipped", reason: "job was no longer queued" };
 
     const masker = this.deps.newMasker();
     const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (lines) => coordinator.appendLogs(job.id, lines) });
@@ -159,7 +160,7 @@ export class JobRun {
       env: runnerEnv(job, Object.keys(secrets)),
       jobEnv,
       limits,
-      network: job.networkNone ? "none" : "default",
+      network: job.network,
       readOnlyRoot: settings.readOnlyRoot,
       untrusted: job.untrusted,
     };

@@ -4,6 +4,7 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_IMAGE } from "../../runner/protocol/index.ts";
 import { RUNTIME_NAMES } from "./runtimes/select.ts";
 import { defaultSettings, parseMemory, type WorkerSettings } from "./settings.ts";
 
@@ -51,7 +52,7 @@ export function workerConfig(args: WorkerArgValues, env: Record<string, string |
   const settings = defaultSettings({
     workerId: `${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 6)}`,
     workspaceRoot: pick("workspace-root", "REACTORCIDE_WORKSPACE_ROOT", join(dataDir, "workspaces")),
-    defaultImage: pick("default-image", "REACTORCIDE_DEFAULT_IMAGE", "reactorcide/runner:dev"),
+    defaultImage: pick("default-image", "REACTORCIDE_DEFAULT_IMAGE", DEFAULT_IMAGE),
     gracePeriod: positive("grace-period", String(args["grace-period"] ?? "10"), false),
     keepWorkspace: args["keep-workspace"] === true,
     readOnlyRoot: args["read-only-root"] === true,

@@ -1,4 +1,5 @@
 import { cpus, totalmem } from "node:os";
+import { DEFAULT_IMAGE } from "../../runner/protocol/index.ts";
 import type { Limits } from "./runtimes/runtime.ts";
 
 /** How one worker runs jobs; project and job values override the limits. */
@@ -29,7 +30,7 @@ export interface WorkerSettings {
 
 export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<WorkerSettings, "workerId" | "workspaceRoot">): WorkerSettings {
   return {
-    defaultImage: "reactorcide/runner:dev",
+    defaultImage: DEFAULT_IMAGE,
     defaultTimeout: 3600,
     gracePeriod: 10,
     limits: { memoryBytes: 2 * 2 ** 30, cpus: 2, pids: 1024 },

@@ -5,7 +5,7 @@
 import { consola } from "consola";
 import { mkdir } from "node:fs/promises";
 import { CorndogsClient, type WakeSource } from "../corndogs/client.ts";
-import { JOB_TASK_QUEUE } from "../jobs/corndogs-job-queue.ts";
+import { JOB_TASK_QUEUE } from "../../runner/protocol/index.ts";
 import { CorndogsWorkQueue } from "./corndogs-queue.ts";
 import { HttpCoordinator } from "./http-coordinator.ts";
 import type { WorkerConfig } from "./options.ts";
@@ -14,7 +14,6 @@ import { selectRuntime } from "./runtimes/select.ts";
 import { Worker } from "./worker.ts";
 
 /** The queue jobs travel on; the coordinator submits to it. */
-export const JOB_QUEUE = JOB_TASK_QUEUE;
 
 export interface StartWorkerOptions {
   config: WorkerConfig;
@@ -53,7 +52,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   await removeLeftovers(runtime);
   const client = new CorndogsClient(options.corndogsUrl, { token: options.corndogsToken });
   const worker = new Worker({
-    queue: new CorndogsWorkQueue(client, { queue: options.queue ?? JOB_QUEUE, leaseSeconds: config.leaseSeconds, wake: options.wake }),
+    queue: new CorndogsWorkQueue(client, { queue: options.queue ?? JOB_TASK_QUEUE, leaseSeconds: config.leaseSeconds, wake: options.wake }),
     coordinator: new HttpCoordinator(options.coordinatorUrl, options.token),
     runtime,
     settings: config.settings,

@@ -25,17 +25,14 @@
 import { and, asc, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import {
   jobs,
-  TERMINAL_STATUSES,
   triggerReceipts,
   WORKFLOW_RUN_ENDED,
   workflowNodes,
   workflowRuns,
-  type JobStatus,
-  type SourceRef,
   type WorkflowNodeStatus,
   type WorkflowRunStatus,
 } from "../../schema/app/index.ts";
-import { IMAGE_PATTERN } from "../../schema/app/image.ts";
+import { DEFAULT_IMAGE, IMAGE_PATTERN, TERMINAL_STATUSES, type JobStatus, type Source as SourceRef, type StepSpec } from "../../runner/protocol/index.ts";
 import { jobEnvStrings } from "../../runner/protocol/job-spec.ts";
 import type { TriggerJob, TriggerPayload } from "../../runner/protocol/trigger.ts";
 import { runSucceeded, skipReason, triggeredNodes } from "../../runner/workflow/decide.ts";
@@ -50,7 +47,7 @@ export type WorkflowRun = typeof workflowRuns.$inferSelect;
 export type WorkflowNode = typeof workflowNodes.$inferSelect;
 
 /** The image of a node that names none, in a project without a default image. */
-export const DEFAULT_JOB_IMAGE = "reactorcide/runner:dev";
+export const DEFAULT_JOB_IMAGE = DEFAULT_IMAGE;
 
 /** What every job of a run inherits (stored on the run, so retries and triggers see the same). */
 export interface RunContext {
@@ -317,7 +314,7 @@ export class WorkflowEngine {
       projectId: run.projectId,
       name: node.name,
       command: job.command ?? `# steps: ${stepNames?.join(", ") ?? "none"}`,
-      steps: job.steps ? (job.steps as unknown[]) : null,
+      steps: job.steps ? (job.steps as StepSpec[]) : null,
       image: job.image ?? context.image ?? projectImage ?? DEFAULT_JOB_IMAGE,
       env: { ...context.eventEnv, ...jobEnvStrings(job.env) },
       secretRefs: spec.secrets ?? context.secrets,

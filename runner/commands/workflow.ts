@@ -7,12 +7,12 @@ import { gitInfo } from "../git/info.ts";
 import type { JobSpec } from "../protocol/job-spec.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import { WORKFLOW_EVENTS } from "../protocol/workflow-spec.ts";
+import { DEFAULT_IMAGE } from "../protocol/job.ts";
 import { processLauncher } from "../workflow/launch.ts";
 import { loadWorkflow } from "../workflow/load.ts";
 import { formatNextJobs, formatWorkflowSummary } from "../workflow/report.ts";
 import { runWorkflow } from "../workflow/schedule.ts";
 
-export const DEFAULT_RUNNER_IMAGE = "reactorcide/runner:dev";
 const SOURCES = ["git", "copy", "none"] as const;
 
 function fail(message: string): never {
@@ -48,7 +48,7 @@ const run = defineCommand({
     sha: { type: "string", description: "Commit the jobs see (default: HEAD)" },
     root: { type: "string", description: "Repository root (default: the current directory when the file is inside it)" },
     source: { type: "string", default: "git", description: "How each job gets the repository: git (HEAD, committed files), copy (the work tree), none" },
-    image: { type: "string", default: DEFAULT_RUNNER_IMAGE, description: "Image for jobs that name none" },
+    image: { type: "string", default: DEFAULT_IMAGE, description: "Image for jobs that name none" },
     runtime: { type: "string", description: "Container runtime passed to run-job (docker, nerdctl, podman)" },
     workdir: { type: "string", description: "Where job workspaces go (default: a new temporary directory)" },
     keep: { type: "boolean", default: false, description: "Keep job workspaces afterwards" },

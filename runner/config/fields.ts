@@ -2,7 +2,9 @@
  * Every setting of `run` / `run-job`: its flag, its REACTORCIDE_* variable, its default, and where
  * it sits in a job file. Resolution (resolve.ts) layers them: default < environment < job file < flag.
  */
-import { CONTAINER_RUNTIMES, JOB_SOURCE_TYPES, type ContainerRuntime, type JobSpec } from "../protocol/job-spec.ts";
+import { CONTAINER_RUNTIMES, type ContainerRuntime, type JobSpec } from "../protocol/job-spec.ts";
+import { JOB_SOURCE_TYPES } from "../protocol/job.ts";
+import { RUNNER_ENV } from "../protocol/runner-env.ts";
 
 export type Origin = "default" | "environment" | "job file" | "flag";
 
@@ -57,19 +59,19 @@ export const RUNNER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 const field = (def: FieldDef): FieldDef => def;
 
 export const FIELDS: readonly FieldDef[] = [
-  field({ name: "name", flag: "name", env: "REACTORCIDE_JOB_NAME", kind: "string", default: "job", description: "Job name (letters, digits, . _ -)", jobKey: "name", fromJob: (s) => s.name }),
-  field({ name: "job_command", flag: "job-command", env: "REACTORCIDE_JOB_COMMAND", kind: "string", default: "", description: "Shell command to run", jobKey: "command", fromJob: (s) => s.command }),
+  field({ name: "name", flag: "name", env: RUNNER_ENV.jobName, kind: "string", default: "job", description: "Job name (letters, digits, . _ -)", jobKey: "name", fromJob: (s) => s.name }),
+  field({ name: "job_command", flag: "job-command", env: RUNNER_ENV.jobCommand, kind: "string", default: "", description: "Shell command to run", jobKey: "command", fromJob: (s) => s.command }),
   field({ name: "code_dir", flag: "code-dir", env: "REACTORCIDE_CODE_DIR", kind: "string", default: "/job/src", description: "Where the source goes (inside /job)" }),
   field({ name: "job_dir", flag: "job-dir", env: "REACTORCIDE_JOB_DIR", kind: "string", default: (r) => r.code_dir ?? "/job/src", description: "Working directory of the command (inside /job; default: the code dir)" }),
-  field({ name: "job_env", flag: "job-env", env: "REACTORCIDE_JOB_ENV", kind: "string", default: "", description: "KEY=VALUE lines inline, or an env file inside the workspace" }),
-  field({ name: "workspace", flag: "workspace", env: "REACTORCIDE_WORKSPACE", kind: "string", default: "", description: "Host directory that stands for /job (default /job inside a job container, ./job elsewhere)" }),
-  field({ name: "source_type", flag: "source-type", env: "REACTORCIDE_SOURCE_TYPE", kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the source is prepared", jobKey: "source.type", fromJob: (s) => s.source?.type }),
-  field({ name: "source_url", flag: "source-url", env: "REACTORCIDE_SOURCE_URL", kind: "string", default: "", description: "Git URL or local path of the source", jobKey: "source.url", fromJob: (s) => s.source?.url }),
-  field({ name: "source_ref", flag: "source-ref", env: "REACTORCIDE_SOURCE_REF", kind: "string", default: "", description: "Branch, tag or commit of the source", jobKey: "source.ref", fromJob: (s) => s.source?.ref }),
+  field({ name: "job_env", flag: "job-env", env: RUNNER_ENV.jobEnv, kind: "string", default: "", description: "KEY=VALUE lines inline, or an env file inside the workspace" }),
+  field({ name: "workspace", flag: "workspace", env: RUNNER_ENV.workspace, kind: "string", default: "", description: "Host directory that stands for /job (default /job inside a job container, ./job elsewhere)" }),
+  field({ name: "source_type", flag: "source-type", env: RUNNER_ENV.sourceType, kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the source is prepared", jobKey: "source.type", fromJob: (s) => s.source?.type }),
+  field({ name: "source_url", flag: "source-url", env: RUNNER_ENV.sourceUrl, kind: "string", default: "", description: "Git URL or local path of the source", jobKey: "source.url", fromJob: (s) => s.source?.url }),
+  field({ name: "source_ref", flag: "source-ref", env: RUNNER_ENV.sourceRef, kind: "string", default: "", description: "Branch, tag or commit of the source", jobKey: "source.ref", fromJob: (s) => s.source?.ref }),
   field({ name: "pr_number", flag: "pr-number", env: "REACTORCIDE_PR_NUMBER", kind: "string", default: "", description: "Pull/merge request number: a git source is fetched from refs/pull/N/head or refs/merge-requests/N/head (default: REACTORCIDE_PR_NUMBER of the job env)" }),
-  field({ name: "ci_source_type", flag: "ci-source-type", env: "REACTORCIDE_CI_SOURCE_TYPE", kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the trusted job code is prepared (into /job/ci)", jobKey: "ci_source.type", fromJob: (s) => s.ci_source?.type }),
-  field({ name: "ci_source_url", flag: "ci-source-url", env: "REACTORCIDE_CI_SOURCE_URL", kind: "string", default: "", description: "Git URL or local path of the job code", jobKey: "ci_source.url", fromJob: (s) => s.ci_source?.url }),
-  field({ name: "ci_source_ref", flag: "ci-source-ref", env: "REACTORCIDE_CI_SOURCE_REF", kind: "string", default: "", description: "Branch, tag or commit of the job code", jobKey: "ci_source.ref", fromJob: (s) => s.ci_source?.ref }),
+  field({ name: "ci_source_type", flag: "ci-source-type", env: RUNNER_ENV.ciSourceType, kind: "string", default: "none", allowed: JOB_SOURCE_TYPES, description: "How the trusted job code is prepared (into /job/ci)", jobKey: "ci_source.type", fromJob: (s) => s.ci_source?.type }),
+  field({ name: "ci_source_url", flag: "ci-source-url", env: RUNNER_ENV.ciSourceUrl, kind: "string", default: "", description: "Git URL or local path of the job code", jobKey: "ci_source.url", fromJob: (s) => s.ci_source?.url }),
+  field({ name: "ci_source_ref", flag: "ci-source-ref", env: RUNNER_ENV.ciSourceRef, kind: "string", default: "", description: "Branch, tag or commit of the job code", jobKey: "ci_source.ref", fromJob: (s) => s.ci_source?.ref }),
   field({ name: "image", flag: "image", env: "REACTORCIDE_IMAGE", kind: "string", default: "", description: "Run the command in a container of this image", jobKey: "image", fromJob: (s) => s.image }),
   field({ name: "runtime", flag: "runtime", env: "REACTORCIDE_RUNTIME", kind: "string", default: "docker", allowed: CONTAINER_RUNTIMES, description: "Container runtime for --image" }),
   field({ name: "timeout", flag: "timeout", env: "REACTORCIDE_TIMEOUT", kind: "integer", default: "0", description: "Seconds before the job is stopped (exit 124); 0 for none", jobKey: "timeout", fromJob: (s) => s.timeout }),

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JOB_SOURCE_TYPES } from "../protocol/job-spec.ts";
+import { JOB_SOURCE_TYPES } from "../protocol/job.ts";
 import { SOURCE_TYPES } from "../source/prepare.ts";
 import { loadJobFile } from "./job-file.ts";
 import { resolveConfig } from "./resolve.ts";

@@ -3,7 +3,7 @@
  * (flag, variable or job-file key), what is allowed, and a suggestion. Errors stop a run;
  * warnings are printed and the run goes on.
  */
-import { MEMORY_PATTERN, JOB_NAME_PATTERN } from "../protocol/job-spec.ts";
+import { MEMORY_PATTERN, JOB_NAME_PATTERN } from "../protocol/patterns.ts";
 import { normalizeJobPath } from "../workspace/paths.ts";
 import { assertSafeWorkspace } from "../workspace/safety.ts";
 import { containerEnvFileText } from "../container/command.ts";

@@ -4,7 +4,8 @@
  * no -e KEY=VALUE (values stay off the command line, which `ps` shows to every user).
  */
 import { FieldError } from "../config/problem.ts";
-import { ENV_NAME_PATTERN, type ContainerRuntime } from "../protocol/job-spec.ts";
+import type { ContainerRuntime } from "../protocol/job-spec.ts";
+import { ENV_NAME_PATTERN } from "../protocol/patterns.ts";
 
 /** The runner image's "runner" user; the job never runs as root. */
 export const CONTAINER_USER = "1001:1001";

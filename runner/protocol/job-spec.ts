@@ -1,45 +1,26 @@
 /**
- * The job file (`run-job FILE`, YAML or JSON) and the job the daemon stores: one schema for both.
+ * The job file (`run-job FILE`, YAML or JSON); its source and resources are the API's (job.ts).
  * Unknown fields are errors that name the field. `steps` (runner/protocol/step-spec.ts) may
  * replace `command`.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { ProtocolError, schemaProblems } from "./problems.ts";
 import { StepsSchema } from "./step-spec.ts";
+import { ResourcesSchema, SourceSchema, type Resources, type Source } from "./job.ts";
+import { ENV_NAME_PATTERN, IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_NAME_MAX, JOB_NAME_PATTERN } from "./patterns.ts";
 
-export const JOB_SOURCE_TYPES = ["git", "copy", "tarball", "none"] as const;
 export const CONTAINER_RUNTIMES = ["docker", "nerdctl", "podman"] as const;
 export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
 
-export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
-/** Docker-style sizes: bytes, or a number with b, k, m or g. */
-export const MEMORY_PATTERN = "^[0-9]+(\\.[0-9]+)?[bkmgBKMG]?$";
-export const JOB_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
-
-export const SourceSpecSchema = Type.Object(
-  {
-    type: Type.Union(JOB_SOURCE_TYPES.map((t) => Type.Literal(t))),
-    url: Type.Optional(Type.String({ minLength: 1, description: "a git URL or a local path" })),
-    ref: Type.Optional(Type.String({ minLength: 1, description: "branch, tag or commit" })),
-  },
-  { additionalProperties: false },
-);
-export type SourceSpec = Static<typeof SourceSpecSchema>;
-
-export const ResourcesSchema = Type.Object(
-  {
-    cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024, description: "CPUs, e.g. 1.5" })),
-    memory: Type.Optional(Type.String({ pattern: MEMORY_PATTERN, description: "bytes or a size like 512m, 2g" })),
-    pids: Type.Optional(Type.Integer({ minimum: 16, maximum: 1_000_000, description: "at least 16 processes" })),
-  },
-  { additionalProperties: false },
-);
-export type Resources = Static<typeof ResourcesSchema>;
+/** The job file's source and resources are the API's (job.ts). */
+export const SourceSpecSchema = SourceSchema;
+export type SourceSpec = Source;
+export { ResourcesSchema, type Resources };
 
 export const JobSpecSchema = Type.Object(
   {
-    name: Type.Optional(Type.String({ pattern: JOB_NAME_PATTERN, maxLength: 200, description: "letters, digits, . _ -" })),
-    image: Type.Optional(Type.String({ minLength: 1, description: "a container image reference" })),
+    name: Type.Optional(Type.String({ pattern: JOB_NAME_PATTERN, maxLength: JOB_NAME_MAX, description: "letters, digits, . _ -" })),
+    image: Type.Optional(Type.String({ pattern: IMAGE_PATTERN, description: IMAGE_DESCRIPTION })),
     command: Type.Optional(Type.String({ minLength: 1, description: "a shell command" })),
     env: Type.Optional(
       Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {

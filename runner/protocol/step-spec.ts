@@ -1,8 +1,7 @@
 /** The schema of one step in a job's `steps:` (shared by job files, workflows and trigger payloads). */
 import { Type, type Static } from "@sinclair/typebox";
-
-export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
-const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+import { ENV_NAME_PATTERN as ENV_NAME, NAME_PATTERN } from "./patterns.ts";
+export { NAME_PATTERN };
 const Name = (what: string) => Type.String({ pattern: NAME_PATTERN, maxLength: 100, description: `${what}: letters, digits, _ and -` });
 export const EnvSchema = Type.Record(Type.String({ pattern: ENV_NAME }), Type.String(), {
   additionalProperties: false,

@@ -11,15 +11,16 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { ProtocolError, schemaProblems } from "./problems.ts";
 import { StepsSchema } from "./step-spec.ts";
+import { ENV_NAME_PATTERN, JOB_NAME_PATTERN, UUID_PATTERN } from "./patterns.ts";
 
 export const TRIGGER_CONDITIONS = ["all_success", "any_failed", "always"] as const;
 export type TriggerCondition = (typeof TRIGGER_CONDITIONS)[number];
 export const TRIGGER_LINE_PREFIX = "::reactorcide::trigger::";
 export const TRIGGERS_FILE = "triggers.json";
 
-const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
-const UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
+const ENV_NAME = ENV_NAME_PATTERN;
+const UUID = UUID_PATTERN;
+const NAME = JOB_NAME_PATTERN;
 
 const optionalText = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 

@@ -6,7 +6,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { EnvSchema, NAME_PATTERN, StepSchema, StepsSchema, type StepSpec } from "./step-spec.ts";
 import { TRIGGER_CONDITIONS } from "./trigger.ts";
 
-const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+import { ENV_NAME_PATTERN as ENV_NAME } from "./patterns.ts";
 const Name = (what: string) => Type.String({ pattern: NAME_PATTERN, maxLength: 100, description: `${what}: letters, digits, _ and -` });
 export { NAME_PATTERN, EnvSchema, StepSchema, StepsSchema, type StepSpec };
 

@@ -5,11 +5,10 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, posix } from "node:path";
-import { ENV_NAME_PATTERN } from "../protocol/job-spec.ts";
+import { EnvFileError, formatEnvLine, parseEnvFile } from "../protocol/env-file.ts";
 import { FieldError } from "../config/problem.ts";
 import { JOB_ROOT, assertInsideWorkspace, hostPath } from "./paths.ts";
 
-const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
 const MAX_ENV_FILE_BYTES = 1 << 20;
 
 /** True when the value is inline KEY=VALUE text rather than a file path. */
@@ -17,42 +16,16 @@ export function isInlineEnv(value: string): boolean {
   return value.includes("\n") || /^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*=/.test(value);
 }
 
-const ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r" };
+export { formatEnvLine };
 
-/**
- * One `KEY="value"` line that parseEnvLines reads back exactly, whatever the value holds: a
- * backslash, a double quote and line breaks are escaped (so a PEM key fits on one line).
- */
-export function formatEnvLine(key: string, value: string): string {
-  return `${key}="${value.replace(/[\\"\n\r]/g, (c) => ESCAPES[c]!)}"`;
-}
-
-/** Inside double quotes, \n, \r, \" and \\ stand for a line break, a carriage return, " and \ (as in dotenv). */
-function unescapeDoubleQuoted(value: string): string {
-  return value.replace(/\\([\\"nr])/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
-}
-
-/**
- * Parses KEY=VALUE lines (blank lines and # comments allowed; one pair of quotes stripped, and
- * escapes read inside double quotes).
- */
+/** Parses env-file text (runner/protocol/env-file.ts); a bad line is a FieldError naming `field` and the line. */
 export function parseEnvLines(text: string, field: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) return;
-    const body = line.replace(/^export\s+/, "");
-    const eq = body.indexOf("=");
-    const key = eq > 0 ? body.slice(0, eq).trim() : "";
-    if (!ENV_NAME.test(key)) {
-      throw new FieldError(field, `line ${index + 1} is not KEY=VALUE with KEY of letters, digits and _ (starting with a letter or _)`, "write one NAME=value per line");
-    }
-    let value = body.slice(eq + 1);
-    if (value.length >= 2 && value[0] === '"' && value.at(-1) === '"') value = unescapeDoubleQuoted(value.slice(1, -1));
-    else if (value.length >= 2 && value[0] === "'" && value.at(-1) === "'") value = value.slice(1, -1);
-    env[key] = value;
-  });
-  return env;
+  try {
+    return parseEnvFile(text);
+  } catch (error) {
+    if (error instanceof EnvFileError) throw new FieldError(field, error.message, "write one NAME=value per line");
+    throw error;
+  }
 }
 
 /** Where an env file given as `value` lives on the host; refused unless inside the workspace. */

@@ -7,7 +7,8 @@ import { existsSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import { FieldError } from "../config/problem.ts";
 
-export const JOB_ROOT = "/job";
+import { JOB_ROOT } from "../protocol/runner-env.ts";
+export { JOB_ROOT };
 
 
 /** `/job/./src/../ci` → `/job/ci`; refuses relative paths and anything outside /job. */

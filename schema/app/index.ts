@@ -2,7 +2,6 @@
 export * from "./users.ts";
 export * from "./projects.ts";
 export * from "./jobs.ts";
-export * from "./image.ts";
 export * from "./operations.ts";
 export * from "./notifications.ts";
 export * from "./workflows.ts";

@@ -1,33 +1,10 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { JOB_STATUSES, LOG_STREAMS, MAX_RETRIES, NETWORK_MODES, type JobStatus, type LogStream, type NetworkMode, type Resources, type Source, type StepSpec } from "../../runner/protocol/index.ts";
 import { projects } from "./projects.ts";
 import { users } from "./users.ts";
 
-export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly JobStatus[] = ["success", "failure", "error", "cancelled", "timed_out"];
-
-/** Allowed moves; the migration's trigger enforces the same table inside Postgres. */
-export const JOB_TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
-  queued: ["running", "cancelled", "error"],
-  running: ["success", "failure", "error", "cancelled", "timed_out"],
-  success: [],
-  failure: [],
-  error: [],
-  cancelled: [],
-  timed_out: [],
-};
-
-export interface SourceRef {
-  type: "git" | "copy" | "tarball" | "none";
-  url?: string;
-  ref?: string;
-}
-export interface JobResources {
-  cpu?: number;
-  memory?: string;
-  pids?: number;
-}
+// Statuses, their moves, sources and resources are the wire contract's (runner/protocol/job.ts).
 
 export const WORKFLOW_RUN_STATUSES = ["running", "awaiting_approval", "success", "failure", "cancelled"] as const;
 export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
@@ -77,15 +54,20 @@ export const jobs = pgTable(
     attempt: integer("attempt").notNull().default(1),
     // The first attempt of a retried job; null on first attempts.
     retryOf: uuid("retry_of").references((): AnyPgColumn => jobs.id, { onDelete: "set null" }),
-    source: jsonb("source").$type<SourceRef>(),
-    ciSource: jsonb("ci_source").$type<SourceRef>(),
-    image: text("image").notNull(),
+    source: jsonb("source").$type<Source>(),
+    ciSource: jsonb("ci_source").$type<Source>(),
+    // Null until a worker takes the job when neither it nor its project named one (the worker's default).
+    image: text("image"),
     command: text("command").notNull(),
     // A job of steps (from a workflow file) instead of one command: the runner's step list.
-    steps: jsonb("steps").$type<unknown[]>(),
+    steps: jsonb("steps").$type<StepSpec[]>(),
     env: jsonb("env").$type<Record<string, string>>().notNull().default({}),
     secretRefs: jsonb("secret_refs").$type<string[]>().notNull().default([]),
-    resources: jsonb("resources").$type<JobResources>(),
+    resources: jsonb("resources").$type<Resources>(),
+    network: text("network").$type<NetworkMode>().notNull().default("default"),
+    retries: integer("retries").notNull().default(0),
+    // Set when asked for or by policy (fork pull requests); nothing clears it.
+    untrusted: boolean("untrusted").notNull().default(false),
     exitCode: integer("exit_code"),
     reason: text("reason"),
     workerId: text("worker_id"),
@@ -102,6 +84,8 @@ export const jobs = pgTable(
     index("jobs_project_created_idx").on(t.projectId, t.createdAt),
     index("jobs_status_priority_idx").on(t.status, t.priority, t.createdAt),
     check("jobs_status_check", sql.raw(`status in (${JOB_STATUSES.map((s) => `'${s}'`).join(", ")})`)),
+    check("jobs_network_check", sql.raw(`network in (${NETWORK_MODES.map((s) => `'${s}'`).join(", ")})`)),
+    check("jobs_retries_check", sql.raw(`retries between 0 and ${MAX_RETRIES}`)),
   ],
 );
 

@@ -253,13 +253,6 @@ const ROWS: Row[] = [
     forbidden: [...WORKER_ONLY, { who: "job" }],
     missing: [{ path: `/api/v1/internal/jobs/${GHOST}/triggers` }],
   },
-  {
-    method: "POST",
-    path: "/api/v1/internal/jobs/claim",
-    body: { worker_id: "w1" },
-    invalid: [{ body: { worker_id: "bad id!" }, field: "worker_id" }, { body: {}, field: "worker_id" }],
-    forbidden: WORKER_ONLY,
-  },
   { method: "GET", path: "/api/v1/internal/jobs/:job", forbidden: WORKER_ONLY, missing: [{ path: `/api/v1/internal/jobs/${GHOST}` }] },
   {
     method: "POST",

@@ -117,33 +117,6 @@ describe("internal worker endpoints", () => {
     expect(audit[0]!.details).toEqual({ keys: ["API_KEY"] });
   });
 
-  test("claim hands out queued jobs by priority, each exactly once; 204 when none", async () => {
-    const fresh = await testApi();
-    try {
-      const w = await fresh.tokenFor("claimer", { worker: true });
-      await fresh.call("POST", "/api/v1/projects", { body: { name: "q", default_image: "busybox" } });
-      const low = (await fresh.call("POST", "/api/v1/jobs", { body: { name: "low", command: "true", project: "q", priority: 1 } })).json;
-      const high = (await fresh.call("POST", "/api/v1/jobs", { body: { name: "high", command: "true", project: "q", priority: 9 } })).json;
-      const claims = await Promise.all(
-        [1, 2, 3].map((i) => fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: `w${i}` } })),
-      );
-      const got = claims.filter((c) => c.status === 200).map((c) => c.json.id);
-      expect(got.sort()).toEqual([low.id, high.id].sort());
-      expect(claims.filter((c) => c.status === 204)).toHaveLength(1);
-      const again = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
-      expect(again.status).toBe(204);
-      // Priority order, one claim at a time (concurrent claims' start times race each other).
-      await fresh.call("POST", "/api/v1/jobs", { body: { name: "later-low", command: "true", project: "q", priority: 1 } });
-      await fresh.call("POST", "/api/v1/jobs", { body: { name: "later-high", command: "true", project: "q", priority: 9 } });
-      const first = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
-      expect(first.json.name).toBe("later-high");
-      const second = await fresh.call("POST", "/api/v1/internal/jobs/claim", { token: w, body: { worker_id: "w1" } });
-      expect(second.json.name).toBe("later-low");
-    } finally {
-      await fresh.close();
-    }
-  });
-
   test("heartbeat registers and refreshes a worker", async () => {
     expect((await internal("POST", "/workers/heartbeat", { id: "node-1", slots: 4, labels: { runtime: "docker" } })).status).toBe(200);
     await internal("POST", "/workers/heartbeat", { id: "node-1", slots: 2 });

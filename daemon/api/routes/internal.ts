@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
-import { t } from "elysia";
 import { router } from "../router.ts";
-import { JOB_STATUSES, LOG_STREAMS, TERMINAL_STATUSES, workers } from "../../../schema/app/index.ts";
-import { appendLogs, claimNextJob, getJob, transitionJob } from "../../jobs/store.ts";
+import { workers } from "../../../schema/app/index.ts";
+import { FoundTriggersSchema, HeartbeatAckSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
+import { appendLogs, getJob, transitionJob } from "../../jobs/store.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { resolveSecrets } from "../../secrets/store.ts";
 import { requirePrincipal } from "../access.ts";
@@ -11,67 +11,20 @@ import type { AppDeps } from "../deps.ts";
 import { ApiError, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { jobView } from "../job-view.ts";
 import { jobLogEnded, logChanged } from "../job-logs.ts";
-import { TriggerPayloadSchema } from "../../../runner/protocol/trigger.ts";
 import { issueJobToken, revokeJobTokens } from "../../auth/job-tokens.ts";
 import { TriggerRefused, type WorkflowEngine } from "../../workflows/engine.ts";
 import { triggerOutcomeView, triggerRefused } from "./triggers.ts";
 
 /** A batch of log lines may be this large (the worker ships a few MB at a time; other bodies keep the API's limit). */
 export const LOG_BATCH_BODY_LIMIT = 8 * 1024 * 1024;
-export const LOG_BATCH_MAX_LINES = 100_000;
+export { LOG_BATCH_MAX_LINES };
 export const isLogBatchPath = (pathname: string) => /^\/api\/v1\/internal\/jobs\/[^/]+\/logs$/.test(pathname);
-
-const WorkerId = t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" });
-const Claim = t.Object({ worker_id: WorkerId }, { additionalProperties: false });
-const StatusChange = t.Object(
-  {
-    status: t.Union(JOB_STATUSES.filter((s) => s !== "queued").map((s) => t.Literal(s))),
-    exit_code: t.Optional(t.Integer({ minimum: -1, maximum: 255 })),
-    reason: t.Optional(t.String({ maxLength: 2000 })),
-    worker_id: t.Optional(WorkerId),
-  },
-  { additionalProperties: false },
-);
-const LogBatch = t.Object(
-  {
-    lines: t.Array(
-      t.Object(
-        { stream: t.Optional(t.Union(LOG_STREAMS.map((s) => t.Literal(s)))), line: t.String({ maxLength: 65536 }) },
-        { additionalProperties: false },
-      ),
-      { minItems: 1, maxItems: LOG_BATCH_MAX_LINES },
-    ),
-  },
-  { additionalProperties: false },
-);
-const Heartbeat = t.Object(
-  {
-    id: WorkerId,
-    name: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
-    slots: t.Optional(t.Integer({ minimum: 1, maximum: 1024 })),
-    labels: t.Optional(t.Record(t.String(), t.String())),
-  },
-  { additionalProperties: false },
-);
 
 /** Endpoints for workers only (tokens with the `worker` scope). */
 export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEngine) {
   const { db } = deps;
   const keys = [deps.key, ...(deps.oldKeys ?? [])];
   return router("/api/v1/internal")
-    .post(
-      "/jobs/claim",
-      async ({ body, request, set }) => {
-        await requirePrincipal(db, request.headers, "worker");
-        const job = await claimNextJob(db, body.worker_id);
-        if (!job) {
-          set.status = 204;
-          return null;
-        }
-        return jobView(job);
-      },
-      { body: Claim, detail: { summary: "Take the most urgent queued job (Postgres queue); 204 when none" } },
-    )
     .get(
       "/jobs/:id",
       async ({ params, request }) => {
@@ -80,7 +33,7 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
         if (!job) throw notFound("job");
         return jobView(job);
       },
-      { detail: { summary: "One job, for the worker that was handed its id by the queue" } },
+      { response: { 200: JobSchema }, detail: { summary: "One job, for the worker that was handed its id by the queue" } },
     )
     .post(
       "/jobs/:id/status",
@@ -91,13 +44,14 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
           exitCode: body.exit_code,
           reason: body.reason,
           workerId: body.worker_id,
+          image: body.image,
         });
         if (!result.ok) {
           if (!result.current) throw notFound("job");
           throw conflict(`job is ${result.current}; it cannot become ${body.status}`, "status");
         }
         const { job } = result;
-        if (TERMINAL_STATUSES.includes(job.status)) {
+        if (isTerminalStatus(job.status)) {
           await revokeJobTokens(db, job.id);
           await jobLogEnded(deps, job.id);
           // Its workflow run moves on (a crash before this is caught up by recover() at start).
@@ -108,7 +62,7 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
         }
         return jobView(job);
       },
-      { body: StatusChange, detail: { summary: "Move a job along queued → running → an end status" } },
+      { body: StatusChangeSchema, response: { 200: JobSchema }, detail: { summary: "Move a job along queued → running → an end status" } },
     )
     .post(
       "/jobs/:id/logs",
@@ -118,11 +72,11 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
         const stored = await appendLogs(db, id, body.lines);
         if (stored === undefined) throw notFound("job");
         // Lines after the end (a worker's last words after a cancel) join the archived log.
-        if (TERMINAL_STATUSES.includes(stored.status)) await jobLogEnded(deps, id);
+        if (isTerminalStatus(stored.status)) await jobLogEnded(deps, id);
         else await logChanged(deps, id);
         return { appended: body.lines.length, last_seq: stored.last };
       },
-      { body: LogBatch, detail: { summary: "Append a batch of (already masked) log lines" } },
+      { body: LogBatchSchema, response: { 200: LogsAppendedSchema }, detail: { summary: "Append a batch of (already masked) log lines" } },
     )
     .get(
       "/jobs/:id/secrets",
@@ -144,7 +98,7 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
         await audit(db, me, "secret.resolve", "job", job.id, { keys: Object.keys(values) });
         return { secrets: values };
       },
-      { detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
+      { response: { 200: JobSecretsSchema }, detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
     )
     .post(
       "/jobs/:id/token",
@@ -174,7 +128,7 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
         }
       },
       {
-        body: t.Object({ via: t.Union([t.Literal("file"), t.Literal("stdout")]), payload: TriggerPayloadSchema }, { additionalProperties: false }),
+        body: FoundTriggersSchema,
         detail: { summary: "Triggers the worker found (triggers.json after the job, ::reactorcide::trigger:: lines); de-duplicated by operation_id" },
       },
     )
@@ -191,6 +145,6 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
           });
         return { id: body.id, ok: true };
       },
-      { body: Heartbeat, detail: { summary: "A worker says it is alive" } },
+      { body: HeartbeatSchema, response: { 200: HeartbeatAckSchema }, detail: { summary: "A worker says it is alive" } },
     );
 }

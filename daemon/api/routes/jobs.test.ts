@@ -41,11 +41,39 @@ describe("job submission", () => {
     expect((await api.call("GET", `/api/v1/jobs/${r.json.id}`)).json.env).toEqual({ CONFIG: value });
   });
 
-  test("an explicit image wins; a project without a default image needs one (400 image)", async () => {
+  test("an explicit image wins; in a project without a default image a job without one is accepted with image null (the worker's default applies)", async () => {
     expect((await submit({ name: "a", command: "true", project: "svc", image: "alpine:3" })).json.image).toBe("alpine:3");
     const r = await submit({ name: "a", command: "true", project: "bare" });
-    expect(r.status).toBe(400);
-    expect(r.json.error.field).toBe("image");
+    expect(r.status).toBe(201);
+    expect(r.json.image).toBeNull();
+  });
+
+  test("network, retries and untrusted are accepted and returned, with their defaults; out-of-range values are 400 naming the field", async () => {
+    const plain = await submit({ name: "d", command: "true", project: "svc" });
+    expect(plain.json).toMatchObject({ network: "default", retries: 0, untrusted: false });
+    const asked = await submit({ name: "d", command: "true", project: "svc", network: "none", retries: 2, untrusted: true });
+    expect(asked.status).toBe(201);
+    expect(asked.json).toMatchObject({ network: "none", retries: 2, untrusted: true });
+    expect((await api.call("GET", `/api/v1/jobs/${asked.json.id}`)).json).toMatchObject({ network: "none", retries: 2, untrusted: true });
+    for (const [body, field] of [
+      [{ network: "host" }, "network"],
+      [{ retries: 6 }, "retries"],
+      [{ retries: -1 }, "retries"],
+      [{ untrusted: "no" }, "untrusted"],
+    ] as const) {
+      const r = await submit({ name: "d", command: "true", project: "svc", ...body });
+      expect(r.status).toBe(400);
+      expect(r.json.error.field).toBe(field);
+    }
+  });
+
+  test("untrusted is never lifted: a child of an untrusted job is untrusted although it asks for false, and a retry keeps it", async () => {
+    const parent = (await submit({ name: "p", command: "true", project: "svc", untrusted: true })).json;
+    const child = await submit({ name: "c", command: "true", project: "svc", untrusted: false, parent_job_id: parent.id });
+    expect(child.json.untrusted).toBe(true);
+    await api.call("POST", `/api/v1/jobs/${parent.id}/cancel`);
+    const retry = await api.call("POST", `/api/v1/jobs/${parent.id}/retry`);
+    expect(retry.json).toMatchObject({ untrusted: true, attempt: 2 });
   });
 
   test("validation names the field", async () => {

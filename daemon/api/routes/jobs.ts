@@ -1,6 +1,7 @@
 import { eq, max, or } from "drizzle-orm";
 import { router } from "../router.ts";
-import { jobs, TERMINAL_STATUSES } from "../../../schema/app/index.ts";
+import { jobs } from "../../../schema/app/index.ts";
+import { DEFAULT_JOB_TIMEOUT, isTerminalStatus, JobListSchema, JobSchema, JobSubmitSchema } from "../../../runner/protocol/index.ts";
 import { getJob, insertJob, listJobs, transitionJob, type Job } from "../../jobs/store.ts";
 import { readJobLog } from "../../storage/job-logs.ts";
 import { LogWakeups } from "../../storage/log-notify.ts";
@@ -13,7 +14,7 @@ import { readableProjectIds, requirePrincipal, requireProjectRole } from "../acc
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
-import { JobListQuery, JobSubmit, LogQuery, queryInt } from "../job-schemas.ts";
+import { JobListQuery, LogQuery, queryInt } from "../job-schemas.ts";
 import { jobView } from "../job-view.ts";
 import { followLogs, textLogResponse } from "../log-stream.ts";
 import { revokeJobTokens } from "../../auth/job-tokens.ts";
@@ -42,8 +43,9 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
       async ({ body, request, set }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const project = await requireProjectRole(db, me, body.project, "write", "project");
-        const image = body.image ?? project.defaultImage;
-        if (!image) throw badRequest(`image: is required, because project ${project.name} has no default image`, "image");
+        // Neither the job nor its project names one: the worker's --default-image applies, and
+        // the job shows it once a worker took it.
+        const image = body.image ?? project.defaultImage ?? null;
         // Refused here rather than when a worker takes the job (a size below the container minimum).
         if (body.resources?.memory !== undefined) {
           try {
@@ -56,10 +58,8 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
         const known = await existingSecretKeys(db, project.id, wanted);
         const missing = wanted.filter((k) => !known.has(k));
         if (missing.length) throw badRequest(`secrets: project ${project.name} has no secret ${missing.join(", ")}`, "secrets");
-        if (body.parent_job_id) {
-          const parent = await getJob(db, body.parent_job_id);
-          if (!parent || parent.projectId !== project.id) throw badRequest("parent_job_id: no such job in this project", "parent_job_id");
-        }
+        const parent = body.parent_job_id ? await getJob(db, body.parent_job_id) : undefined;
+        if (body.parent_job_id && (!parent || parent.projectId !== project.id)) throw badRequest("parent_job_id: no such job in this project", "parent_job_id");
         const job = await insertJob(db, {
           projectId: project.id,
           name: body.name,
@@ -69,9 +69,13 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
           secretRefs: wanted,
           source: body.source ?? null,
           ciSource: body.ci_source ?? (project.ciSourceUrl ? { type: "git", url: project.ciSourceUrl, ref: project.ciSourceRef ?? undefined } : null),
-          timeoutSeconds: body.timeout ?? 3600,
+          timeoutSeconds: body.timeout ?? DEFAULT_JOB_TIMEOUT,
           priority: body.priority ?? 0,
           resources: body.resources ?? null,
+          network: body.network ?? "default",
+          retries: body.retries ?? 0,
+          // Trust flows down: a child of an untrusted job is untrusted, whatever it asks for.
+          untrusted: body.untrusted === true || parent?.untrusted === true,
           parentJobId: body.parent_job_id ?? null,
           submittedBy: me.userId,
         });
@@ -80,7 +84,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
         set.status = 201;
         return jobView(job);
       },
-      { body: JobSubmit, detail: { summary: "Submit a job; it answers 201 with the queued job" } },
+      { body: JobSubmitSchema, response: { 201: JobSchema }, detail: { summary: "Submit a job; it answers 201 with the queued job" } },
     )
     .get(
       "/",
@@ -96,7 +100,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
           next_offset: rows.length > limit ? offset + limit : null,
         };
       },
-      { query: JobListQuery, detail: { summary: "Jobs you can read, newest first, with filters and pagination" } },
+      { query: JobListQuery, response: { 200: JobListSchema }, detail: { summary: "Jobs you can read, newest first, with filters and pagination" } },
     )
     .get(
       "/:id",
@@ -110,7 +114,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
         }
         return jobView(await jobFor(me, params.id, "read"));
       },
-      { detail: { summary: "One job" } },
+      { response: { 200: JobSchema }, detail: { summary: "One job" } },
     )
     .post(
       "/:id/cancel",
@@ -126,14 +130,14 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
         await audit(db, me, "job.cancel", "job", job.id);
         return jobView(result.job);
       },
-      { detail: { summary: "Cancel a queued or running job" } },
+      { response: { 200: JobSchema }, detail: { summary: "Cancel a queued or running job" } },
     )
     .post(
       "/:id/retry",
       async ({ params, request, set }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const job = await jobFor(me, params.id, "write");
-        if (!TERMINAL_STATUSES.includes(job.status)) throw conflict(`job is still ${job.status}; only an ended job can be retried`, "status");
+        if (!isTerminalStatus(job.status)) throw conflict(`job is still ${job.status}; only an ended job can be retried`, "status");
         const first = job.retryOf ?? job.id;
         const [latest] = await db
           .select({ attempt: max(jobs.attempt) })
@@ -151,6 +155,9 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
           timeoutSeconds: job.timeoutSeconds,
           priority: job.priority,
           resources: job.resources,
+          network: job.network,
+          retries: job.retries,
+          untrusted: job.untrusted,
           parentJobId: job.parentJobId,
           workflowRunId: job.workflowRunId,
           attempt: (latest?.attempt ?? job.attempt) + 1,
@@ -162,7 +169,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
         set.status = 201;
         return jobView(retry);
       },
-      { detail: { summary: "Run an ended job again as a new attempt linked to the first" } },
+      { response: { 201: JobSchema }, detail: { summary: "Run an ended job again as a new attempt linked to the first" } },
     )
     .get(
       "/:id/logs",
@@ -188,7 +195,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
           return followLogs({ ...sources, stillAllowed, recheckMs: deps.accessRecheckMs }, job.id, after, request.signal);
         }
         const limit = queryInt(query.limit, "limit", 1, 1e9, Number.POSITIVE_INFINITY);
-        const lines = readJobLog(deps.sql, deps.archive, job.id, after, TERMINAL_STATUSES.includes(job.status), limit);
+        const lines = readJobLog(deps.sql, deps.archive, job.id, after, isTerminalStatus(job.status), limit);
         return textLogResponse(lines, request.signal);
       },
       { query: LogQuery, detail: { summary: "The job's log as text; ?follow=true streams it (SSE) until the job ends" } },

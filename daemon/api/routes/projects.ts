@@ -1,17 +1,15 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { t } from "elysia";
 import { router } from "../router.ts";
-import { VCS_PROVIDERS, FORK_PR_POLICIES, IMAGE_DESCRIPTION, IMAGE_PATTERN, PROJECT_ROLES, projectMembers, projects, users } from "../../../schema/app/index.ts";
+import { VCS_PROVIDERS, FORK_PR_POLICIES, PROJECT_ROLES, projectMembers, projects, users } from "../../../schema/app/index.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN, ONE_LINE_PATTERN as ONE_LINE, PROJECT_NAME_PATTERN } from "../../../runner/protocol/index.ts";
 import { findUserByName } from "../../auth/users.ts";
 import { seal } from "../../secrets/cipher.ts";
 import { readableProjectIds, requirePrincipal, requireProjectRole, type Project } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { ONE_LINE } from "../job-schemas.ts";
 import { FORGES } from "../../vcs/forges.ts";
-
-export const PROJECT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 
 const projectFields = {
   // URLs and refs reach the runner through env files, one line per variable.

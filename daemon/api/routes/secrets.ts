@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { router } from "../router.ts";
-import { deleteSecret, listSecretKeys, putSecret, SECRET_KEY_PATTERN } from "../../secrets/store.ts";
+import { SECRET_KEY_PATTERN } from "../../../runner/protocol/index.ts";
+import { deleteSecret, listSecretKeys, putSecret } from "../../secrets/store.ts";
 import { requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";

@@ -14,7 +14,7 @@ import type { AppDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { queryInt } from "../job-schemas.ts";
 import { jobLogEnded } from "../job-logs.ts";
-import { SECRET_KEY_PATTERN } from "../../secrets/store.ts";
+import { SECRET_KEY_PATTERN } from "../../../runner/protocol/index.ts";
 import { triggerRefused } from "./triggers.ts";
 
 const ONE_LINE = "^[^\\r\\n\\u0000]+$";

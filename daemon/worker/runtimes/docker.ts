@@ -1,5 +1,5 @@
 import { containerEnvFileText, containerRunArgs } from "../../../runner/container/command.ts";
-import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../schema/app/image.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../runner/protocol/index.ts";
 import { HostWorkspaces, JOB_ENV_PATH } from "./host-workspace.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 

@@ -10,7 +10,7 @@
  */
 import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { formatEnvLine } from "../../../runner/workspace/env-file.ts";
+import { formatEnvFile, JOB_ENV_FILE, JOB_ROOT } from "../../../runner/protocol/index.ts";
 import { RefusedError } from "./runtime.ts";
 
 export interface HostWorkspaceOptions {
@@ -23,18 +23,16 @@ export interface HostWorkspaceOptions {
 }
 
 /** Where the runner finds the job's variables inside the job (REACTORCIDE_JOB_ENV). */
-export const JOB_ENV_PATH = "/job/job.env";
+export const JOB_ENV_PATH = `${JOB_ROOT}/${JOB_ENV_FILE}`;
 const RUNNER_ENV_SUFFIX = ".runner.env";
 const OWNER_SUFFIX = ".owner";
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
- * job.env text. Every value is double-quoted and escaped (formatEnvLine): the runner reads it back
- * exactly, blanks, quotes and line breaks (a PEM key) included.
+ * job.env text in the contract's env-file format (runner/protocol/env-file.ts): the runner reads it
+ * back exactly, blanks, quotes and line breaks (a PEM key) included.
  */
-export function jobEnvFileText(env: Record<string, string>): string {
-  return Object.entries(env).map(([k, v]) => formatEnvLine(k, v)).join("\n") + "\n";
-}
+export const jobEnvFileText = formatEnvFile;
 
 export class HostWorkspaces {
   constructor(readonly options: HostWorkspaceOptions) {}
@@ -57,7 +55,7 @@ export class HostWorkspaces {
     await mkdir(this.options.root, { recursive: true, mode: 0o700 });
     await writeFile(`${dir}${OWNER_SUFFIX}`, String(process.pid), { mode: 0o600 });
     await mkdir(dir, { mode: 0o700 });
-    const envFile = join(dir, "job.env");
+    const envFile = join(dir, JOB_ENV_FILE);
     await writeFile(envFile, jobEnvFileText(jobEnv), { mode: 0o600 });
     const owner = this.options.owner;
     if (owner) {
@@ -79,7 +77,7 @@ export class HostWorkspaces {
   async remove(jobId: string, { keep = this.options.keep } = {}): Promise<void> {
     const dir = this.dir(jobId);
     await rm(this.runnerEnvFile(jobId), { force: true });
-    if (keep) await rm(join(dir, "job.env"), { force: true });
+    if (keep) await rm(join(dir, JOB_ENV_FILE), { force: true });
     else await rm(dir, { recursive: true, force: true });
     await rm(`${dir}${OWNER_SUFFIX}`, { force: true });
   }

@@ -1,3 +1,4 @@
+import { JOB_ENV_FILE, RUNNER_ENV } from "../../../runner/protocol/index.ts";
 import { consola } from "consola";
 import { dirname, join } from "node:path";
 import { HostWorkspaces } from "./host-workspace.ts";
@@ -50,8 +51,8 @@ export class ProcessRuntime implements Runtime {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: dirname(workspace),
       ...spec.env,
-      REACTORCIDE_WORKSPACE: workspace,
-      REACTORCIDE_JOB_ENV: join(workspace, "job.env"),
+      [RUNNER_ENV.workspace]: workspace,
+      [RUNNER_ENV.jobEnv]: join(workspace, JOB_ENV_FILE),
     };
     let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
     try {

@@ -15,18 +15,33 @@ export class MemoryCoordinator implements Coordinator {
 
   add(job: Partial<WorkerJob> & Pick<WorkerJob, "command">, secrets: Record<string, string> = {}): WorkerJob {
     const full: WorkerJob = {
-      id: `job-${crypto.randomUUID().slice(0, 8)}`,
+      id: crypto.randomUUID(),
+      project_id: crypto.randomUUID(),
       name: "test",
       status: "queued",
+      priority: 0,
+      timeout: 3600,
+      attempt: 1,
+      retry_of: null,
       image: null,
       env: {},
+      secrets: Object.keys(secrets),
       source: null,
-      ciSource: null,
-      timeout: null,
+      ci_source: null,
       resources: null,
-      untrusted: false,
-      networkNone: false,
+      steps: null,
+      network: "default",
       retries: 0,
+      untrusted: false,
+      exit_code: null,
+      reason: null,
+      worker_id: null,
+      parent_job_id: null,
+      workflow_run_id: null,
+      log_lines: 0,
+      created_at: new Date().toISOString(),
+      started_at: null,
+      finished_at: null,
       ...job,
     };
     this.jobs.set(full.id, full);
@@ -53,8 +68,11 @@ export class MemoryCoordinator implements Coordinator {
     const job = this.jobs.get(jobId);
     return job ? { ...job } : null;
   }
-  async start(jobId: string) {
-    return this.transition(jobId, ["queued"], "running");
+  async start(jobId: string, workerId: string, image: string) {
+    const ok = this.transition(jobId, ["queued"], "running");
+    const job = this.jobs.get(jobId);
+    if (ok && job) Object.assign(job, { worker_id: workerId, image: job.image ?? image });
+    return ok;
   }
   async secrets(jobId: string) {
     return this.secretValues.get(jobId) ?? {};

@@ -3,6 +3,7 @@
  * fresh database, the embedded Corndogs server on the same database, and workers that reach both
  * over the network exactly as remote workers do.
  */
+import { TERMINAL_STATUSES, type Job } from "../../../runner/protocol/index.ts";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,15 +23,7 @@ export interface SystemWorkerOptions {
   settings?: Partial<WorkerSettings>;
 }
 
-export interface JobView {
-  id: string;
-  status: string;
-  exit_code: number | null;
-  reason: string | null;
-  log_lines: number;
-}
-
-const TERMINAL = new Set(["success", "failure", "error", "cancelled", "timed_out"]);
+export type JobView = Job;
 
 export async function startTestSystem(options: { image: string }) {
   // The coordinator's queue exactly as serve wires it.
@@ -101,7 +94,7 @@ export async function startTestSystem(options: { image: string }) {
       return (await http("GET", `/api/v1/jobs/${id}/logs`)).text;
     },
 
-    async waitFor(id: string, statuses: string[] = [...TERMINAL], limitMs = 120_000): Promise<JobView> {
+    async waitFor(id: string, statuses: string[] = [...TERMINAL_STATUSES], limitMs = 120_000): Promise<JobView> {
       const deadline = Date.now() + limitMs;
       for (;;) {
         const job = await this.job(id);

@@ -1,0 +1,29 @@
+/**
+ * THE CONTRACT: everything that crosses the line between the runner, the worker, the API and the
+ * CLI client is defined in runner/protocol/ and nowhere else. The daemon imports it from this
+ * file; the runner imports the module it needs; the runner never imports the daemon.
+ *
+ *   job.ts          the job as submitted and as returned, statuses (and which are terminal),
+ *                   source types, network modes, retries, default image and queue names
+ *   worker-api.ts   the internal worker ↔ coordinator bodies (status, logs, secrets, heartbeat)
+ *   job-spec.ts     the job file (`run-job FILE`)
+ *   trigger.ts      the trigger payload (triggers.json, stdout line, POST …/triggers)
+ *   workflow-spec.ts, step-spec.ts   workflow files and steps
+ *   runner-env.ts   the REACTORCIDE_* variables a worker hands the runner
+ *   env-file.ts     the env-file format (one writer, one reader)
+ *   log-line.ts     log streams and how a log line is stored and shown
+ *   patterns.ts     name, id, image and value patterns
+ *   problems.ts     schema problems as "field: what is allowed"
+ *   version.ts      the version both executables print
+ */
+export * from "./patterns.ts";
+export * from "./job.ts";
+export * from "./worker-api.ts";
+export * from "./job-spec.ts";
+export * from "./trigger.ts";
+export * from "./workflow-spec.ts";
+export * from "./runner-env.ts";
+export * from "./env-file.ts";
+export * from "./log-line.ts";
+export * from "./problems.ts";
+export * from "./version.ts";

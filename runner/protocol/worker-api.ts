@@ -1,0 +1,59 @@
+/**
+ * The internal API between a worker and the coordinator (/api/v1/internal, worker tokens): the
+ * bodies the worker sends and what it gets back. The job itself is JobSchema (job.ts).
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { IMAGE_PATTERN, WORKER_ID_PATTERN } from "./patterns.ts";
+import { JOB_STATUSES, literalUnion } from "./job.ts";
+import { TriggerPayloadSchema } from "./trigger.ts";
+import { LOG_STREAMS, type LogStreamName } from "./log-line.ts";
+
+export type LogStream = LogStreamName;
+
+const WorkerId = Type.String({ pattern: WORKER_ID_PATTERN, description: "letters, digits, . _ : - (up to 128)" });
+
+/** POST /internal/jobs/{id}/status: queued → running (with the worker and the image it runs), running → an end. */
+export const StatusChangeSchema = Type.Object(
+  {
+    status: literalUnion(["running", "success", "failure", "error", "cancelled", "timed_out"] as const satisfies readonly Exclude<(typeof JOB_STATUSES)[number], "queued">[]),
+    exit_code: Type.Optional(Type.Integer({ minimum: -1, maximum: 255 })),
+    reason: Type.Optional(Type.String({ maxLength: 2000 })),
+    worker_id: Type.Optional(WorkerId),
+    image: Type.Optional(Type.String({ pattern: IMAGE_PATTERN, description: "the image the worker runs the job in" })),
+  },
+  { additionalProperties: false },
+);
+export type StatusChange = Static<typeof StatusChangeSchema>;
+
+export const LogLineSchema = Type.Object(
+  { stream: Type.Optional(literalUnion(LOG_STREAMS)), line: Type.String({ maxLength: 65536 }) },
+  { additionalProperties: false },
+);
+/** Lines one batch may carry (the worker ships a few MB at a time). */
+export const LOG_BATCH_MAX_LINES = 100_000;
+/** POST /internal/jobs/{id}/logs: lines already masked by the worker. */
+export const LogBatchSchema = Type.Object({ lines: Type.Array(LogLineSchema, { minItems: 1, maxItems: LOG_BATCH_MAX_LINES }) }, { additionalProperties: false });
+export type LogBatch = Static<typeof LogBatchSchema>;
+export const LogsAppendedSchema = Type.Object({ appended: Type.Integer(), last_seq: Type.Integer() }, { additionalProperties: false });
+
+/** GET /internal/jobs/{id}/secrets. */
+export const JobSecretsSchema = Type.Object({ secrets: Type.Record(Type.String(), Type.String()) }, { additionalProperties: false });
+export type JobSecrets = Static<typeof JobSecretsSchema>;
+
+/** POST /internal/workers/heartbeat. */
+export const HeartbeatSchema = Type.Object(
+  {
+    id: WorkerId,
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type Heartbeat = Static<typeof HeartbeatSchema>;
+export const HeartbeatAckSchema = Type.Object({ id: Type.String(), ok: Type.Boolean() }, { additionalProperties: false });
+
+/** POST /internal/jobs/{id}/triggers: triggers the worker found in triggers.json or in stdout lines. */
+export const TRIGGER_VIAS = ["file", "stdout"] as const;
+export const FoundTriggersSchema = Type.Object({ via: literalUnion(TRIGGER_VIAS), payload: TriggerPayloadSchema }, { additionalProperties: false });
+export type FoundTriggers = Static<typeof FoundTriggersSchema>;
