@@ -3,7 +3,6 @@
  * coordinator's internal API. `reactorcide worker` and `reactorcide serve` both come here.
  */
 import { consola } from "consola";
-import { mkdir } from "node:fs/promises";
 import { CorndogsClient, type WakeSource } from "../corndogs/client.ts";
 import { JOB_TASK_QUEUE } from "../../runner/protocol/index.ts";
 import { CorndogsWorkQueue } from "./corndogs-queue.ts";
