@@ -68,3 +68,48 @@ test("daemon killed with a notification pending, then restarted: delivered once"
   expect(await second.stop()).toBe(0);
   await hook.stop();
 }, 120_000);
+
+test("daemon killed right after a workflow run ended, its notification unsent: the restart sends it once", async () => {
+  const base = mkdtempSync(join(tmpdir(), "rc-notify-crash-"));
+  chmodSync(base, 0o711);
+  const { url: databaseUrl } = await testDatabase("notify_crash");
+  const env = {
+    HOME: join(base, "home"),
+    XDG_CONFIG_HOME: join(base, "config"),
+    DATABASE_URL: databaseUrl,
+    REACTORCIDE_MASTER_KEY: "",
+    NODE_ENV: "production",
+  };
+  const argv = [process.execPath, join(import.meta.dir, "..", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--no-worker"];
+  const hook = await startHookReceiver(SECRET, { down: true });
+  const first = await startServe(argv, env);
+  running.push(first);
+  const admin = first.adminToken!;
+  const call = async (s: Served, method: string, path: string, body?: unknown, token = admin): Promise<any> => {
+    const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, json: await r.json() };
+  };
+  await call(first, "POST", "/api/v1/projects", { name: "crashwf", default_image: "busybox" });
+  const rule = (await call(first, "POST", "/api/v1/projects/crashwf/notifications", { target: { type: "webhook", url: hook.url, secret: SECRET } })).json;
+  const worker = (await call(first, "POST", "/api/v1/tokens", { name: "crash-worker", worker: true })).json.token;
+  const run = (await call(first, "POST", "/api/v1/workflows", { project: "crashwf", workflow: { name: "nightly", jobs: { only: { command: "false" } } }, branch: "main" })).json;
+  const jobId = run.nodes[0].job_id;
+  expect((await call(first, "POST", `/api/v1/internal/jobs/${jobId}/status`, { status: "running", worker_id: "w1" }, worker)).status).toBe(200);
+  expect((await call(first, "POST", `/api/v1/internal/jobs/${jobId}/status`, { status: "failure", exit_code: 1 }, worker)).status).toBe(200);
+  // Killed at once: the run's end is recorded; its notification at most pending (the receiver is down).
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  hook.listen();
+
+  const second = await startServe(argv, env);
+  running.push(second);
+  const [got] = await hook.waitFor(1, 60_000);
+  expect(got!.verified).toBe(true);
+  expect(got!.json).toMatchObject({ event: "workflow_run.ended", status: "failure", run: { id: run.id, name: "nightly", branch: "main" } });
+  await Bun.sleep(1500);
+  expect(hook.received).toHaveLength(1);
+  const listed = (await call(second, "GET", "/api/v1/projects/crashwf/notifications")).json;
+  expect(listed.notifications.find((n: { id: string }) => n.id === rule.id).last_deliveries).toMatchObject([{ subject: "workflow_run", subject_id: run.id, state: "delivered" }]);
+  expect(await second.stop()).toBe(0);
+  await hook.stop();
+}, 120_000);

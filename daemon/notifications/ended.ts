@@ -41,25 +41,34 @@ export function endedOfJob(job: {
   };
 }
 
-/** A workflow run that ended. */
-export function endedOfRun(run: {
+interface RunFacts {
   id: string;
   projectId: string;
   name: string;
   status: string;
   event: string | null;
   ref: string | null;
+  context: Record<string, unknown>;
   finishedAt: Date | null;
-}): Ended {
+}
+
+/** The branch of a workflow run: the event's (the env every node sees), else its ref. */
+export function branchOfRun(run: Pick<RunFacts, "ref" | "context">): string | null {
+  const env = (run.context as { eventEnv?: Record<string, string> }).eventEnv;
+  return env?.REACTORCIDE_BRANCH || branchOfRef(run.ref);
+}
+
+/** A workflow run that ended with `status` (the run's status when its "ended" event was written). */
+export function endedOfRun(run: RunFacts, status = run.status, at?: Date): Ended {
   return {
     subject: "workflow_run",
     id: run.id,
     projectId: run.projectId,
     name: run.name,
-    status: run.status,
-    branch: branchOfRef(run.ref),
+    status,
+    branch: branchOfRun(run),
     event: run.event,
-    finishedAt: run.finishedAt ?? new Date(),
+    finishedAt: run.finishedAt ?? at ?? new Date(),
   };
 }
 

@@ -5,6 +5,7 @@ import { appendLogs, insertJob, transitionJob, type Job } from "../jobs/store.ts
 import { testApi } from "../testing/api.ts";
 import { endedOfJob, endedOfRun } from "./ended.ts";
 import { pruneFinished, recordEnded } from "./outbox.ts";
+import { subscribeToWorkflowRuns } from "./subscribe.ts";
 import { startHookReceiver, startSmtpReceiver } from "./testing/receivers.ts";
 
 /**
@@ -371,6 +372,56 @@ describe("webhooks", () => {
     } finally {
       await deleteRule(id);
       await api.deps.notifier.start();
+    }
+  });
+});
+
+describe("workflow runs through the engine's durable events", () => {
+  test("a run that fails is posted once; the next green run on the branch is `fixed`; the engine's jobs are not reported alone", async () => {
+    const hook = await startHookReceiver(HOOK_SECRET);
+    const failing = await rule({ jobs: true, target: { type: "webhook", url: hook.url, secret: HOOK_SECRET } });
+    const fixed = await rule({ on: "fixed", target: { type: "webhook", url: hook.url, secret: HOOK_SECRET } });
+    const unsubscribe = subscribeToWorkflowRuns(api.db, api.workflows.events);
+    const worker = await api.tokenFor("notify-worker", { worker: true });
+    const internal = (path: string, body: unknown) => api.call("POST", `/api/v1/internal${path}`, { token: worker, body });
+    const workflow = { name: "pipeline", jobs: { compile: { command: "make" }, check: { needs: ["compile"], command: "make check" } } };
+    /** Submits the workflow and plays the worker for each queued job until the run ends. */
+    async function run(fail: string[]): Promise<string> {
+      const r = await api.call("POST", "/api/v1/workflows", { body: { project: "notify", workflow, branch: "main", sha: "feedface" } });
+      expect(r.status).toBe(201);
+      for (let i = 0; i < 20; i++) {
+        const shown = (await api.call("GET", `/api/v1/workflows/${r.json.id}`)).json;
+        if (shown.status !== "running") return r.json.id;
+        for (const node of shown.nodes.filter((n: { status: string }) => n.status === "queued")) {
+          await internal(`/jobs/${node.job_id}/status`, { status: "running", worker_id: "w1" });
+          await internal(`/jobs/${node.job_id}/logs`, { lines: [{ line: `${node.name}: working` }, { line: `${node.name}: ${fail.includes(node.name) ? "broken" : "fine"}` }] });
+          const status = fail.includes(node.name) ? "failure" : "success";
+          await internal(`/jobs/${node.job_id}/status`, { status, exit_code: status === "success" ? 0 : 1 });
+        }
+      }
+      throw new Error("the run did not end");
+    }
+    try {
+      const red = await run(["check"]);
+      const [first] = await hook.waitFor(1);
+      expect(first!.verified).toBe(true);
+      expect(first!.json).toMatchObject({ event: "workflow_run.ended", status: "failure", run: { id: red, name: "pipeline", branch: "main", commit: "feedface", actor: "admin" } });
+      expect(first!.json.jobs.map((j: { name: string; status: string }) => [j.name, j.status])).toEqual([["compile", "success"], ["check", "failure"]]);
+      expect(first!.json.jobs[1].log_tail).toEqual(["check: working", "check: broken"]);
+      const green = await run([]);
+      const [, second] = await hook.waitFor(2);
+      expect(second!.json).toMatchObject({ status: "success", fixed: true, run: { id: green } });
+      await Bun.sleep(1500);
+      // Two runs, two notifications: the failing rule's for the red run, the fixed rule's for the green one; no job alone.
+      expect(hook.received.map((h) => [h.json.run.id, h.json.status])).toEqual([
+        [red, "failure"],
+        [green, "success"],
+      ]);
+    } finally {
+      unsubscribe();
+      await deleteRule(failing);
+      await deleteRule(fixed);
+      await hook.stop();
     }
   });
 });

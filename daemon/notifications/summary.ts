@@ -13,7 +13,7 @@ import type { MasterKey } from "../secrets/cipher.ts";
 import { resolveSecrets } from "../secrets/store.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
 import { readWholeJobLog } from "../storage/job-logs.ts";
-import { branchOfJob, branchOfRef, eventOfJob, isFailed } from "./ended.ts";
+import { branchOfJob, branchOfRun, eventOfJob, isFailed } from "./ended.ts";
 import { jobLink, projectLink, runLink } from "./links.ts";
 
 /** Lines of a failed job's log that a notification carries, and the longest a line may be. */
@@ -132,7 +132,7 @@ export async function buildSummary(deps: SummaryDeps, subject: "workflow_run" | 
         name: run.name,
         status: run.status,
         event: run.event,
-        branch: branchOfRef(run.ref),
+        branch: branchOfRun(run),
         commit: run.commitSha,
         actor: await userName(deps.db, run.triggeredBy),
         created_at: iso(run.createdAt),

@@ -6,6 +6,7 @@ import { openDatabase, type Database } from "../db/database.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { Notifier } from "../notifications/dispatcher.ts";
 import { notificationSettingsFromEnv } from "../notifications/settings.ts";
+import { subscribeToWorkflowRuns } from "../notifications/subscribe.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { logArchiveFromEnv } from "../storage/from-env.ts";
 import { workflowLimitsFromEnv } from "../workflows/limits.ts";
@@ -68,7 +69,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       evalImage: options.evalImage,
       log: (line) => console.error(line),
     });
-    notifier = new Notifier({ db: database.db, sql: database.sql, archive, keys: [key], publicUrl: notifications.publicUrl ?? "", mail: notifications.mail });
+    const publicUrl = options.publicUrl ?? notifications.publicUrl;
+    notifier = new Notifier({ db: database.db, sql: database.sql, archive, keys: [key], publicUrl: publicUrl ?? "", mail: notifications.mail });
     const { app, workflows } = buildApp({
       db: database.db,
       sql: database.sql,
@@ -87,8 +89,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: Math.max(bodyLimit * 16, LOG_BATCH_BODY_LIMIT * 4, WEBHOOK_BODY_LIMIT) });
     const server = app.server!;
     const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
-    if (!notifications.publicUrl) notifier.usePublicUrl(`http://${shownHost}:${server.port}`);
+    if (!publicUrl) notifier.usePublicUrl(`http://${shownHost}:${server.port}`);
     await notifier.start();
+    const unsubscribeNotifications = subscribeToWorkflowRuns(database.db, workflows.events);
     return {
       url: `http://${shownHost}:${server.port}`,
       port: server.port!,
@@ -98,6 +101,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       vcs,
       async stop() {
         await app.stop();
+        unsubscribeNotifications();
         await notifier?.stop();
         workflows.close();
         await vcs?.stop();

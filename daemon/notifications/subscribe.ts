@@ -1,0 +1,28 @@
+/**
+ * Where notifications hear about ends: the workflow engine's durable "workflow run ended" events
+ * (daemon/workflows/events.ts, handed over at least once, in order). Recording is idempotent (one
+ * delivery per rule and run), so an event handed over again adds nothing.
+ */
+import { eq } from "drizzle-orm";
+import { WORKFLOW_RUN_ENDED, workflowRuns, type WorkflowRunStatus } from "../../schema/app/index.ts";
+import type { Db } from "../db/client.ts";
+import type { WorkflowEvents, WorkflowRunEvent } from "../workflows/events.ts";
+import { endedOfRun } from "./ended.ts";
+import { recordEnded } from "./outbox.ts";
+
+export const SUBSCRIBER = "notifications";
+
+/** Records the deliveries for one workflow run event (only "ended" ones count). */
+export async function onWorkflowRunEvent(db: Db, event: Pick<WorkflowRunEvent, "kind" | "runId" | "status" | "createdAt">): Promise<number> {
+  if (event.kind !== "ended" || !WORKFLOW_RUN_ENDED.includes(event.status as WorkflowRunStatus)) return 0;
+  const [run] = await db.select().from(workflowRuns).where(eq(workflowRuns.id, event.runId)).limit(1);
+  if (!run) return 0;
+  return db.transaction((tx) => recordEnded(tx, endedOfRun(run, event.status, event.createdAt)));
+}
+
+/** Subscribes the outbox to workflow run events; returns the unsubscribe. */
+export function subscribeToWorkflowRuns(db: Db, events: WorkflowEvents): () => void {
+  return events.subscribe(SUBSCRIBER, async (event) => {
+    await onWorkflowRunEvent(db, event);
+  });
+}
