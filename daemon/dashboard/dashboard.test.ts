@@ -1,0 +1,339 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { DESKTOP, launch, PHONE, shot, watch } from "./testing/browser.ts";
+import { startStack, type Stack } from "./testing/stack.ts";
+
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against the compiled
+ * daemon with a real worker: what a person signing in sees and can do. Screenshots of each page
+ * go to test-output/dashboard/.
+ */
+
+const HOSTILE = "<img src=x onerror=alert(1)>";
+// Functions handed to the page run there: its globals, declared for this file only. (A string to
+// waitForFunction would be eval'd, which the dashboard's CSP rightly refuses.)
+declare const document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): ArrayLike<{ textContent: string }> & Iterable<{ textContent: string }> };
+declare function getComputedStyle(element: unknown): { color: string };
+let stack: Stack;
+let browser: Browser;
+let reader: string;
+let writer: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startStack(), launch()]);
+  const made = await stack.call("POST", "/api/v1/projects", { name: "web", default_image: "busybox", repo_url: `https://example.com/${HOSTILE}.git` });
+  expect(made.status).toBe(201);
+  reader = await stack.tokenFor("rita");
+  writer = await stack.tokenFor("walt");
+  await stack.call("PUT", "/api/v1/projects/web/members/rita", { role: "read" });
+  await stack.call("PUT", "/api/v1/projects/web/members/walt", { role: "write" });
+  await stack.call("PUT", "/api/v1/projects/web/secrets/DEPLOY_KEY", { value: "s3cr3t-value" });
+}, 240_000);
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await stack?.stop();
+}, 60_000);
+
+async function submit(name: string, command: string, extra: Record<string, unknown> = {}) {
+  const r = await stack.call("POST", "/api/v1/jobs", { name, command, project: "web", ...extra });
+  expect(r.status).toBe(201);
+  return r.json as { id: string };
+}
+
+/** A fresh browser profile signed in with `token` through the sign-in form. */
+async function signedIn(token: string, viewport = DESKTOP): Promise<{ page: Page; seen: ReturnType<typeof watch> }> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  contexts.push(context);
+  const page = await context.newPage();
+  const seen = watch(page, stack.url);
+  await page.goto(stack.url + "/");
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("[data-testid=user]");
+  return { page, seen };
+}
+
+/** The log row whose text is exactly `text` (the runner's own header line quotes the command too). */
+const logLine = (page: Page, text: string) => page.locator(".log-line .text").filter({ hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) });
+
+describe("dashboard in Chromium", () => {
+  test("sign in with a token: a wrong one is refused, the cookie is HttpOnly SameSite=Strict, sign-out ends the session", async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    contexts.push(context);
+    const page = await context.newPage();
+    const seen = watch(page, stack.url);
+    await page.goto(stack.url + "/");
+    await page.waitForSelector("#token");
+    await shot(page, "signin");
+    await page.fill("#token", "rcd_not-a-real-token");
+    await page.click("button[type=submit]");
+    await expect(page.locator(".error").textContent()).resolves.toContain("unknown, revoked or expired");
+    await page.fill("#token", stack.admin);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("[data-testid=user]");
+    expect(await page.textContent("[data-testid=user]")).toBe("admin");
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: "reactorcide_session", httpOnly: true, sameSite: "Strict", secure: false });
+    expect(cookie!.value).not.toBe(stack.admin);
+    // Scripts on the page cannot read it.
+    expect(await page.evaluate("document.cookie")).toBe("");
+    // A reload keeps the session.
+    await page.reload();
+    await page.waitForSelector("[data-testid=user]");
+    await page.click("text=Sign out");
+    await page.waitForSelector("#token");
+    // The old cookie value no longer opens anything.
+    const replay = await fetch(stack.url + "/api/v1/projects", { headers: { cookie: `reactorcide_session=${cookie!.value}` } });
+    expect(replay.status).toBe(401);
+    expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+  }, 120_000);
+
+  test("a job submitted through the API shows each log line in the page within a second of the job printing it", async () => {
+    const { page, seen } = await signedIn(stack.admin);
+    const job = await submit("live", 'sleep 2; for i in 1 2 3 4 5; do echo "tick $i $(date +%s%3N)"; sleep 0.7; done');
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    const lags: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const row = page.locator(".log-line", { hasText: `tick ${i} ` });
+      await row.waitFor({ timeout: 30_000 });
+      const seenAt = Date.now();
+      const printedAt = Number(/tick \d+ (\d+)/.exec((await row.textContent()) ?? "")?.[1]);
+      lags.push(seenAt - printedAt);
+    }
+    await page.waitForSelector('h1 .status[data-status="success"]', { timeout: 30_000 });
+    await shot(page, "job-live");
+    // The first line can be printed before the page opened its stream; the later ones are live.
+    console.log(`log line lag in the page (ms): ${lags.join(", ")}`);
+    for (const lag of lags.slice(1)) expect(lag).toBeLessThan(1000);
+    expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+  }, 120_000);
+
+  test("jobs page: newest first, statuses change without a reload, filters by status and name", async () => {
+    const { page } = await signedIn(stack.admin);
+    const job = await submit("filter-me", "sleep 1.5; echo done");
+    await page.goto(stack.url + "/");
+    const row = page.locator(`tr[data-job="${job.id}"]`);
+    await row.waitFor();
+    await page.locator(`tr[data-job="${job.id}"] .status[data-status="success"]`).waitFor({ timeout: 30_000 });
+    expect(await page.locator("tbody tr").first().getAttribute("data-job")).toBe(job.id);
+    await page.selectOption("select[name=status]", "success");
+    await page.fill("input[name=name]", "filter-me");
+    await page.click("text=Filter");
+    await page.waitForURL(/status=success/);
+    await page.waitForFunction(() => [...document.querySelectorAll("tbody .job-name")].every((a: { textContent: string }) => a.textContent === "filter-me"));
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    await shot(page, "jobs");
+  }, 120_000);
+
+  test("cancel stops a running job; retry runs it again as attempt 2", async () => {
+    const { page } = await signedIn(writer);
+    const job = await submit("long", 'echo started; sleep 120; echo "never printed"');
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    await logLine(page, "started").waitFor({ timeout: 30_000 });
+    await page.click("button:has-text('Cancel')");
+    await page.waitForSelector('h1 .status[data-status="cancelled"]', { timeout: 30_000 });
+    expect((await stack.call("GET", `/api/v1/jobs/${job.id}`)).json.status).toBe("cancelled");
+    await shot(page, "job-cancelled");
+
+    const quick = await submit("again", "echo attempt-output");
+    expect((await stack.ended(quick.id)).status).toBe("success");
+    await page.goto(`${stack.url}/jobs/${quick.id}`);
+    await page.click("button:has-text('Retry')");
+    await page.waitForURL((u) => u.pathname.startsWith("/jobs/") && !u.pathname.endsWith(quick.id));
+    await page.waitForSelector('h1 .status[data-status="success"]', { timeout: 30_000 });
+    expect(await page.textContent("h1")).toContain("attempt 2");
+    await logLine(page, "attempt-output").waitFor();
+    const retryId = new URL(page.url()).pathname.split("/").at(-1)!;
+    expect((await stack.call("GET", `/api/v1/jobs/${retryId}`)).json).toMatchObject({ retry_of: quick.id, attempt: 2, status: "success" });
+  }, 120_000);
+
+  test("log tools: #L links, search, follow off, raw download", async () => {
+    const { page } = await signedIn(stack.admin);
+    const job = await submit("tools", 'for i in $(seq 1 300); do echo "row $i"; done; echo "needle here"; echo "and a needle there"');
+    await stack.ended(job.id);
+    await page.goto(`${stack.url}/jobs/${job.id}#L42`);
+    const line42 = page.locator('.log-line[data-line="42"]');
+    await line42.waitFor();
+    expect(await line42.getAttribute("class")).toContain("selected");
+    expect(await line42.isVisible()).toBe(true);
+    expect(await page.isChecked(".toggle input")).toBe(false);
+    await page.click('.log-line[data-line="7"] .ln');
+    expect(page.url()).toEndWith("#L7");
+    // Case-insensitive; the runner's header line (line 1) quotes the command, so it matches too.
+    await page.fill("input[type=search]", "NEEDLE");
+    await expect(page.textContent("[data-testid=matches]")).resolves.toBe("1 of 3");
+    await page.click("button[aria-label='Next match']");
+    await expect(page.textContent("[data-testid=matches]")).resolves.toBe("2 of 3");
+    await page.locator('.log-line.current[data-line="302"]').waitFor();
+    expect(await page.textContent('.log-line[data-line="302"] .text')).toBe("needle here");
+    await shot(page, "job-search");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Raw log")]);
+    const saved = await download.path();
+    const raw = await Bun.file(saved!).text();
+    expect(raw).toBe((await stack.call("GET", `/api/v1/jobs/${job.id}/logs`)).text);
+    expect(download.suggestedFilename()).toMatch(/^tools-[0-9a-f]{8}\.log$/);
+  }, 120_000);
+
+  test("ANSI colours are drawn; hostile names and log lines stay text (no dialog, no injected element, no CSP violation)", async () => {
+    const { page, seen } = await signedIn(stack.admin);
+    // printf's escapes: colour, a window-title OSC, a bell, clear-screen, a hyperlink, a backspace.
+    const script = [
+      `printf '\\033[31mred text\\033[0m plain \\033[1;32mbold green\\033[0m\\n'`,
+      `echo '${HOSTILE}'`,
+      `printf '\\033]0;pwned title\\007after-title \\033[2Jcleared? \\033]8;;https://evil.example/\\033\\\\link\\033]8;;\\033\\\\ bell\\007 back\\010space\\n'`,
+      `echo '<script>alert(2)</script>'`,
+    ].join("; ");
+    const job = await submit("hostile", script, { env: { NOTE: HOSTILE } });
+    expect((await stack.ended(job.id)).status).toBe("success");
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    await page.locator(".log-line .text span").getByText("red text", { exact: true }).waitFor();
+    await page.click("summary:has-text('Command')");
+    await page.waitForTimeout(300);
+    await shot(page, "job-hostile");
+    // Colour: the red span is red, the plain text is not coloured.
+    const red = page.locator(".log-line .text span").getByText("red text", { exact: true });
+    expect(await red.evaluate((el) => getComputedStyle(el).color)).toBe("rgb(187, 0, 0)");
+    expect(await page.locator(".log-line .text span").getByText("bold green", { exact: true }).getAttribute("class")).toContain("ansi-bold");
+    // The hostile text is there, as text.
+    const texts = await page.locator(".log-line .text").allTextContents();
+    expect(texts).toContain(HOSTILE);
+    expect(texts).toContain("<script>alert(2)</script>");
+    const escapes = texts.find((t) => t.startsWith("after-title"))!;
+    expect(escapes).toContain("after-title cleared? link bell\u2407 back\u2408space");
+    expect(escapes).not.toContain("\x1b");
+    expect(await page.textContent("details.command pre")).toContain(HOSTILE);
+    // Nothing became an element or ran.
+    expect(await page.locator("main img, main svg, main script").count()).toBe(0);
+    expect(await page.evaluate(`document.querySelectorAll("[onerror],[onload]").length`)).toBe(0);
+    expect(await page.title()).toBe("Reactorcide");
+    // A source whose URL and ref are markup (the clone fails; the page still shows them as text).
+    const bad = await submit("hostile-source", "true", { source: { type: "git", url: `https://example.invalid/${HOSTILE}`, ref: `"><svg onload=alert(3)>` } });
+    await stack.ended(bad.id);
+    await page.goto(`${stack.url}/jobs/${bad.id}`);
+    await page.waitForSelector("text=Exit code");
+    expect(await page.textContent(".facts")).toContain(`https://example.invalid/${HOSTILE} @ "><svg onload=alert(3)>`);
+    expect(await page.locator("main img, main svg").count()).toBe(0);
+    // The project page shows the hostile repository URL as text too.
+    await page.goto(`${stack.url}/projects/web`);
+    await page.waitForSelector("input[name=repo_url]");
+    expect(await page.inputValue("input[name=repo_url]")).toBe(`https://example.com/${HOSTILE}.git`);
+    await page.goto(`${stack.url}/projects`);
+    await page.waitForSelector("td.wide");
+    expect(await page.textContent("tbody")).toContain(HOSTILE);
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+  }, 120_000);
+
+  test("a reader sees no buttons it cannot use; a 403 is explained", async () => {
+    const job = await submit("for-reader", "echo read me");
+    await stack.ended(job.id);
+    const { page } = await signedIn(reader);
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    await logLine(page, "read me").waitFor();
+    expect(await page.locator(".actions button").count()).toBe(0);
+    await shot(page, "reader-job");
+    await page.goto(`${stack.url}/projects/web`);
+    await page.waitForSelector("input[name=repo_url]");
+    expect(await page.isDisabled("input[name=repo_url]")).toBe(true);
+    expect(await page.locator("button:has-text('Save settings')").count()).toBe(0);
+    expect(await page.locator("button:has-text('Set secret'), button:has-text('Delete'), button:has-text('Remove'), button:has-text('Add member')").count()).toBe(0);
+    expect(await page.textContent("main")).not.toContain("DEPLOY_KEY");
+    await shot(page, "reader-project");
+
+    // A writer whose role is lowered after the page loaded presses Cancel: the page says why it was refused.
+    const { page: w } = await signedIn(writer);
+    const running = await submit("demoted", "echo up; sleep 60");
+    await w.goto(`${stack.url}/jobs/${running.id}`);
+    await logLine(w, "up").waitFor({ timeout: 30_000 });
+    await stack.call("PUT", "/api/v1/projects/web/members/walt", { role: "read" });
+    try {
+      await w.click("button:has-text('Cancel')");
+      const note = w.locator(".error[data-status='403']");
+      await note.waitFor();
+      expect(await note.textContent()).toContain("this needs the write role on project web; you have read");
+      expect(await note.textContent()).toContain("Your role does not allow this");
+      await shot(w, "writer-403");
+    } finally {
+      await stack.call("PUT", "/api/v1/projects/web/members/walt", { role: "write" });
+      await stack.call("POST", `/api/v1/jobs/${running.id}/cancel`);
+    }
+  }, 120_000);
+
+  test("projects: an admin changes settings (fork-PR policy), members and secrets; secret values are never shown", async () => {
+    const { page, seen } = await signedIn(stack.admin);
+    await page.goto(`${stack.url}/projects/web`);
+    await page.waitForSelector("select[name=fork_pr_policy]");
+    await page.selectOption("select[name=fork_pr_policy]", "never");
+    await page.fill("input[name=default_branch]", "trunk");
+    await page.click("button:has-text('Save settings')");
+    await page.waitForSelector("text=Saved.");
+    expect((await stack.call("GET", "/api/v1/projects/web")).json).toMatchObject({ fork_pr_policy: "never", default_branch: "trunk" });
+
+    await page.fill("input[aria-label='secret name']", "NEW_SECRET");
+    await page.fill("input[aria-label='secret value']", "value-never-shown");
+    await page.click("button:has-text('Set secret')");
+    await page.locator("code", { hasText: "NEW_SECRET" }).waitFor();
+    expect(await page.textContent("main")).not.toContain("value-never-shown");
+    expect(await page.textContent("main")).not.toContain("s3cr3t-value");
+    const row = page.locator("tr", { has: page.locator("code", { hasText: "NEW_SECRET" }) });
+    await row.locator("button:has-text('Delete')").click();
+    await page.locator("code", { hasText: "NEW_SECRET" }).waitFor({ state: "detached" });
+    expect((await stack.call("GET", "/api/v1/projects/web/secrets")).json.secrets.map((s: { key: string }) => s.key)).toEqual(["DEPLOY_KEY"]);
+
+    await stack.tokenFor("newbie");
+    await page.fill("input[aria-label='user name']", "newbie");
+    await page.selectOption("select[aria-label='role']", "write");
+    await page.click("button:has-text('Add member')");
+    await page.locator("td", { hasText: "newbie" }).waitFor();
+    expect((await stack.call("GET", "/api/v1/projects/web/members")).json.members).toContainEqual({ user: "newbie", role: "write" });
+    await page.fill("input[aria-label='webhook secret']", "a-long-webhook-secret");
+    await page.click("button:has-text('Set secret') >> nth=-1");
+    await page.waitForSelector("text=set (GitHub: Secret");
+    expect(await page.textContent("main")).toContain(`${stack.url}/api/v1/webhooks/github`);
+    await shot(page, "project");
+    await stack.call("PATCH", "/api/v1/projects/web", { fork_pr_policy: "approval", default_branch: "main" });
+    expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+  }, 120_000);
+
+  test("a 100,000-line log: the page keeps a few rows in the DOM, finds and jumps to any line", async () => {
+    const job = await submit("big", 'i=0; while [ $i -lt 100000 ]; do i=$((i+1)); echo "line $i of the big log"; done', { timeout: 600 });
+    expect((await stack.ended(job.id, 180_000)).status).toBe("success");
+    const { page, seen } = await signedIn(stack.admin);
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    await page.waitForFunction(() => /^1000\d\d lines$/.test(document.querySelector("[data-testid=log-state]")?.textContent ?? ""), undefined, { timeout: 60_000 });
+    // Following, the view is at the end.
+    await page.locator(".log-line .text", { hasText: "line 100000 of the big log" }).waitFor();
+    expect(await page.locator(".log-line").count()).toBeLessThan(300);
+    await page.fill("input[type=search]", "line 54321 of");
+    await expect(page.textContent("[data-testid=matches]")).resolves.toBe("1 of 1");
+    // Line 1 is the runner's header, so the job's line 54321 is the log's line 54322.
+    await page.locator('.log-line.current[data-line="54322"]').waitFor();
+    expect(await page.textContent('.log-line[data-line="54322"] .text')).toBe("line 54321 of the big log");
+    expect(await page.locator(".log-line").count()).toBeLessThan(300);
+    await page.goto(`${stack.url}/jobs/${job.id}#L77777`);
+    await page.locator('.log-line.selected[data-line="77777"]').waitFor({ timeout: 30_000 });
+    expect(await page.textContent('.log-line[data-line="77777"] .text')).toBe("line 77776 of the big log");
+    await shot(page, "job-100k");
+    expect(seen.errors).toEqual([]);
+  }, 300_000);
+
+  test("phone-sized screen: the jobs and job pages fit the width", async () => {
+    const job = await submit("phone", "echo small screen");
+    await stack.ended(job.id);
+    const { page } = await signedIn(stack.admin, PHONE);
+    await page.waitForSelector("tbody tr");
+    const fits = () => page.evaluate("document.documentElement.scrollWidth <= window.innerWidth");
+    expect(await fits()).toBe(true);
+    await shot(page, "phone-jobs");
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    await logLine(page, "small screen").waitFor();
+    expect(await fits()).toBe(true);
+    await shot(page, "phone-job");
+    await page.goto(`${stack.url}/projects/web`);
+    await page.waitForSelector("input[name=repo_url]");
+    expect(await fits()).toBe(true);
+    await shot(page, "phone-project");
+  }, 120_000);
+});

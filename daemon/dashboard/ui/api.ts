@@ -1,0 +1,126 @@
+/**
+ * The dashboard's API client. Response types come from the API's own view functions (type-only
+ * imports, erased from the bundle), so a field the API renames is a type error here.
+ */
+import type { jobView } from "../../api/job-view.ts";
+import type { projectView } from "../../api/routes/projects.ts";
+import type { JobStatus, ProjectRole } from "../../../schema/app/index.ts";
+
+export type Job = ReturnType<typeof jobView>;
+export type Project = ReturnType<typeof projectView>;
+export type { JobStatus, ProjectRole };
+
+export interface SessionInfo {
+  user: string;
+  is_admin: boolean;
+  projects: { id: string; name: string; role: ProjectRole }[];
+  csrf_token: string | null;
+  expires_at: string | null;
+}
+export interface JobList {
+  jobs: Job[];
+  next_offset: number | null;
+}
+export interface Member {
+  user: string;
+  role: ProjectRole;
+}
+export interface SecretKey {
+  key: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Every status, in the order the filter lists them; `satisfies` fails the build when the API gains one. */
+export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const satisfies readonly JobStatus[];
+type Missing = Exclude<JobStatus, (typeof JOB_STATUSES)[number]>;
+const _allStatuses: Missing extends never ? true : Missing = true;
+void _allStatuses;
+export const TERMINAL: readonly JobStatus[] = ["success", "failure", "error", "cancelled", "timed_out"];
+
+/** An error answer of the API, `{"error":{"code","message","field"}}`, with its HTTP status. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrf: string | null = null;
+export const setCsrf = (token: string | null) => {
+  csrf = token;
+};
+/** Called when the API answers 401 to a signed-in page: the session ended. */
+let onSignedOut: () => void = () => {};
+export const whenSignedOut = (handler: () => void) => {
+  onSignedOut = handler;
+};
+
+async function call<T>(method: string, path: string, body?: unknown, bearer?: string): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (method !== "GET" && csrf) headers["x-csrf-token"] = csrf;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!response.ok) {
+    const error = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+    const failure = new ApiFailure(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.field);
+    if (response.status === 401 && !bearer) onSignedOut();
+    throw failure;
+  }
+  return json as T;
+}
+
+const q = (params: Record<string, string | number | undefined>) => {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") search.set(k, String(v));
+  const s = search.toString();
+  return s ? `?${s}` : "";
+};
+const seg = encodeURIComponent;
+
+export const api = {
+  session: {
+    signIn: (token: string) => call<SessionInfo>("POST", "/api/v1/session", undefined, token),
+    get: () => call<SessionInfo>("GET", "/api/v1/session"),
+    signOut: () => call<{ signed_out: boolean }>("DELETE", "/api/v1/session"),
+  },
+  jobs: {
+    list: (filter: { project?: string; status?: string; name?: string; limit?: number; offset?: number }) => call<JobList>("GET", `/api/v1/jobs${q(filter)}`),
+    get: (id: string) => call<Job>("GET", `/api/v1/jobs/${seg(id)}`),
+    cancel: (id: string) => call<Job>("POST", `/api/v1/jobs/${seg(id)}/cancel`),
+    retry: (id: string) => call<Job>("POST", `/api/v1/jobs/${seg(id)}/retry`),
+    /** The log as text (what "download" saves). */
+    logText: async (id: string, after = 0) => {
+      const response = await fetch(`/api/v1/jobs/${seg(id)}/logs${q({ after: after || undefined })}`, { credentials: "same-origin" });
+      if (!response.ok) throw new ApiFailure(response.status, "log", `the log could not be read (${response.status})`);
+      return response.text();
+    },
+    logUrl: (id: string) => `/api/v1/jobs/${seg(id)}/logs`,
+    followUrl: (id: string, after: number) => `/api/v1/jobs/${seg(id)}/logs${q({ follow: "true", after: after || undefined })}`,
+  },
+  projects: {
+    list: () => call<{ projects: Project[] }>("GET", "/api/v1/projects"),
+    get: (ref: string) => call<Project>("GET", `/api/v1/projects/${seg(ref)}`),
+    update: (ref: string, changes: Partial<Pick<Project, "repo_url" | "default_branch" | "default_image" | "ci_source_url" | "ci_source_ref" | "fork_pr_policy">> & { webhook_secret?: string }) =>
+      call<Project>("PATCH", `/api/v1/projects/${seg(ref)}`, changes),
+    members: (ref: string) => call<{ members: Member[] }>("GET", `/api/v1/projects/${seg(ref)}/members`),
+    setMember: (ref: string, user: string, role: ProjectRole) => call<Member>("PUT", `/api/v1/projects/${seg(ref)}/members/${seg(user)}`, { role }),
+    removeMember: (ref: string, user: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/members/${seg(user)}`),
+    secrets: (ref: string) => call<{ secrets: SecretKey[] }>("GET", `/api/v1/projects/${seg(ref)}/secrets`),
+    setSecret: (ref: string, key: string, value: string) => call<unknown>("PUT", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`, { value }),
+    deleteSecret: (ref: string, key: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`),
+  },
+};

@@ -1,0 +1,54 @@
+import type { ComponentChildren } from "preact";
+import { ApiFailure, type JobStatus } from "./api.ts";
+
+export function StatusBadge({ status }: { status: JobStatus | string }) {
+  return <span class={`status status-${status}`} data-status={status}>{status.replace("_", " ")}</span>;
+}
+
+/** An error from the API, explained: a 403 says which role is missing, not only that it failed. */
+export function ErrorNote({ error }: { error: unknown }) {
+  if (!error) return null;
+  if (error instanceof ApiFailure) {
+    const hint =
+      error.status === 403 && error.code === "forbidden"
+        ? "Your role does not allow this. A project admin can change your role on the project's page."
+        : error.status === 403 && error.code === "csrf_failed"
+          ? "The page's session check failed; reload the page."
+          : error.status === 404
+            ? "It does not exist, or you are not a member of its project."
+            : error.status === 409
+              ? "The job's state changed meanwhile."
+              : undefined;
+    return (
+      <div class="error" role="alert" data-status={error.status}>
+        <strong>{error.status === 403 ? "Not allowed" : `Error ${error.status}`}:</strong> {error.message}
+        {hint && <div class="hint">{hint}</div>}
+      </div>
+    );
+  }
+  return <div class="error" role="alert">{String(error instanceof Error ? error.message : error)}</div>;
+}
+
+export function when(iso: string | null): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function duration(from: string | null, to: string | null): string {
+  if (!from) return "—";
+  const ms = (to ? new Date(to) : new Date()).getTime() - new Date(from).getTime();
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+export function Field({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,260 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, type Member, type Project, type ProjectRole, type SecretKey } from "../api.ts";
+import { ErrorNote, Field, when } from "../components.tsx";
+import { can, useSession } from "../session.ts";
+
+const ROLES: ProjectRole[] = ["read", "write", "admin"];
+const POLICIES = [
+  ["never", "never: fork pull requests do not run"],
+  ["approval", "approval: a maintainer approves each head commit first"],
+  ["always", "always: run fork pull requests (without secrets unless granted)"],
+] as const;
+
+type Editable = "repo_url" | "default_branch" | "default_image" | "ci_source_url" | "ci_source_ref";
+const FIELDS: [Editable, string][] = [
+  ["repo_url", "Repository URL"],
+  ["default_branch", "Default branch"],
+  ["default_image", "Default image"],
+  ["ci_source_url", "Job code URL (trusted, /job/ci)"],
+  ["ci_source_ref", "Job code ref"],
+];
+
+function Settings({ project, admin, onSaved }: { project: Project; admin: boolean; onSaved(p: Project): void }) {
+  const [draft, setDraft] = useState<Record<string, string>>({});
+  const [policy, setPolicy] = useState(project.fork_pr_policy);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    const changes: Record<string, string> = {};
+    for (const [k, v] of Object.entries(draft)) if (v !== (project[k as Editable] ?? "")) changes[k] = v;
+    try {
+      const next = await api.projects.update(project.name, { ...changes, ...(policy !== project.fork_pr_policy && { fork_pr_policy: policy }) });
+      setDraft({});
+      setSaved(true);
+      onSaved(next);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form class="settings" onSubmit={save}>
+      <h2>Settings</h2>
+      {FIELDS.map(([key, label]) => (
+        <label key={key}>
+          {label}
+          <input name={key} disabled={!admin} value={draft[key] ?? project[key] ?? ""} onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
+        </label>
+      ))}
+      <label>
+        Fork pull requests
+        <select name="fork_pr_policy" disabled={!admin} value={policy} onChange={(e) => setPolicy(e.currentTarget.value as Project["fork_pr_policy"])}>
+          {POLICIES.map(([value, label]) => (
+            <option value={value}>{label}</option>
+          ))}
+        </select>
+      </label>
+      {admin ? <button type="submit">Save settings</button> : <p class="hint">Only a project admin can change these.</p>}
+      {saved && <p class="notice">Saved.</p>}
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+function Members({ project, admin }: { project: Project; admin: boolean }) {
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [user, setUser] = useState("");
+  const [role, setRole] = useState<ProjectRole>("read");
+  const load = () => api.projects.members(project.name).then((r) => setMembers(r.members), setError);
+  useEffect(() => void load(), [project.name]);
+  const run = async (action: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await action();
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div class="card">
+      <h2>Members</h2>
+      <ErrorNote error={error} />
+      <table>
+        <tbody>
+          {members?.map((m) => (
+            <tr key={m.user}>
+              <td>{m.user}</td>
+              <td>
+                {admin ? (
+                  <select aria-label={`role of ${m.user}`} value={m.role} onChange={(e) => run(() => api.projects.setMember(project.name, m.user, e.currentTarget.value as ProjectRole))}>
+                    {ROLES.map((r) => (
+                      <option value={r}>{r}</option>
+                    ))}
+                  </select>
+                ) : (
+                  m.role
+                )}
+              </td>
+              {admin && (
+                <td>
+                  <button type="button" class="link danger" onClick={() => run(() => api.projects.removeMember(project.name, m.user))}>
+                    Remove
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {admin && (
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run(() => api.projects.setMember(project.name, user.trim(), role)).then(() => setUser(""));
+          }}
+        >
+          <input placeholder="user name" aria-label="user name" value={user} required onInput={(e) => setUser(e.currentTarget.value)} />
+          <select aria-label="role" value={role} onChange={(e) => setRole(e.currentTarget.value as ProjectRole)}>
+            {ROLES.map((r) => (
+              <option value={r}>{r}</option>
+            ))}
+          </select>
+          <button type="submit">Add member</button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+function Secrets({ project, admin }: { project: Project; admin: boolean }) {
+  const [secrets, setSecrets] = useState<SecretKey[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [key, setKey] = useState("");
+  const [value, setValue] = useState("");
+  const load = () => api.projects.secrets(project.name).then((r) => setSecrets(r.secrets), setError);
+  useEffect(() => void load(), [project.name]);
+  const run = async (action: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await action();
+      await load();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    }
+  };
+  return (
+    <div class="card">
+      <h2>Secrets</h2>
+      <p class="hint">Values are stored encrypted and never shown again; jobs name the secrets they need.</p>
+      <ErrorNote error={error} />
+      {secrets && secrets.length === 0 && <p class="empty">No secrets.</p>}
+      <table>
+        <tbody>
+          {secrets?.map((s) => (
+            <tr key={s.key}>
+              <td>
+                <code>{s.key}</code>
+              </td>
+              <td class="wide">updated {when(s.updated_at)}</td>
+              {admin && (
+                <td>
+                  <button type="button" class="link danger" onClick={() => run(() => api.projects.deleteSecret(project.name, s.key))}>
+                    Delete
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {admin && (
+        <form
+          class="inline"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await run(() => api.projects.setSecret(project.name, key.trim(), value))) (setKey(""), setValue(""));
+          }}
+        >
+          <input placeholder="KEY" aria-label="secret name" value={key} required onInput={(e) => setKey(e.currentTarget.value)} />
+          <input placeholder="value" aria-label="secret value" type="password" autocomplete="off" value={value} required onInput={(e) => setValue(e.currentTarget.value)} />
+          <button type="submit">Set secret</button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+function Webhook({ project, admin, onSaved }: { project: Project; admin: boolean; onSaved(p: Project): void }) {
+  const [secret, setSecret] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const base = location.origin;
+  return (
+    <div class="card">
+      <h2>Webhook</h2>
+      <p>Point the repository's webhook at this daemon (use the address people reach it by, if it is behind a proxy):</p>
+      <dl class="facts">
+        <Field label="GitHub">
+          <code>{base}/api/v1/webhooks/github</code> · content type <code>application/json</code>, events: push, pull requests
+        </Field>
+        <Field label="GitLab">
+          <code>{base}/api/v1/webhooks/gitlab</code> · push, merge request and tag events
+        </Field>
+        <Field label="Secret">{project.has_webhook_secret ? "set (GitHub: Secret; GitLab: Secret token)" : "not set yet"}</Field>
+      </dl>
+      {admin && (
+        <form
+          class="inline"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError(null);
+            try {
+              onSaved(await api.projects.update(project.name, { webhook_secret: secret }));
+              setSecret("");
+            } catch (err) {
+              setError(err);
+            }
+          }}
+        >
+          <input type="password" autocomplete="off" aria-label="webhook secret" placeholder="new webhook secret (8+ characters)" minLength={8} required value={secret} onInput={(e) => setSecret(e.currentTarget.value)} />
+          <button type="submit">{project.has_webhook_secret ? "Replace secret" : "Set secret"}</button>
+        </form>
+      )}
+      <p class="hint">Make the secret with <code>openssl rand -hex 32</code>, paste it into the forge and here.</p>
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+export function ProjectPage({ name }: { name: string }) {
+  const { info } = useSession();
+  const [project, setProject] = useState<Project | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api.projects.get(name).then(setProject, setError);
+  }, [name]);
+  if (error) return <ErrorNote error={error} />;
+  if (!project) return <p class="empty">Loading…</p>;
+  const admin = can(info, project.id, "admin");
+  const writer = can(info, project.id, "write");
+  return (
+    <section class="project">
+      <h1>{project.name}</h1>
+      <p>
+        <a href={`/?project=${encodeURIComponent(project.name)}`}>This project's jobs</a>
+      </p>
+      <div class="grid">
+        <Settings project={project} admin={admin} onSaved={setProject} />
+        <Members project={project} admin={admin} />
+        {writer ? <Secrets project={project} admin={admin} /> : <div class="card"><h2>Secrets</h2><p class="hint">Secret names are visible to the write role and above.</p></div>}
+        <Webhook project={project} admin={admin} onSaved={setProject} />
+      </div>
+    </section>
+  );
+}
