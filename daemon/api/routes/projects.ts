@@ -9,7 +9,7 @@ import { readableProjectIds, requirePrincipal, requireProjectRole, type Project 
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { FORGES } from "../../vcs/forges.ts";
+import { projectView } from "../project-view.ts";
 
 const projectFields = {
   // URLs and refs reach the runner through env files, one line per variable.
@@ -36,27 +36,6 @@ const ProjectUpdate = t.Object(projectFields, { additionalProperties: false });
 const MemberSet = t.Object({ role: t.Union(PROJECT_ROLES.map((r) => t.Literal(r))) }, { additionalProperties: false });
 
 type ProjectInput = Partial<Record<keyof typeof projectFields, unknown>> & Record<string, unknown>;
-
-export function projectView(p: Project) {
-  return {
-    id: p.id,
-    name: p.name,
-    repo_url: p.repoUrl,
-    default_branch: p.defaultBranch,
-    default_image: p.defaultImage,
-    allowed_events: p.allowedEvents,
-    target_branches: p.targetBranches,
-    ci_source_url: p.ciSourceUrl,
-    ci_source_ref: p.ciSourceRef,
-    fork_pr_policy: p.forkPrPolicy,
-    vcs_provider: p.vcsProvider,
-    vcs_api_url: p.vcsApiUrl ?? FORGES[p.vcsProvider as keyof typeof FORGES]?.defaultApiUrl ?? null,
-    has_webhook_secret: p.webhookSecretEnc !== null,
-    has_vcs_token: p.vcsTokenEnc !== null,
-    created_at: p.createdAt.toISOString(),
-    updated_at: p.updatedAt.toISOString(),
-  };
-}
 
 export function projectRoutes(deps: AppDeps) {
   const { db } = deps;

@@ -3,7 +3,7 @@
  * imports, erased from the bundle), so a field the API renames is a type error here.
  */
 import type { jobView } from "../../api/job-view.ts";
-import type { projectView } from "../../api/routes/projects.ts";
+import type { projectView } from "../../api/project-view.ts";
 import type { JobStatus, ProjectRole } from "../../../schema/app/index.ts";
 
 export type Job = ReturnType<typeof jobView>;

@@ -1,0 +1,26 @@
+import type { projects } from "../../schema/app/index.ts";
+import { FORGES } from "../vcs/forges.ts";
+
+type Project = typeof projects.$inferSelect;
+
+/** A project as the API shows it (snake_case, ISO times; sealed values only as has_*). */
+export function projectView(p: Project) {
+  return {
+    id: p.id,
+    name: p.name,
+    repo_url: p.repoUrl,
+    default_branch: p.defaultBranch,
+    default_image: p.defaultImage,
+    allowed_events: p.allowedEvents,
+    target_branches: p.targetBranches,
+    ci_source_url: p.ciSourceUrl,
+    ci_source_ref: p.ciSourceRef,
+    fork_pr_policy: p.forkPrPolicy,
+    vcs_provider: p.vcsProvider,
+    vcs_api_url: p.vcsApiUrl ?? FORGES[p.vcsProvider as keyof typeof FORGES]?.defaultApiUrl ?? null,
+    has_webhook_secret: p.webhookSecretEnc !== null,
+    has_vcs_token: p.vcsTokenEnc !== null,
+    created_at: p.createdAt.toISOString(),
+    updated_at: p.updatedAt.toISOString(),
+  };
+}
