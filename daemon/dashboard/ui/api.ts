@@ -1,14 +1,15 @@
 /**
- * The dashboard's API client. Response types come from the API's own view functions (type-only
- * imports, erased from the bundle), so a field the API renames is a type error here.
+ * The dashboard's API client. Response types come from the contract's response schemas
+ * (runner/protocol: JobSchema, JobListSchema) and, for routes without one yet, the API's own view
+ * function; all are type-only imports, erased from the bundle, so a field the API renames or
+ * drops is a type error here.
  */
-import type { jobView } from "../../api/job-view.ts";
+import type { Job, JobList, JobStatus } from "../../../runner/protocol/index.ts";
 import type { projectView } from "../../api/project-view.ts";
-import type { JobStatus, ProjectRole } from "../../../schema/app/index.ts";
+import type { ProjectRole } from "../../../schema/app/index.ts";
 
-export type Job = ReturnType<typeof jobView>;
 export type Project = ReturnType<typeof projectView>;
-export type { JobStatus, ProjectRole };
+export type { Job, JobList, JobStatus, ProjectRole };
 
 export interface SessionInfo {
   user: string;
@@ -16,10 +17,6 @@ export interface SessionInfo {
   projects: { id: string; name: string; role: ProjectRole }[];
   csrf_token: string | null;
   expires_at: string | null;
-}
-export interface JobList {
-  jobs: Job[];
-  next_offset: number | null;
 }
 export interface Member {
   user: string;
