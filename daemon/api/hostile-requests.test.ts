@@ -119,3 +119,32 @@ describe("a body over the limit on the listening server", () => {
     expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
   });
 });
+
+describe("what the API accepts must run", () => {
+  test("env name __proto__ is 400 (it reached the job empty)", async () => {
+    const r = await api.call("POST", "/api/v1/jobs", { body: { name: "p", project: "pa", command: "env", env: { __proto__: "x" } } });
+    // JSON.stringify drops __proto__ set by a literal; send it as the raw text an attacker would.
+    const raw = await api.call("POST", "/api/v1/jobs", { body: '{"name":"p","project":"pa","command":"env","env":{"__proto__":"x"}}' });
+    expect(r.status).toBe(201);
+    expect(raw.status).toBe(400);
+    expect(raw.json.error.field).toStartWith("env");
+    const secret = await api.call("PUT", "/api/v1/projects/pa/secrets/__proto__", { body: { value: "long-enough" } });
+    expect(secret.status).toBe(400);
+    expect(secret.json.error.field).toBe("key");
+  });
+
+  test("a secret value with a NUL, or shorter than 3 characters (it could not be masked), is 400", async () => {
+    for (const value of ["ab\u0000cd", "ab", "x"]) {
+      const r = await api.call("PUT", "/api/v1/projects/pa/secrets/TOKEN", { body: { value } });
+      expect(r.status, JSON.stringify(value)).toBe(400);
+      expect(r.json.error.field).toBe("value");
+    }
+    expect((await api.call("PUT", "/api/v1/projects/pa/secrets/TOKEN", { body: { value: "abc" } })).status).toBeLessThan(300);
+  });
+
+  test("a command over 65536 bytes of UTF-8 is 400 (no process could take it as one argument)", async () => {
+    const r = await api.call("POST", "/api/v1/jobs", { body: { name: "big", project: "pa", command: `echo ${"€".repeat(30_000)}` } });
+    expect(r.status).toBe(400);
+    expect(r.json.error.field).toBe("command");
+  });
+});

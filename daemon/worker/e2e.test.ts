@@ -55,6 +55,14 @@ test("a submitted job runs in a container, its secret printed plainly and base64
   }
 }, 120_000);
 
+test("a command of 65,530 characters, as the API allows, runs (it overflowed Docker's env-file line)", async () => {
+  const command = `echo long-command-ran; : ${"x".repeat(65_530 - 25)}`;
+  const job = await system.submit({ name: "long-command", command });
+  const done = await system.waitFor(job.id);
+  expect({ status: done.status, reason: done.reason }).toEqual({ status: "success", reason: "the job's command exited 0" });
+  expect(await system.logText(job.id)).toContain("long-command-ran");
+}, 120_000);
+
 test("a job that runs past its timeout ends timed_out with the reason", async () => {
   const job = await system.submit({ name: "slow", command: "echo start; sleep 60", timeout: 2 });
   const done = await system.waitFor(job.id);

@@ -36,6 +36,11 @@ function checkEnv(env: Record<string, string>): void {
 }
 
 const LINE_BREAK = /[\r\n]/;
+/** Longest command sent as an env-file line: Docker's --env-file reader refuses lines over 64 KiB ("token too long"). */
+const ENV_LINE_COMMAND_BYTES = 16 * 1024;
+
+/** A command an env file cannot carry (a line break, or longer than its line limit) goes as --job-command instead. */
+const commandNeedsArgv = (command: string) => LINE_BREAK.test(command) || Buffer.byteLength(command) > ENV_LINE_COMMAND_BYTES;
 
 /**
  * REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. REACTORCIDE_JOB_ENV is
@@ -50,7 +55,7 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
     [RUNNER_ENV.secretEnvNames]: secretNames.join(","),
   };
   // A command with a line break cannot go through an env file; runnerArgv passes it as a flag instead.
-  if (job.command && !LINE_BREAK.test(job.command)) env[RUNNER_ENV.jobCommand] = job.command;
+  if (job.command && !commandNeedsArgv(job.command)) env[RUNNER_ENV.jobCommand] = job.command;
   const source = (names: { type: string; url: string; ref: string }, s: WorkerJob["source"]) => {
     if (!s) return;
     env[names.type] = s.type;
@@ -64,7 +69,7 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
 
 /** `reactorcide-runner run`, with the command as --job-command when runnerEnv could not carry it. */
 export function runnerArgv(job: WorkerJob): string[] {
-  return job.command && LINE_BREAK.test(job.command) ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
+  return job.command && commandNeedsArgv(job.command) ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
 }
 
 function errorMessage(error: unknown): string {

@@ -74,7 +74,7 @@ const jobEnv = Type.Record(
   Type.String({ pattern: ENV_NAME_PATTERN }),
   // The worker writes values quoted and escaped (multi-line ones too); NUL cannot reach a process environment.
   Type.String({ maxLength: 65536, pattern: NO_NUL_PATTERN, description: "a value without NUL characters (up to 65536 characters)" }),
-  { additionalProperties: false, description: "names are letters, digits and _" },
+  { additionalProperties: false, description: "names are letters, digits and _ (not __proto__)" },
 );
 const timeout = Type.Integer({ minimum: 1, maximum: MAX_JOB_TIMEOUT, description: "seconds" });
 const priority = Type.Integer({ minimum: -1000, maximum: 1000, description: "higher runs first" });

@@ -4,8 +4,8 @@
  * from here.
  */
 
-/** An environment variable or secret name. */
-export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+/** An environment variable or secret name; never `__proto__`, which a JS object takes as its prototype (the value vanished). */
+export const ENV_NAME_PATTERN = "^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]*$";
 /** A job's name (jobs, job files, trigger jobs): letters, digits, . _ -, starting with a letter or digit. */
 export const JOB_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 export const JOB_NAME_MAX = 200;
@@ -14,7 +14,7 @@ export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
 /** A project name (also accepted where a project id is). */
 export const PROJECT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 /** A secret's key: an env name of up to 128 characters. */
-export const SECRET_KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
+export const SECRET_KEY_PATTERN = "^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]{0,127}$";
 /** A worker's id. */
 export const WORKER_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$";
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";

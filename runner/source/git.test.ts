@@ -210,5 +210,9 @@ describe("git source: hostile or bad input", () => {
     const unreachable = await prepareSource({ type: "git", url: "http://user:s3cret@127.0.0.1:9/repo.git" }, target).catch((e) => e);
     expect(unreachable.message).toContain("cannot read the git repository at \"http://***@127.0.0.1:9/repo.git\"");
     expect(unreachable.message).not.toContain("s3cret");
+    // ssh's own words, not the tail of git's advice ("...: and the repository exists.").
+    const ssh = await prepareSource({ type: "git", url: "ssh://git@127.0.0.1:1/repo.git" }, target).catch((e) => e);
+    expect(ssh.message).toMatch(/^source\.url: cannot read the git repository at "ssh:\/\/\*\*\*@127\.0\.0\.1:1\/repo\.git": ssh: connect to host 127\.0\.0\.1 port 1: Connection refused; fatal: Could not read from remote repository\.$/);
+    expect(ssh.message).not.toContain("and the repository exists");
   });
 });

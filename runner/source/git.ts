@@ -115,11 +115,23 @@ async function byHistory(repo: Repo, sha: string, tried: string[]): Promise<Foun
   return commit ? { commit } : null;
 }
 
+// git's advice after a failed ssh or http fetch, which says nothing about this failure.
+const BOILERPLATE = /^(Please make sure you have the correct access rights|and the repository exists\.?)$/;
+
+/** What went wrong, from git's stderr: its fatal and error lines and what ssh said, not the advice after them. */
+export function gitFailure(stderr: string, code: number): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !BOILERPLATE.test(l));
+  return lines.slice(0, 3).join("; ") || `git exited ${code}`;
+}
+
 /** Advertised refs (name → SHA); `HEAD` also maps, under "ref: HEAD", to the branch it points at. */
 async function listTips(dir: string, url: string, run: GitRunOptions): Promise<Map<string, string>> {
   const out = await runGit(["ls-remote", "--symref", "origin"], dir, run);
   if (out.code !== 0) {
-    const reason = (out.stderr.trim().split("\n").pop() ?? "").split(url).join(displayUrl(url));
+    const reason = gitFailure(out.stderr, out.code).split(url).join(displayUrl(url));
     throw new SourceError("source.url", `cannot read the git repository at "${displayUrl(url)}": ${reason}`);
   }
   const tips = new Map<string, string>();

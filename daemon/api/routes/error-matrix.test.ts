@@ -94,11 +94,11 @@ const ROWS: Row[] = [
   {
     method: "PUT",
     path: "/api/v1/projects/:project/secrets/:key",
-    body: { value: "v" },
+    body: { value: "vvv" },
     invalid: [
       { body: { value: "" }, field: "value" },
-      { body: { value: "v", plain: true }, field: "plain" },
-      { path: "/api/v1/projects/:project/secrets/1BAD", body: { value: "v" }, field: "key" },
+      { body: { value: "vvv", plain: true }, field: "plain" },
+      { path: "/api/v1/projects/:project/secrets/1BAD", body: { value: "vvv" }, field: "key" },
     ],
     forbidden: [...PUBLIC, { who: "reader" }, { who: "writer" }],
     missing: [{ path: "/api/v1/projects/ghost/secrets/:key" }],
@@ -415,7 +415,7 @@ describe("error matrix", () => {
       [{ timeout: "soon" }, "timeout: must be a whole number from 1 to 604800"],
       [{ priority: 5000 }, "priority: must be a whole number from -1000 to 1000"],
       [{ source: { type: "svn" } }, 'source.type: must be one of "git", "copy", "tarball", "none"'],
-      [{ env: { "BAD-NAME": "x" } }, "env.BAD-NAME: is not an allowed name (names are letters, digits and _)"],
+      [{ env: { "BAD-NAME": "x" } }, "env.BAD-NAME: is not an allowed name (names are letters, digits and _ (not __proto__))"],
       [{ name: "a b" }, "name: must be letters, digits, . _ - (up to 200)"],
       [{ privileged: true }, "privileged: is not a known field (known: name, command, project,"],
     ];

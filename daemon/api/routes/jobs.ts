@@ -43,6 +43,8 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
       async ({ body, request, set }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const project = await requireProjectRole(db, me, body.project, "write", "project");
+        // One argument of a process may be 128 KiB; 65536 characters of UTF-8 can be more.
+        if (Buffer.byteLength(body.command) > 65536) throw badRequest("command: must be at most 65536 bytes of UTF-8", "command");
         // Neither the job nor its project names one: the worker's --default-image applies, and
         // the job shows it once a worker took it.
         const image = body.image ?? project.defaultImage ?? null;

@@ -55,6 +55,12 @@ describe("projects", () => {
     const again = await api.call("POST", "/api/v1/projects", { body: { name: "dup" } });
     expect(again.status).toBe(409);
     expect(again.json.error.field).toBe("name");
+    // Another user learns only that the (global) name is taken, as the README says; the project stays invisible to them.
+    const eve = await api.tokenFor("eve-names");
+    const taken = await api.call("POST", "/api/v1/projects", { token: eve, body: { name: "dup" } });
+    expect(taken.status).toBe(409);
+    expect(taken.json.error.message).toBe('the project name "dup" is not available; project names are unique on this server');
+    expect((await api.call("GET", "/api/v1/projects/dup", { token: eve })).status).toBe(404);
     const bad = await api.call("POST", "/api/v1/projects", { body: { name: "../etc" } });
     expect(bad.status).toBe(400);
     expect(bad.json.error.field).toBe("name");

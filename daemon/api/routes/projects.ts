@@ -70,7 +70,8 @@ export function projectRoutes(deps: AppDeps) {
             .values({ name: body.name, ...columns(body.name, body) })
             .onConflictDoNothing({ target: projects.name })
             .returning();
-          if (!row) throw new ApiError(409, "conflict", `a project named ${JSON.stringify(body.name)} already exists`, "name");
+          // Names are global (they name projects in URLs), so a taken one cannot be hidden; the answer says no more than that.
+          if (!row) throw new ApiError(409, "conflict", `the project name ${JSON.stringify(body.name)} is not available; project names are unique on this server`, "name");
           await tx.insert(projectMembers).values({ projectId: row.id, userId: me.userId, role: "admin" });
           return row;
         });

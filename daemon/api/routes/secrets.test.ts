@@ -51,14 +51,14 @@ describe("secrets", () => {
 
   test("hostile keys and bodies: 400 naming the field", async () => {
     for (const key of ["1ABC", "A-B", "A%20B", "..%2F..%2Fetc", "x".repeat(200)]) {
-      const r = await api.call("PUT", `/api/v1/projects/app/secrets/${key}`, { body: { value: "v" } });
+      const r = await api.call("PUT", `/api/v1/projects/app/secrets/${key}`, { body: { value: "vvv" } });
       expect(r.status).toBe(400);
       expect(r.json.error.field).toBe("key");
     }
     const empty = await api.call("PUT", "/api/v1/projects/app/secrets/OK", { body: { value: "" } });
     expect(empty.status).toBe(400);
     expect(empty.json.error.field).toBe("value");
-    const extra = await api.call("PUT", "/api/v1/projects/app/secrets/OK", { body: { value: "v", plain: true } });
+    const extra = await api.call("PUT", "/api/v1/projects/app/secrets/OK", { body: { value: "vvv", plain: true } });
     expect(extra.status).toBe(400);
     expect(extra.json.error.field).toBe("plain");
     expect((await api.call("PUT", "/api/v1/projects/app/secrets/OK", { body: "{" })).status).toBe(400);
@@ -72,7 +72,7 @@ describe("secrets", () => {
     await api.call("PUT", "/api/v1/projects/app/members/writer", { body: { role: "write" } });
     await api.call("PUT", "/api/v1/projects/app/members/reader", { body: { role: "read" } });
     expect((await api.call("GET", "/api/v1/projects/app/secrets", { token: writer })).status).toBe(200);
-    expect((await api.call("PUT", "/api/v1/projects/app/secrets/X", { token: writer, body: { value: "v" } })).status).toBe(403);
+    expect((await api.call("PUT", "/api/v1/projects/app/secrets/X", { token: writer, body: { value: "vvv" } })).status).toBe(403);
     expect((await api.call("DELETE", "/api/v1/projects/app/secrets/A", { token: writer })).status).toBe(403);
     expect((await api.call("GET", "/api/v1/projects/app/secrets", { token: reader })).status).toBe(403);
     expect((await api.call("GET", "/api/v1/projects/app/secrets", { token: stranger })).status).toBe(404);

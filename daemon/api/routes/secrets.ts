@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { MIN_SECRET_LENGTH } from "../../../runner/secrets/encodings.ts";
 import { router } from "../router.ts";
 import { SECRET_KEY_PATTERN } from "../../../runner/protocol/index.ts";
 import { deleteSecret, listSecretKeys, putSecret } from "../../secrets/store.ts";
@@ -8,13 +9,21 @@ import type { AppDeps } from "../deps.ts";
 import { badRequest, notFound } from "../errors.ts";
 
 const SecretValue = t.Object(
-  { value: t.String({ minLength: 1, maxLength: 65536, description: "stored encrypted; never returned by the API" }) },
+  {
+    value: t.String({
+      // Shorter values cannot be masked in logs (runner/secrets: MIN_SECRET_LENGTH); NUL cannot reach a process environment.
+      minLength: MIN_SECRET_LENGTH,
+      maxLength: 65536,
+      pattern: "^[^\\u0000]*$",
+      description: `at least ${MIN_SECRET_LENGTH} characters (shorter values cannot be masked in logs), up to 65536, no NUL; stored encrypted, never returned by the API`,
+    }),
+  },
   { additionalProperties: false },
 );
 const keyPattern = new RegExp(SECRET_KEY_PATTERN);
 
 function checkKey(key: string): string {
-  if (!keyPattern.test(key)) throw badRequest("key: must be letters, digits and _, not starting with a digit (up to 128)", "key");
+  if (!keyPattern.test(key)) throw badRequest("key: must be letters, digits and _, not starting with a digit, not __proto__ (up to 128)", "key");
   return key;
 }
 
