@@ -8,6 +8,7 @@ import { readJsonBody, readLimitedBytes } from "./body.ts";
 import { needsToken, principalOf } from "./access.ts";
 import { csrfRefusal } from "./csrf.ts";
 import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
+import { evalRunsPlan } from "../vcs/eval-runs.ts";
 import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { internalRoutes, isLogBatchPath, LOG_BATCH_BODY_LIMIT } from "./routes/internal.ts";
@@ -42,7 +43,7 @@ export function buildApp(deps: AppDeps) {
   const limit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const limitFor = (pathname: string) => (isLogBatchPath(pathname) ? Math.max(limit, LOG_BATCH_BODY_LIMIT) : limit);
   const metrics = createMetrics(deps.db);
-  const workflows = new WorkflowEngine({ db: deps.db, queue: deps.queue, limits: deps.workflowLimits, onNodeWait: (s) => metrics.workflowNodeWait.observe(s) });
+  const workflows = new WorkflowEngine({ db: deps.db, queue: deps.queue, limits: deps.workflowLimits, onNodeWait: (s) => metrics.workflowNodeWait.observe(s), eventRuns: evalRunsPlan });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })
     .use(

@@ -84,6 +84,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     });
     // Runs a crash left mid-way move on before new requests come (no node is created twice: advancing is one transaction per step).
     await workflows.recover();
+    vcs.sync.followRuns(workflows.events);
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
     // 413) sits well above it and only bounds what a chunked body can make it buffer (webhooks may be 25 MB, log batches 8 MB).
     app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: Math.max(bodyLimit * 16, LOG_BATCH_BODY_LIMIT * 4, WEBHOOK_BODY_LIMIT) });

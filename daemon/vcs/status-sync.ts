@@ -5,41 +5,33 @@
  * from the database, so `reconcile` at start catches up on what a restart missed.
  */
 import { eq, sql } from "drizzle-orm";
-import { webhookDeliveries } from "../../schema/app/index.ts";
+import { jobs, webhookDeliveries } from "../../schema/app/index.ts";
 import type { JobStatus } from "../../runner/protocol/index.ts";
 import type { Db } from "../db/client.ts";
 import { jobEvents } from "../jobs/events.ts";
+import type { WorkflowEvents } from "../workflows/events.ts";
 import type { Job } from "../jobs/store.ts";
 import { jobUrl } from "./deliveries.ts";
 import { EVAL_CONTEXT } from "./eval-job.ts";
 import type { VcsEvent } from "./event.ts";
 import type { ReportState } from "./forge.ts";
 import { setCommitStatus, setSummaryComment } from "./reports.ts";
-import { renderSummary, type SummaryGroup } from "./summary.ts";
+import { renderSummary, type SummaryGroup, type SummaryJob } from "./summary.ts";
 
-type TreeJob = {
-  id: string;
-  name: string;
-  status: JobStatus;
-  workflow_run_id: string | null;
-  run_name: string | null;
-  created_at: Date;
+type RunRow = {
+  run_id: string;
+  run_name: string;
+  run_status: string;
+  run_reason: string | null;
+  node: string;
+  node_status: string;
+  job_id: string | null;
+  job_status: JobStatus | null;
   started_at: Date | null;
   finished_at: Date | null;
-  depth: number;
 };
 
-const ACTIVE: readonly JobStatus[] = ["queued", "running"];
-
-/** The state of a set of jobs: pending while any runs; else the worst end. */
-export function groupState(statuses: readonly JobStatus[]): ReportState {
-  if (statuses.length === 0 || statuses.some((s) => ACTIVE.includes(s))) return "pending";
-  if (statuses.some((s) => s === "failure" || s === "timed_out")) return "failure";
-  if (statuses.some((s) => s === "error")) return "error";
-  if (statuses.some((s) => s === "cancelled")) return "cancelled";
-  return "success";
-}
-
+/** A job's state while it exists; a run's states come from runState. */
 export function jobState(status: JobStatus): ReportState {
   if (status === "queued") return "pending";
   if (status === "running") return "running";
@@ -56,6 +48,7 @@ export interface StatusSyncOptions {
 
 export class StatusSync {
   private unsubscribe: (() => void) | undefined;
+  private stopRuns: (() => void) | undefined;
   private readonly queued = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
 
@@ -65,8 +58,16 @@ export class StatusSync {
     this.unsubscribe = jobEvents.subscribe((job) => this.jobChanged(job));
   }
 
+  /** Follows the workflow engine's durable run events (at least once, in order, across restarts). */
+  followRuns(events: WorkflowEvents): void {
+    this.stopRuns = events.subscribe("vcs-statuses", async (event) => {
+      await this.runChanged(event.runId);
+    });
+  }
+
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    this.stopRuns?.();
     await this.chain;
   }
 
@@ -97,14 +98,23 @@ export class StatusSync {
     for (const r of rows) await this.sync(r.evalJobId!);
   }
 
-  /** The eval job at the top of a job's parent chain, if it came from a delivery. */
+  /** The eval job behind a job: itself, or the eval job that started the job's workflow run. */
   private async evalRoot(jobId: string): Promise<string | undefined> {
     const rows = await this.o.db.execute<{ id: string }>(sql`
-      WITH RECURSIVE up(id, parent_job_id, depth) AS (
-        SELECT id, parent_job_id, 0 FROM jobs WHERE id = ${jobId}
-        UNION ALL SELECT j.id, j.parent_job_id, up.depth + 1 FROM jobs j JOIN up ON j.id = up.parent_job_id WHERE up.depth < 20)
-      SELECT d.eval_job_id AS id FROM up JOIN webhook_deliveries d ON d.eval_job_id = up.id LIMIT 1`);
+      SELECT eval_job_id AS id FROM webhook_deliveries WHERE eval_job_id = ${jobId}
+      UNION ALL
+      SELECT d.eval_job_id FROM jobs j JOIN workflow_nodes n ON n.run_id = j.workflow_run_id
+        JOIN webhook_deliveries d ON d.eval_job_id = n.parent_job_id
+      WHERE j.id = ${jobId} LIMIT 1`);
     return rows[0]?.id;
+  }
+
+  /** A workflow run changed (the engine's run events): the eval job that started it, if an event's. */
+  async runChanged(runId: string): Promise<void> {
+    const rows = await this.o.db.execute<{ id: string }>(sql`
+      SELECT d.eval_job_id AS id FROM workflow_nodes n JOIN webhook_deliveries d ON d.eval_job_id = n.parent_job_id
+      WHERE n.run_id = ${runId} LIMIT 1`);
+    if (rows[0]) await this.sync(rows[0].id);
   }
 
   async sync(evalJobId: string): Promise<void> {
@@ -112,26 +122,20 @@ export class StatusSync {
     const [delivery] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.evalJobId, evalJobId)).limit(1);
     if (!delivery?.mapped || !delivery.projectId) return;
     const event = delivery.mapped as unknown as VcsEvent;
-    const tree = await db.execute<TreeJob>(sql`
-      WITH RECURSIVE down(id, depth) AS (
-        SELECT id, 0 FROM jobs WHERE id = ${evalJobId}
-        UNION ALL SELECT j.id, down.depth + 1 FROM jobs j JOIN down ON j.parent_job_id = down.id WHERE down.depth < 20)
-      SELECT j.id, j.name, j.status, j.workflow_run_id, r.name AS run_name, j.created_at, j.started_at, j.finished_at, down.depth
-      FROM down JOIN jobs j ON j.id = down.id LEFT JOIN workflow_runs r ON r.id = j.workflow_run_id
-      ORDER BY j.created_at, j.id`);
-    const evalJob = tree.find((j) => j.id === evalJobId);
+    const [evalJob] = await db.select().from(jobs).where(eq(jobs.id, evalJobId)).limit(1);
     if (!evalJob) return;
+    const rows = await db.execute<RunRow>(sql`
+      SELECT r.id AS run_id, r.name AS run_name, r.status AS run_status, r.reason AS run_reason,
+        n.name AS node, n.status AS node_status, n.job_id, j.status AS job_status, j.started_at, j.finished_at
+      FROM workflow_nodes n JOIN workflow_runs r ON r.id = n.run_id LEFT JOIN jobs j ON j.id = n.job_id
+      WHERE n.run_id IN (SELECT run_id FROM workflow_nodes WHERE parent_job_id = ${evalJobId})
+      ORDER BY r.created_at, r.id, n.created_at, n.name`);
     const projectId = delivery.projectId;
-    const followUps = tree.filter((j) => j.id !== evalJobId);
-
-    const groups = new Map<string, SummaryGroup>();
-    for (const j of followUps) {
-      // Jobs outside any workflow run report under their own name.
-      const key = j.workflow_run_id ?? `job:${j.id}`;
-      const name = j.run_name ?? j.name;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { name, context: `reactorcide/${name}`, url: j.workflow_run_id ? runUrl(this.o.publicUrl, j.workflow_run_id) : jobUrl(this.o.publicUrl, j.id), jobs: [] }));
-      g.jobs.push({ name: j.name, status: j.status, url: jobUrl(this.o.publicUrl, j.id), seconds: seconds(j) });
+    const groups = new Map<string, SummaryGroup & { status: string; reason: string | null }>();
+    for (const r of rows) {
+      let g = groups.get(r.run_id);
+      if (!g) groups.set(r.run_id, (g = { name: r.run_name, context: `reactorcide/${r.run_name}`, url: runUrl(this.o.publicUrl, r.run_id), jobs: [], status: r.run_status, reason: r.run_reason }));
+      g.jobs.push({ name: r.node, status: (r.job_status ?? r.node_status) as SummaryJob["status"], url: r.job_id ? jobUrl(this.o.publicUrl, r.job_id) : undefined, seconds: seconds(r) });
     }
 
     const evalState = jobState(evalJob.status);
@@ -146,26 +150,29 @@ export class StatusSync {
           : evalState === "running"
             ? "eval is running"
             : evalState === "success"
-              ? launched === 0 ? "no workflow matches this event" : `started ${launched} workflow run${launched === 1 ? "" : "s"}`
-              : `eval ended ${evalJob.status}; see its log`,
+              ? launched === 0
+                ? "no workflow matches this event"
+                : `started ${launched} workflow run${launched === 1 ? "" : "s"}`
+              : `eval ended ${evalJob.status}${evalJob.reason ? `: ${evalJob.reason}` : "; see its log"}`,
       targetUrl: jobUrl(this.o.publicUrl, evalJobId),
     });
     for (const g of groups.values()) {
-      const statuses = g.jobs.map((j) => j.status);
-      const done = statuses.filter((s) => !ACTIVE.includes(s)).length;
-      const state = groupState(statuses);
+      const total = g.jobs.length;
+      const done = g.jobs.filter((j) => !["queued", "running", "waiting"].includes(j.status)).length;
+      const state = runState(g.status);
+      const counted = `${done} of ${total} job${total === 1 ? "" : "s"} done`;
       await setCommitStatus(db, projectId, event.apiRepo, {
         sha: event.sha,
         context: g.context,
         state,
-        description: state === "pending" ? `${done} of ${statuses.length} job${statuses.length === 1 ? "" : "s"} done` : `${state}: ${done} of ${statuses.length} jobs done`,
+        description: g.reason && state !== "pending" ? g.reason : g.status === "awaiting_approval" ? "waiting for a maintainer's approval" : state === "pending" ? counted : `${g.status}: ${counted}`,
         targetUrl: g.url,
       });
     }
     if (event.prNumber !== undefined) {
       const body = renderSummary({
         sha: event.sha,
-        eval: { name: "eval", status: evalJob.status, url: jobUrl(this.o.publicUrl, evalJobId), seconds: seconds(evalJob) },
+        eval: { name: "eval", status: evalJob.status, url: jobUrl(this.o.publicUrl, evalJobId), seconds: seconds({ started_at: evalJob.startedAt, finished_at: evalJob.finishedAt }) },
         groups: [...groups.values()],
       });
       await setSummaryComment(db, projectId, event.apiRepo, event.prNumber, body);
@@ -174,7 +181,15 @@ export class StatusSync {
   }
 }
 
-function seconds(j: Pick<TreeJob, "started_at" | "finished_at">): number | undefined {
+/** A workflow run's status as a commit status state. */
+export function runState(status: string): ReportState {
+  if (status === "success") return "success";
+  if (status === "failure") return "failure";
+  if (status === "cancelled") return "cancelled";
+  return "pending";
+}
+
+function seconds(j: { started_at: Date | string | null; finished_at: Date | string | null }): number | undefined {
   if (!j.started_at) return undefined;
   const end = j.finished_at ? new Date(j.finished_at).getTime() : Date.now();
   return Math.max(0, Math.round((end - new Date(j.started_at).getTime()) / 1000));

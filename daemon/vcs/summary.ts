@@ -2,9 +2,12 @@
 import type { JobStatus } from "../../runner/protocol/index.ts";
 import { SUMMARY_MARKER } from "./reports.ts";
 
+/** A job's status, or its workflow node's while it has no job (waiting, skipped). */
+export type SummaryStatus = JobStatus | "waiting" | "skipped";
+
 export interface SummaryJob {
   name: string;
-  status: JobStatus;
+  status: SummaryStatus;
   url?: string;
   seconds?: number;
 }
@@ -16,7 +19,9 @@ export interface SummaryGroup {
   jobs: SummaryJob[];
 }
 
-const ICON: Record<JobStatus, string> = {
+const ICON: Record<SummaryStatus, string> = {
+  waiting: "⏸️",
+  skipped: "⏭️",
   queued: "⏳",
   running: "🔄",
   success: "✅",

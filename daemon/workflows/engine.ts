@@ -114,6 +114,24 @@ export interface WorkflowEngineDeps {
   limits?: WorkflowLimits;
   /** Each node's wait between becoming ready and its job starting, in seconds. */
   onNodeWait?: (seconds: number) => void;
+  /**
+   * Whether a job outside any run is an event's eval job (daemon/vcs), and what its runs get.
+   * Its triggers start one run per `workflow` they name instead of a run around the job.
+   */
+  eventRuns?: (tx: Tx, parent: Job) => Promise<EventRunsPlan | undefined>;
+}
+
+/** What the runs an eval job starts inherit: the event, its sources and trust, and which secrets the project lets them name. */
+export interface EventRunsPlan {
+  eventEnv: Record<string, string>;
+  event: string;
+  branch?: string;
+  sha: string;
+  source: SourceRef | null;
+  ciSource: SourceRef | null;
+  untrusted: boolean;
+  /** Secret names a triggered job may ask for (the project's, for an event from its own repository; none for a fork). */
+  allowedSecrets: string[];
 }
 
 const ENDED_NODE: readonly string[] = [...TERMINAL_STATUSES, "skipped"];
@@ -219,7 +237,12 @@ export class WorkflowEngine {
       .select({ runId: jobs.workflowRunId, startedAt: jobs.startedAt })
       .from(jobs)
       .where(eq(jobs.id, jobId));
-    if (!job?.runId) return;
+    if (!job?.runId) {
+      // An event's eval job is in no run, but the runs it started wait for it to end.
+      const started = await this.deps.db.selectDistinct({ runId: workflowNodes.runId }).from(workflowNodes).where(eq(workflowNodes.parentJobId, jobId));
+      for (const { runId } of started) await this.commit(async (tx, created) => void created.push(...(await this.advanceIn(tx, runId))));
+      return;
+    }
     const wait = await this.commit(async (tx, created) => {
       created.push(...(await this.advanceIn(tx, job.runId!)));
       const [node] = await tx.select({ readyAt: workflowNodes.readyAt }).from(workflowNodes).where(eq(workflowNodes.jobId, jobId));
@@ -369,11 +392,30 @@ export class WorkflowEngine {
     if (before + fresh.length > this.limits.maxTriggersPerJob) {
       throw new TriggerRefused(`job ${parent!.name} asked for ${before + fresh.length} follow-up jobs; one job may trigger at most ${this.limits.maxTriggersPerJob}`, "jobs");
     }
+    const plan = parent!.workflowRunId ? undefined : await this.deps.eventRuns?.(tx, parent!);
+    if (plan) return this.startEventRuns(tx, created, parent!, payload, fresh, duplicates, plan);
+    fresh.forEach((t, i) => {
+      if (t.workflow !== undefined) throw new TriggerRefused(`jobs[${i}].workflow: only an event's eval job starts workflow runs by name`, `jobs[${i}].workflow`);
+    });
     const runId = parent!.workflowRunId ?? (await this.runAround(tx, parent!));
+    return this.addTriggered(tx, created, parent!, payload, fresh, duplicates, runId);
+  }
+
+  /** Adds a payload's new jobs to a run (refusing all of them, with why, if any is not allowed). */
+  private async addTriggered(
+    tx: Tx,
+    created: Job[],
+    parent: Job,
+    payload: TriggerPayload,
+    fresh: TriggerJob[],
+    duplicates: number,
+    runId: string,
+    allowedSecrets?: readonly string[],
+  ): Promise<TriggerOutcome> {
     const run = await this.lockRun(tx, runId);
     const context = run.context as unknown as RunContext;
     const untrusted = context.untrusted;
-    fresh.forEach((t, i) => this.checkTrigger(t, i, parent!, untrusted));
+    fresh.forEach((t, i) => this.checkTrigger(t, i, parent!, untrusted, allowedSecrets));
 
     const nodes = await tx.select().from(workflowNodes).where(eq(workflowNodes.runId, runId));
     const parentNode = nodes.find((n) => n.jobId === parent!.id);
@@ -391,7 +433,8 @@ export class WorkflowEngine {
       const trigger = fresh[i]!;
       const spec: NodeSpec = {
         ...node,
-        secrets: trigger.secrets ?? parent!.secretRefs,
+        // An eval job has no secrets of its own: its jobs get exactly those they name.
+        secrets: trigger.secrets ?? (allowedSecrets ? [] : parent!.secretRefs),
         ...(sourceOf(trigger.source_type, trigger.source_url, trigger.source_ref) ? { source: sourceOf(trigger.source_type, trigger.source_url, trigger.source_ref) } : {}),
         ...(sourceOf(trigger.ci_source_type, trigger.ci_source_url, trigger.ci_source_ref) ? { ciSource: sourceOf(trigger.ci_source_type, trigger.ci_source_url, trigger.ci_source_ref) } : {}),
         ...(trigger.priority !== undefined ? { priority: trigger.priority } : {}),
@@ -414,9 +457,73 @@ export class WorkflowEngine {
     return { runId, created: made.map((n) => n.name), duplicates };
   }
 
-  private checkTrigger(trigger: TriggerJob, index: number, parent: Job, untrusted: boolean): void {
+  /**
+   * An eval job's triggers: grouped by the workflow they name (the workflow file they came from),
+   * one new run per group, named after it, all in this transaction. The same operation again
+   * creates nothing (trigger receipts), so the file, stdout and API paths start each run once.
+   */
+  private async startEventRuns(tx: Tx, created: Job[], parent: Job, payload: TriggerPayload, fresh: TriggerJob[], duplicates: number, plan: EventRunsPlan): Promise<TriggerOutcome> {
+    const groups = new Map<string, TriggerJob[]>();
+    for (const t of fresh) groups.set(t.workflow ?? parent.name, [...(groups.get(t.workflow ?? parent.name) ?? []), t]);
+    const names: string[] = [];
+    let firstRun = "";
+    for (const [name, group] of groups) {
+      const context: RunContext = {
+        eventEnv: plan.eventEnv,
+        source: plan.source,
+        ciSource: plan.ciSource,
+        secrets: [],
+        untrusted: plan.untrusted,
+        image: null,
+        submittedBy: parent.submittedBy,
+      };
+      const [run] = await tx
+        .insert(workflowRuns)
+        .values({
+          projectId: parent.projectId,
+          name,
+          event: plan.event,
+          ref: plan.branch ?? null,
+          commitSha: plan.sha,
+          triggeredBy: parent.submittedBy,
+          definition: { name, jobs: [] },
+          context: context as unknown as Record<string, unknown>,
+        })
+        .returning();
+      firstRun ||= run!.id;
+      // A job naming a secret the project does not have fails its workflow's run before anything
+      // starts, naming it; the other workflows of the event run.
+      const missing = group.flatMap((t, i) => (t.secrets ?? []).filter((n) => !plan.allowedSecrets.includes(n)).map((n) => `jobs[${i}] (${t.job_name}).secrets: ${plan.untrusted ? `${n}: a job for a fork's pull request gets no secrets` : `the project has no secret ${n}`}`));
+      if (missing.length) {
+        const reason = missing.join("; ");
+        await tx.update(workflowRuns).set({ status: "failure", reason, finishedAt: new Date(), updatedAt: new Date() }).where(eq(workflowRuns.id, run!.id));
+        await tx.insert(workflowNodes).values(group.map((t) => ({ runId: run!.id, name: t.job_name, spec: { name: t.job_name } as Record<string, unknown>, status: "error" as const, reason, parentJobId: parent.id, depth: 1 })));
+        await tx.insert(triggerReceipts).values(group.map((t) => ({ parentJobId: parent.id, operationId: payload.operation_id, jobName: t.job_name, runId: run!.id, nodeName: t.job_name })));
+        await this.events.record(tx, run!.id, "ended", "failure");
+        await appendLogs(tx as unknown as Db, parent.id, [{ stream: "system", line: `workflow ${name}: ${reason}` }]);
+        continue;
+      }
+      await this.events.record(tx, run!.id, "created", "running");
+      const outcome = await this.addTriggered(tx, created, parent, payload, group, 0, run!.id, plan.allowedSecrets);
+      names.push(...outcome.created);
+    }
+    return { runId: firstRun, created: names, duplicates };
+  }
+
+  private checkTrigger(trigger: TriggerJob, index: number, parent: Job, untrusted: boolean, allowedSecrets?: readonly string[]): void {
     const field = `jobs[${index}]`;
-    const extra = (trigger.secrets ?? []).filter((s) => !parent.secretRefs.includes(s));
+    if (allowedSecrets) {
+      const unknown = (trigger.secrets ?? []).filter((s) => !allowedSecrets.includes(s));
+      if (unknown.length) {
+        throw new TriggerRefused(
+          untrusted
+            ? `${field}.secrets: ${unknown.join(", ")}: a job for a fork's pull request gets no secrets`
+            : `${field}.secrets: the project has no secret ${unknown.join(", ")}`,
+          `${field}.secrets`,
+        );
+      }
+    }
+    const extra = allowedSecrets ? [] : (trigger.secrets ?? []).filter((s) => !parent.secretRefs.includes(s));
     if (extra.length) {
       throw new TriggerRefused(
         `${field}.secrets: ${extra.join(", ")} ${extra.length > 1 ? "were" : "was"} not given to job ${parent.name}; a follow-up job gets at most its parent's secrets`,

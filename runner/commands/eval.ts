@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { loadCandidates, evaluate } from "../eval/evaluate.ts";
 import type { EventFacts } from "../eval/match.ts";
 import { changedFiles, gitInfo } from "../git/info.ts";
-import { ProtocolError } from "../protocol/problems.ts";
+import { runGit } from "../git/run.ts";
 import { WORKFLOW_EVENTS, type WorkflowEvent } from "../protocol/workflow-spec.ts";
 import { triggerJobs } from "../triggers/trigger.ts";
 
@@ -27,19 +27,45 @@ function fail(message: string): never {
 
 const isPullRequest = (event: string) => event.startsWith("pull_request_");
 
+/** Marks the lines that name a problem of the CI definitions, so the commit status can show the first one. */
+export const PROBLEM_PREFIX = "eval problem: ";
+
+/**
+ * Changed files against `base` (merge-base semantics: base...HEAD). The source is a shallow
+ * checkout of one commit, so the base commit and the history between are fetched first when
+ * missing: from origin, then from the other repositories given (a fork's base lives in the
+ * project's repository).
+ */
+async function changedFilesFetching(dir: string, base: string, otherRemotes: (string | undefined)[]): Promise<string[]> {
+  try {
+    return await changedFiles(dir, base);
+  } catch (first) {
+    if (!/^[0-9a-f]{7,64}$/.test(base)) throw first;
+    const fetch = (args: string[]) => runGit(["-c", "core.fsmonitor=false", "fetch", "-q", "--no-tags", ...args], dir).catch(() => undefined);
+    await fetch(["--unshallow", "origin"]);
+    for (const remote of otherRemotes) if (remote && !remote.startsWith("-")) await fetch(["--end-of-options", remote, base]);
+    await fetch(["origin", base]);
+    return changedFiles(dir, base);
+  }
+}
+
 export default defineCommand({
   meta: {
     name: "eval",
     description: "Decide which jobs an event runs from .reactorcide/workflows and .reactorcide/jobs in the trusted CI checkout, and trigger them",
   },
   args: {
-    "event-type": { type: "string", required: true, description: WORKFLOW_EVENTS.join(", ") },
-    branch: { type: "string", description: "Branch the rules match (pull requests: the target branch)" },
-    tag: { type: "string", description: "Tag name, for tag_created" },
-    sha: { type: "string", description: "Commit of the event (default: HEAD of the source)" },
-    "pr-number": { type: "string", description: "Pull request number" },
+    "event-type": { type: "string", description: `${WORKFLOW_EVENTS.join(", ")} (default REACTORCIDE_EVENT_TYPE)` },
+    branch: { type: "string", description: "Branch the rules match (pull requests: the target branch; default REACTORCIDE_BRANCH)" },
+    tag: { type: "string", description: "Tag name, for tag_created (default REACTORCIDE_TAG)" },
+    sha: { type: "string", description: "Commit of the event (default REACTORCIDE_SHA, else HEAD of the source)" },
+    "pr-number": { type: "string", description: "Pull request number (default REACTORCIDE_PR_NUMBER)" },
     "changed-file": { type: "string", description: "A changed path (repeat for more); default: from git" },
-    "base-ref": { type: "string", description: "Ref to diff against for changed files (default: origin/<branch> for pull requests, HEAD~1 otherwise)" },
+    "base-ref": {
+      type: "string",
+      description:
+        "Commit to diff against for changed files (default: REACTORCIDE_BASE_SHA for pull requests, REACTORCIDE_BEFORE_SHA for pushes, else origin/<branch> for pull requests and HEAD~1 otherwise)",
+    },
     "ci-dir": { type: "string", description: "The trusted CI checkout (default /job/ci, else the current directory)" },
     "source-dir": { type: "string", description: "The source checkout (default /job/src, else the CI checkout)" },
     workspace: { type: "string", description: "Where triggers.json goes (default REACTORCIDE_WORKSPACE, else /job)" },
@@ -48,37 +74,53 @@ export default defineCommand({
     json: { type: "boolean", default: false, description: "Print the decisions and triggers as JSON" },
   },
   async run({ args, rawArgs }) {
-    const event = args["event-type"] as WorkflowEvent;
+    // The daemon's eval job carries the event in its env (daemon/vcs/eval-job.ts); flags win.
+    const env = process.env;
+    const event = (args["event-type"] ?? env.REACTORCIDE_EVENT_TYPE ?? "") as WorkflowEvent;
+    if (!event) fail(`--event-type: required (or REACTORCIDE_EVENT_TYPE): one of ${WORKFLOW_EVENTS.join(", ")}`);
     if (!(WORKFLOW_EVENTS as readonly string[]).includes(event)) fail(`--event-type: must be one of ${WORKFLOW_EVENTS.join(", ")}, got "${event}"`);
-    if (args["pr-number"] !== undefined && !/^[1-9][0-9]{0,9}$/.test(args["pr-number"])) fail("--pr-number: must be a positive whole number");
+    const prNumber = args["pr-number"] ?? (env.REACTORCIDE_PR_NUMBER || undefined);
+    if (prNumber !== undefined && !/^[1-9][0-9]{0,9}$/.test(prNumber)) fail("--pr-number: must be a positive whole number");
+    const branchArg = args.branch ?? (env.REACTORCIDE_BRANCH || undefined);
+    const tag = args.tag ?? (env.REACTORCIDE_TAG || undefined);
     const ciDir = resolve(args["ci-dir"] ?? (existsSync("/job/ci") ? "/job/ci" : "."));
     if (!existsSync(ciDir)) fail(`--ci-dir: ${ciDir} does not exist`);
     const sourceDir = resolve(args["source-dir"] ?? (existsSync("/job/src") ? "/job/src" : ciDir));
 
-    let candidates;
+    let loaded;
     try {
-      candidates = loadCandidates(ciDir);
+      loaded = loadCandidates(ciDir);
     } catch (error) {
-      if (error instanceof ProtocolError) for (const p of error.problems) consola.error(`${p.field}: ${p.message}`);
-      fail(error instanceof ProtocolError ? "the CI definitions have problems; nothing was triggered" : (error as Error).message);
+      fail((error as Error).message);
     }
+    for (const note of loaded.notes) consola.info(note);
+    // One file's problems leave out that file only; they are listed here and make eval fail at the end.
+    for (const p of loaded.problems) consola.error(`${PROBLEM_PREFIX}${p.field}: ${p.message}`);
+    const candidates = loaded.candidates;
 
     const info = await gitInfo(sourceDir).catch(() => null);
     let files: string[] | null = repeatedFlag(rawArgs, "changed-file");
     if (files.length === 0) {
-      const base = args["base-ref"] ?? (isPullRequest(event) && args.branch ? `origin/${args.branch}` : "HEAD~1");
-      files = await changedFiles(sourceDir, base).catch((error: Error) => {
-        consola.warn(`changed files unknown (${error.message}); path rules will match`);
-        return null;
-      });
+      const eventBase = isPullRequest(event) ? env.REACTORCIDE_BASE_SHA : env.REACTORCIDE_BEFORE_SHA;
+      const base = args["base-ref"] ?? (eventBase && !/^0+$/.test(eventBase) ? eventBase : undefined);
+      if (!args["base-ref"] && eventBase && /^0+$/.test(eventBase)) {
+        consola.info("a new branch: changed files unknown; path rules will match");
+        files = null;
+      } else {
+        const fallback = isPullRequest(event) && branchArg ? `origin/${branchArg}` : "HEAD~1";
+        files = await changedFilesFetching(sourceDir, base ?? fallback, base ? [env.REACTORCIDE_BASE_REPO_URL] : []).catch((error: Error) => {
+          consola.warn(`changed files unknown (${error.message}); path rules will match`);
+          return null;
+        });
+      }
     }
-    const facts: EventFacts = { event, branch: args.branch ?? info?.branch ?? undefined, tag: args.tag, changedFiles: files };
+    const facts: EventFacts = { event, branch: branchArg ?? info?.branch ?? undefined, tag, changedFiles: files };
     const eventEnv: Record<string, string> = { REACTORCIDE_EVENT_TYPE: event };
     if (facts.branch) eventEnv.REACTORCIDE_BRANCH = facts.branch;
-    if (args.tag) eventEnv.REACTORCIDE_TAG = args.tag;
-    const sha = args.sha ?? info?.commit;
+    if (tag) eventEnv.REACTORCIDE_TAG = tag;
+    const sha = args.sha ?? (env.REACTORCIDE_SHA || undefined) ?? info?.commit;
     if (sha) eventEnv.REACTORCIDE_SHA = sha;
-    if (args["pr-number"]) eventEnv.REACTORCIDE_PR_NUMBER = args["pr-number"];
+    if (prNumber) eventEnv.REACTORCIDE_PR_NUMBER = prNumber;
 
     const result = evaluate(candidates, facts, eventEnv, process.env);
     if (args.json) console.log(JSON.stringify(result));
@@ -88,8 +130,10 @@ export default defineCommand({
         else consola.info(`skip ${d.name} (${d.from}): ${d.reason}`);
       }
     }
+    const failed = loaded.problems.length > 0;
     if (args["dry-run"] || result.triggers.length === 0) {
       if (result.triggers.length === 0 && !args.json) consola.info("no job matches this event");
+      if (failed) fail("the CI definitions have problems (above); the files without them were evaluated");
       return;
     }
     try {
@@ -102,5 +146,6 @@ export default defineCommand({
     } catch (error) {
       fail((error as Error).message);
     }
+    if (failed) fail("the CI definitions have problems (above); the jobs of the other files were triggered");
   },
 });

@@ -6,7 +6,8 @@ import { ProtocolError, schemaProblems, type Problem } from "../protocol/problem
 import type { TriggerCondition, TriggerJob } from "../protocol/trigger.ts";
 import { TriggerRulesSchema, type TriggerRules } from "../protocol/workflow-spec.ts";
 import { parseCondition, shouldRun } from "../steps/condition.ts";
-import { loadWorkflow } from "../workflow/load.ts";
+import { workflowFromDocument } from "../workflow/load.ts";
+import { capabilityFailure, normalizeJobFile, normalizeWorkflowFile, type JobExtras } from "./upstream.ts";
 import { mismatch, type EventFacts } from "./match.ts";
 
 export const WORKFLOWS_DIR = join(".reactorcide", "workflows");
@@ -16,6 +17,10 @@ export const JOBS_DIR = join(".reactorcide", "jobs");
 export interface Candidate {
   name: string;
   from: string;
+  /** The workflow run it joins: its workflow file's name (or file name); standalone job files form the workflow "jobs". */
+  workflow: string;
+  /** Project secrets it needs (`secrets: [NAMES]`), its priority, capabilities it asks for. */
+  extras: JobExtras;
   rules: (TriggerRules | undefined)[];
   spec: JobSpec;
   dependsOn: string[];
@@ -52,12 +57,13 @@ function yamlFiles(root: string, dir: string): string[] {
 }
 
 /** `.reactorcide/jobs/NAME.yaml`: a job file plus `on:` rules (and optionally depends_on, condition). */
-function loadJobDefinition(path: string, root: string): Candidate {
+function loadJobDefinition(path: string, root: string, notes: string[]): Candidate {
   const rel = relative(root, path);
-  const doc = parseYaml(readFileSync(path, "utf8")) as Record<string, unknown> | null;
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
-    throw new ProtocolError("job definition", [{ field: rel, message: "must be a mapping" }]);
-  }
+  const raw = parseYamlFile(path, rel);
+  const normalized = normalizeJobFile(raw, rel);
+  notes.push(...normalized.notes);
+  if (normalized.problems.length) throw new ProtocolError("job definition", normalized.problems);
+  const doc = normalized.doc;
   const { on, depends_on, condition, ...jobFields } = doc;
   const problems: Problem[] = on === undefined ? [] : schemaProblems(TriggerRulesSchema, on, `${rel}: on`);
   if (depends_on !== undefined && !(Array.isArray(depends_on) && depends_on.every((d) => typeof d === "string"))) {
@@ -78,6 +84,8 @@ function loadJobDefinition(path: string, root: string): Candidate {
   return {
     name,
     from: rel,
+    workflow: STANDALONE_WORKFLOW,
+    extras: normalized.extras,
     rules: [on as TriggerRules | undefined],
     spec: { ...spec, name },
     dependsOn: (depends_on as string[] | undefined) ?? [],
@@ -85,32 +93,122 @@ function loadJobDefinition(path: string, root: string): Candidate {
   };
 }
 
-/** Every job eval could select, from the trusted CI checkout. Names must be unique across files. */
-export function loadCandidates(ciDir: string): Candidate[] {
+function parseYamlFile(path: string, rel: string): unknown {
+  try {
+    return parseYaml(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ProtocolError("CI definitions", [{ field: rel, message: `not valid YAML: ${(error as Error).message.split("\n")[0]}` }]);
+  }
+}
+
+/** The workflow the job files of .reactorcide/jobs/ form when no workflow file uses them. */
+export const STANDALONE_WORKFLOW = "jobs";
+
+export interface LoadedCandidates {
+  candidates: Candidate[];
+  /** Problems of files that were left out; the others still run. */
+  problems: Problem[];
+  /** Fields accepted and ignored (Reactorcide's own deployment's), for the eval log. */
+  notes: string[];
+}
+
+/**
+ * Every job eval could select, from the trusted CI checkout: each workflow file of
+ * .reactorcide/workflows (its job_files looked up in .reactorcide/jobs first, then from the
+ * root), then the job files of .reactorcide/jobs no workflow uses, as the workflow "jobs". A file
+ * with problems is left out, its problems returned; the valid files still run.
+ */
+export function loadCandidates(ciDir: string): LoadedCandidates {
   const candidates: Candidate[] = [];
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+  const used = new Set<string>();
+  const workflowNames = new Map<string, string>();
   for (const file of yamlFiles(ciDir, WORKFLOWS_DIR)) {
-    const workflow = loadWorkflow(file, { root: ciDir });
-    for (const job of workflow.jobs) {
-      candidates.push({
-        name: job.name,
-        from: relative(ciDir, file),
-        rules: [workflow.on, job.on],
-        spec: job.spec,
-        dependsOn: job.dependsOn,
-        condition: job.condition,
-        ...(job.if ? { if: job.if } : {}),
+    const rel = relative(ciDir, file);
+    try {
+      const normalized = normalizeWorkflowFile(parseYamlFile(file, rel), rel);
+      notes.push(...normalized.notes);
+      if (normalized.problems.length) throw new ProtocolError("workflow", normalized.problems);
+      const fileExtras = new Map<string, JobExtras>();
+      const fileRules = new Map<string, TriggerRules | undefined>();
+      const fileProblems: Problem[] = [];
+      const workflow = workflowFromDocument(normalized.doc, rel, {
+        root: ciDir,
+        jobFileDirs: [JOBS_DIR],
+        readJobFile: (path) => {
+          used.add(realpathSync(path));
+          const jobRel = relative(ciDir, path);
+          const n = normalizeJobFile(parseYamlFile(path, jobRel), jobRel);
+          notes.push(...n.notes);
+          if (n.problems.length) throw new ProtocolError("job file", n.problems.map((p) => ({ ...p, field: p.field.replace(`${jobRel}: `, "") })));
+          const { on, ...jobFields } = n.doc;
+          if (on !== undefined) fileProblems.push(...schemaProblems(TriggerRulesSchema, on, `${jobRel}: triggers`));
+          const spec = parseJobSpec(jobFields);
+          fileExtras.set(path, n.extras);
+          fileRules.set(path, on as TriggerRules | undefined);
+          return spec;
+        },
       });
+      if (fileProblems.length) throw new ProtocolError("workflow", fileProblems);
+      const doc = normalized.doc as { name?: string; jobs?: unknown };
+      const name = typeof doc.name === "string" ? doc.name : basename(file).replace(/\.ya?ml$/, "");
+      if (workflowNames.has(name)) throw new ProtocolError("workflow", [{ field: `${rel}: name`, message: `workflow "${name}" is also defined in ${workflowNames.get(name)}` }]);
+      workflowNames.set(name, rel);
+      // Which job file each entry read, in entry order (workflowFromDocument reads them in that order).
+      const jobFileOf = jobFilesInOrder(normalized.doc, ciDir);
+      for (const job of workflow.jobs) {
+        const path = jobFileOf.get(job.group);
+        const extras = { ...(path ? fileExtras.get(path) : {}), ...normalized.extras.get(job.group) };
+        candidates.push({
+          name: job.name,
+          from: rel,
+          workflow: name,
+          extras,
+          rules: [workflow.on, path ? fileRules.get(path) : undefined, job.on],
+          spec: job.spec,
+          dependsOn: job.dependsOn,
+          condition: job.condition,
+          ...(job.if ? { if: job.if } : {}),
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) problems.push({ field: rel, message: (error as Error).message });
+      else problems.push(...error.problems.map((p) => (p.field.startsWith(rel) ? p : { ...p, field: `${rel}: ${p.field}` })));
     }
   }
-  for (const file of yamlFiles(ciDir, JOBS_DIR)) candidates.push(loadJobDefinition(file, ciDir));
-  const seen = new Map<string, string>();
-  const problems: Problem[] = [];
-  for (const c of candidates) {
-    if (seen.has(c.name)) problems.push({ field: c.from, message: `job "${c.name}" is also defined in ${seen.get(c.name)}` });
-    else seen.set(c.name, c.from);
+  const standalone = new Set<string>();
+  for (const file of yamlFiles(ciDir, JOBS_DIR)) {
+    if (used.has(realpathSync(file))) continue;
+    try {
+      const c = loadJobDefinition(file, ciDir, notes);
+      if (standalone.has(c.name)) throw new ProtocolError("job definition", [{ field: c.from, message: `job "${c.name}" is defined twice in ${JOBS_DIR}` }]);
+      standalone.add(c.name);
+      candidates.push(c);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) problems.push({ field: relative(ciDir, file), message: (error as Error).message });
+      else problems.push(...error.problems);
+    }
   }
-  if (problems.length) throw new ProtocolError("CI definitions", problems);
-  return candidates;
+  return { candidates, problems, notes };
+}
+
+/** Entry name → the job file path its job_file resolves to (as workflowFromDocument looks it up). */
+function jobFilesInOrder(doc: unknown, root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const jobs = (doc as { jobs?: unknown }).jobs;
+  const entries: [string, unknown][] = Array.isArray(jobs)
+    ? jobs.map((j) => [String((j as { name?: unknown })?.name ?? ""), j])
+    : jobs && typeof jobs === "object"
+      ? Object.entries(jobs)
+      : [];
+  for (const [name, job] of entries) {
+    const ref = (job as { job_file?: unknown })?.job_file;
+    if (typeof ref !== "string") continue;
+    const inJobs = join(root, JOBS_DIR, ref);
+    out.set(name, existsSync(inJobs) ? inJobs : join(root, ref));
+  }
+  return out;
 }
 
 /** The trigger for a selected job: its definition, the event's env, and the source it runs on. */
@@ -123,8 +221,12 @@ function toTrigger(c: Candidate, selected: Set<string>, eventEnv: Record<string,
     condition: c.condition,
     env: { ...jobEnvStrings(spec.env), ...eventEnv },
   };
-  if (spec.command) trigger.job_command = spec.command;
-  if (spec.steps) trigger.steps = spec.steps as TriggerJob["steps"];
+  trigger.workflow = c.workflow;
+  if (c.extras.secrets) trigger.secrets = c.extras.secrets;
+  if (c.extras.priority !== undefined) trigger.priority = c.extras.priority;
+  if (c.extras.capabilities?.length) trigger.job_command = capabilityFailure(c.extras.capabilities);
+  else if (spec.command) trigger.job_command = spec.command;
+  else if (spec.steps) trigger.steps = spec.steps as TriggerJob["steps"];
   if (spec.image) trigger.container_image = spec.image;
   if (spec.timeout) trigger.timeout = spec.timeout;
   const source = spec.source ?? (sourceEnv.REACTORCIDE_SOURCE_TYPE ? { type: sourceEnv.REACTORCIDE_SOURCE_TYPE, url: sourceEnv.REACTORCIDE_SOURCE_URL, ref: sourceEnv.REACTORCIDE_SOURCE_REF } : undefined);

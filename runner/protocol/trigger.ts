@@ -48,6 +48,9 @@ export const TriggerJobSchema = Type.Object(
     // At most the parent's secrets: a follow-up job may get fewer, never one its parent lacked.
     secrets: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$", maxLength: 200 }), { maxItems: 100, description: "names of the parent's secrets this job gets (default: all of them)" })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+    // Set by eval: the workflow file the job comes from. An event's eval job starts one run per
+    // workflow named; any other job's trigger naming one is refused.
+    workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: "^[^\\x00-\\x1f]+$", description: "the workflow run this job joins (set by eval)" })),
     timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "seconds" })),
   },
   { additionalProperties: false },

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseJobSpec, type JobSpec } from "../protocol/job-spec.ts";
 import { ProtocolError, schemaProblems, type Problem } from "../protocol/problems.ts";
@@ -39,6 +40,18 @@ export interface Workflow {
 export interface LoadOptions {
   /** The repository root job_file paths are resolved in (default: the workflow's directory). */
   root: string;
+  /** Directories inside root a job_file is looked up in first, in order (eval: .reactorcide/jobs). */
+  jobFileDirs?: string[];
+  /** Reads a job file found at this path (default: the job file format of run-job). */
+  readJobFile?: (path: string) => JobSpec;
+}
+
+/** The job file a workflow's job_file names: in each of jobFileDirs first, then from the root; never outside it. */
+function findJobFile(options: LoadOptions, ref: string, field: string): string {
+  for (const dir of options.jobFileDirs ?? []) {
+    if (!isAbsolute(ref) && existsSync(join(options.root, dir, ref))) return resolveInsideRoot(options.root, join(dir, ref), field);
+  }
+  return resolveInsideRoot(options.root, ref, field);
 }
 
 function parseDocument(file: string): unknown {
@@ -144,8 +157,8 @@ export function workflowFromDocument(doc: unknown, file: string, options: Partia
     if (job.job_file) {
       try {
         if (options.root === undefined) throw new Error("job_file cannot be read here: inline the job (command or steps)");
-        const path = resolveInsideRoot(options.root, job.job_file, `${field}.job_file`);
-        spec = parseJobSpec(parseYaml(readFileSync(path, "utf8")));
+        const path = findJobFile(options as LoadOptions, job.job_file, `${field}.job_file`);
+        spec = options.readJobFile ? options.readJobFile(path) : parseJobSpec(parseYaml(readFileSync(path, "utf8")));
       } catch (error) {
         if (error instanceof ProtocolError) problems.push(...error.problems.map((p) => ({ ...p, field: `${field}.job_file: ${p.field}` })));
         else problems.push({ field: `${field}.job_file`, message: (error as Error).message.replace(`${field}.job_file: `, "") });
