@@ -165,6 +165,8 @@ export class JobRun {
       env: runnerEnv(job, Object.keys(secrets)),
       jobEnv,
       limits,
+      timeoutSeconds: job.timeout ?? settings.defaultTimeout,
+      graceSeconds: settings.gracePeriod,
       network: job.network,
       readOnlyRoot: settings.readOnlyRoot,
       untrusted: job.untrusted,
@@ -174,7 +176,7 @@ export class JobRun {
   private async attempt(job: WorkerJob, spec: RunSpec, shipper: LogShipper): Promise<FinishReport> {
     const { runtime, settings, coordinator } = this.deps;
     const running = await runtime.start(spec);
-    const timeout = job.timeout ?? settings.defaultTimeout;
+    const timeout = spec.timeoutSeconds;
     let ending: { status: "timed_out" | "cancelled"; reason: string } | undefined;
     const stopFor = (status: "timed_out" | "cancelled", reason: string) => {
       if (ending) return;
@@ -216,6 +218,7 @@ export class JobRun {
     }
     await watch;
     if (ending) return { status: ending.status, exitCode: exit.code, reason: ending.reason };
+    if (exit.deadlineExceeded) return { status: "timed_out", exitCode: exit.code, reason: `timed out after ${timeout} s (stopped by ${runtime.name})` };
     if (exit.oomKilled) {
       return { status: "failure", exitCode: exit.code, reason: `killed by the kernel: the job exceeded its memory limit (${Math.round(spec.limits.memoryBytes / 2 ** 20)} MiB)` };
     }

@@ -35,6 +35,10 @@ export interface RunSpec {
    */
   jobEnv: Record<string, string>;
   limits: Limits;
+  /** Seconds the job may run; the worker stops it then. A runtime with its own deadline (a Job's activeDeadlineSeconds) sets it a grace period later, as a backstop. */
+  timeoutSeconds: number;
+  /** Seconds between the polite stop and the kill. */
+  graceSeconds: number;
   /** `none` cuts the job off every network. */
   network: "default" | "none";
   /** Read-only root file system with a tmpfs /tmp. */
@@ -49,6 +53,8 @@ export interface Exit {
   code: number;
   /** The kernel killed it for exceeding its memory limit. */
   oomKilled: boolean;
+  /** The runtime's own deadline ended it (a Kubernetes Job's DeadlineExceeded), not the worker's timer. */
+  deadlineExceeded?: boolean;
 }
 
 export interface RunningJob {

@@ -5,17 +5,22 @@ import { join } from "node:path";
 /**
  * A tiny local image (static busybox, user 1001 "runner", workdir /job) for runtime tests that
  * need a shell but not the runner. Built from the host's busybox-static; nothing is pulled. Its
- * `reactorcide-runner` is a stand-in of a few lines: it exports /job/job.env and runs
+ * `reactorcide-runner` is a stand-in of a few lines: it exports the job env (the file
+ * REACTORCIDE_JOB_ENV names, or its inline lines as on Kubernetes) and runs
  * its --job-command or $REACTORCIDE_JOB_COMMAND, so the worker's lifecycle can be tested apart from the real runner.
  */
-export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:4";
+export const BUSYBOX_IMAGE = "reactorcide/worker-test-busybox:5";
 
 const STAND_IN_RUNNER = `#!/bin/sh
+if [ -f "\${REACTORCIDE_JOB_ENV:-/job/job.env}" ]; then lines=$(cat "\${REACTORCIDE_JOB_ENV:-/job/job.env}"); else lines=$REACTORCIDE_JOB_ENV; fi
+unset REACTORCIDE_JOB_ENV
 while IFS= read -r line; do
   [ -n "$line" ] || continue
   v=\${line#*=}; v=\${v#\\"}; v=\${v%\\"}
   export "\${line%%=*}=$v"
-done < /job/job.env
+done <<EOF
+$lines
+EOF
 [ "$2" = --job-command ] && REACTORCIDE_JOB_COMMAND=$3
 cd /job && exec sh -c "$REACTORCIDE_JOB_COMMAND"
 `;

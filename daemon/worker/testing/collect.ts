@@ -24,6 +24,8 @@ export function testSpec(overrides: Partial<RunSpec> & Pick<RunSpec, "argv">): R
     env: {},
     jobEnv: {},
     limits: { memoryBytes: 256 * 2 ** 20, cpus: 1, pids: 128 },
+    timeoutSeconds: 600,
+    graceSeconds: 2,
     network: "default",
     readOnlyRoot: false,
     untrusted: false,
