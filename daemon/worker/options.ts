@@ -5,6 +5,8 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_IMAGE } from "../../runner/protocol/index.ts";
+import { kubernetesArgs, kubernetesOptions } from "./runtimes/kubernetes/options.ts";
+import type { KubernetesRuntimeOptions } from "./runtimes/kubernetes/kubernetes.ts";
 import { RUNTIME_NAMES } from "./runtimes/select.ts";
 import { defaultSettings, parseMemory, type WorkerSettings } from "./settings.ts";
 
@@ -21,6 +23,7 @@ export const workerArgs = {
   memory: { type: "string", description: "Default memory limit per job (e.g. 2g)", default: "2g" },
   cpus: { type: "string", description: "Default CPU limit per job", default: "2" },
   pids: { type: "string", description: "Default process limit per job", default: "1024" },
+  ...kubernetesArgs,
 } as const;
 
 export type WorkerArgValues = { [K in keyof typeof workerArgs]?: string | boolean };
@@ -31,6 +34,8 @@ export interface WorkerConfig {
   runnerPath: string;
   leaseSeconds: number;
   settings: WorkerSettings;
+  /** For `--runtime kubernetes`: the cluster and the operator's settings for job pods. */
+  kubernetes?: KubernetesRuntimeOptions;
 }
 
 function positive(name: string, raw: string, integer: boolean): number {
@@ -63,6 +68,7 @@ export function workerConfig(args: WorkerArgValues, env: Record<string, string |
     },
   });
   return {
+    ...(runtime === "kubernetes" ? { kubernetes: kubernetesOptions(args, env) } : {}),
     concurrency: positive("concurrency", pick("concurrency", "REACTORCIDE_WORKER_CONCURRENCY", "2"), true),
     runtime,
     runnerPath: pick("runner-path", "REACTORCIDE_RUNNER_PATH", ""),

@@ -39,15 +39,22 @@ export interface RunningWorker {
  * through the queue when their leases run out and end `error`.
  */
 export async function removeLeftovers(runtime: Runtime): Promise<string[]> {
-  const left = await runtime.leftovers();
-  for (const jobId of left) await runtime.remove(jobId);
+  let left: string[];
+  try {
+    left = await runtime.leftovers();
+    for (const jobId of left) await runtime.remove(jobId);
+  } catch (error) {
+    // The jobs' own ends still remove them (their tasks come back); the worker starts anyway.
+    consola.warn(`could not look for what earlier runs left on ${runtime.name}: ${error instanceof Error ? error.message : error}`);
+    return [];
+  }
   if (left.length) consola.info(`removed what ${left.length} earlier job(s) left on ${runtime.name}: ${left.join(", ")}`);
   return left;
 }
 
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
-  const runtime = selectRuntime({ runtime: config.runtime, runnerPath: config.runnerPath || undefined }, config.settings);
+  const runtime = selectRuntime({ runtime: config.runtime, runnerPath: config.runnerPath || undefined, kubernetes: config.kubernetes }, config.settings);
   await removeLeftovers(runtime);
   const client = new CorndogsClient(options.corndogsUrl, { token: options.corndogsToken });
   const worker = new Worker({

@@ -55,7 +55,7 @@ test("process runtime stop reaches grandchildren and kills after the grace perio
 
 test("--runtime names what is allowed when given something else", () => {
   const settings = defaultSettings({ workerId: "w", workspaceRoot: tmpdir() });
-  expect(() => selectRuntime({ runtime: "lxc" }, settings)).toThrow(/--runtime: "lxc".*docker, nerdctl, podman, process/);
+  expect(() => selectRuntime({ runtime: "lxc" }, settings)).toThrow(/--runtime: "lxc".*docker, nerdctl, podman, process, kubernetes/);
   expect(() => selectRuntime({ runtime: "process" }, settings)).toThrow(/--runner-path/);
   expect(selectRuntime({ runtime: "podman" }, settings).name).toBe("podman");
 });

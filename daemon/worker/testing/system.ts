@@ -12,6 +12,7 @@ import { CorndogsJobQueue } from "../../jobs/corndogs-job-queue.ts";
 import { startCorndogsServer, type CorndogsServer } from "../../corndogs/server.ts";
 import { testApi } from "../../testing/api.ts";
 import type { WorkerConfig } from "../options.ts";
+import type { KubernetesRuntimeOptions } from "../runtimes/kubernetes/kubernetes.ts";
 import { defaultSettings, type WorkerSettings } from "../settings.ts";
 import { startWorker, type RunningWorker } from "../start.ts";
 
@@ -21,6 +22,8 @@ export interface SystemWorkerOptions {
   concurrency: number;
   leaseSeconds?: number;
   settings?: Partial<WorkerSettings>;
+  /** For runtime "kubernetes": the cluster (e.g. the stand-in's kubeConfig()) and job pod settings. */
+  kubernetes?: KubernetesRuntimeOptions;
 }
 
 export type JobView = Job;
@@ -69,7 +72,7 @@ export async function startTestSystem(options: { image: string }) {
         cancelPollMs: 200,
         ...w.settings,
       });
-      const config: WorkerConfig = { concurrency: w.concurrency, runtime: w.runtime, runnerPath: w.runnerPath ?? "", leaseSeconds: w.leaseSeconds ?? 30, settings };
+      const config: WorkerConfig = { concurrency: w.concurrency, runtime: w.runtime, runnerPath: w.runnerPath ?? "", leaseSeconds: w.leaseSeconds ?? 30, settings, kubernetes: w.kubernetes };
       const running = await startWorker({ config, coordinatorUrl: url, token: workerToken, corndogsUrl: corndogs.address, wake: corndogs.onTask.bind(corndogs) });
       workers.push(running);
       return running;
