@@ -8,22 +8,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import * as models from "kubernetes-models";
+import { KUBERNETES_RUNTIME_RULES } from "../daemon/worker/runtimes/kubernetes/permissions.ts";
 
 interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
+  apiGroups: readonly string[];
+  resources: readonly string[];
+  verbs: readonly string[];
 }
-/**
- * The calls the kubernetes runtime makes (issue 15: jobs create/get/list/watch/delete, pods
- * get/list/watch, pods/log get, secrets create/delete), until the runtime exports its own list.
- */
-const WORKER_ROLE_RULES: PolicyRule[] = [
-  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "delete"] },
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
-  { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-  { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete"] },
-];
+/** The calls the kubernetes runtime makes, as it exports them (its own tests check every request it sends is covered). */
+const WORKER_ROLE_RULES: readonly PolicyRule[] = KUBERNETES_RUNTIME_RULES;
 
 const k8sDir = import.meta.dir;
 

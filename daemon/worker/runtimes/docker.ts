@@ -1,5 +1,5 @@
 import { containerEnvFileText, containerRunArgs } from "../../../runner/container/command.ts";
-import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../runner/protocol/index.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN, RUNNER_ENV } from "../../../runner/protocol/index.ts";
 import { HostWorkspaces, JOB_ENV_PATH } from "./host-workspace.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
@@ -89,7 +89,7 @@ export class DockerRuntime implements Runtime {
     let argv: string[];
     let runnerEnv: string;
     try {
-      runnerEnv = containerEnvFileText({ ...spec.env, REACTORCIDE_JOB_ENV: JOB_ENV_PATH });
+      runnerEnv = containerEnvFileText({ ...spec.env, [RUNNER_ENV.jobEnv]: JOB_ENV_PATH });
       argv = hardenedRunArgv(this.cli, spec, workspaces.dir(spec.jobId), workspaces.runnerEnvFile(spec.jobId), this.options);
     } catch (error) {
       throw new RefusedError(error instanceof Error ? error.message : String(error));

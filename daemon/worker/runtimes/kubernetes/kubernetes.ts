@@ -4,7 +4,7 @@
  * container's status. The worker needs only the Role in permissions.ts.
  */
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ContainerStateTerminated, type V1Job, type V1Pod } from "@kubernetes/client-node";
-import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../../schema/app/image.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../../runner/protocol/index.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "../runtime.ts";
 import { CONTAINER_NAME, JOB_ID_LABEL, WORKER_LABEL, buildJob, buildSecret, labelValue, secretNameOf, secretWithout, type KubernetesJobSettings } from "./objects.ts";
 import { followLog, watchOnce } from "./streams.ts";

@@ -4,6 +4,7 @@
  * as the Docker runtime does, with the workspace an emptyDir at /job.
  */
 import type { V1Job, V1Secret, V1Toleration } from "@kubernetes/client-node";
+import { JOB_ENV_FILE, RUNNER_ENV } from "../../../../runner/protocol/index.ts";
 import { RefusedError, type RunSpec } from "../runtime.ts";
 import { jobEnvFileText } from "../host-workspace.ts";
 
@@ -12,14 +13,14 @@ export const WORKER_LABEL = "reactorcide.io/worker";
 /** Jobs that asked for `network: none`; a NetworkPolicy selecting this label denies them all traffic (k8s/). */
 export const NETWORK_LABEL = "reactorcide.io/network";
 export const CONTAINER_NAME = "job";
-export const JOB_ENV_KEY = "job.env";
+export const JOB_ENV_KEY = JOB_ENV_FILE;
 /** The job user of the runner image; never root. */
 export const JOB_UID = 1001;
 /**
  * The job's variables reach the runner as one environment variable read from the Secret; Linux
  * refuses a single environment string longer than this (MAX_ARG_STRLEN).
  */
-export const MAX_JOB_ENV_BYTES = 131_072 - "REACTORCIDE_JOB_ENV=".length - 1;
+export const MAX_JOB_ENV_BYTES = 131_072 - `${RUNNER_ENV.jobEnv}=`.length - 1;
 
 /** Operator settings (flags), never a job's. */
 export interface KubernetesJobSettings {
@@ -93,7 +94,7 @@ export function buildJob(spec: RunSpec, settings: KubernetesJobSettings, name: s
   const seccompProfile = { type: "RuntimeDefault" };
   const env = [
     ...Object.entries(spec.env).map(([name, value]) => ({ name, value })),
-    { name: "REACTORCIDE_JOB_ENV", valueFrom: { secretKeyRef: { name: secretNameOf(name), key: JOB_ENV_KEY } } },
+    { name: RUNNER_ENV.jobEnv, valueFrom: { secretKeyRef: { name: secretNameOf(name), key: JOB_ENV_KEY } } },
   ];
   const volumes = [{ name: "workspace", emptyDir: { sizeLimit: settings.workspaceSize } }];
   const volumeMounts = [{ name: "workspace", mountPath: "/job" }];
