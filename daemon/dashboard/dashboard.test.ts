@@ -240,6 +240,7 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("button:has-text('Save settings')").count()).toBe(0);
     expect(await page.locator("button:has-text('Set secret'), button:has-text('Delete'), button:has-text('Remove'), button:has-text('Add member')").count()).toBe(0);
     expect(await page.textContent("main")).not.toContain("DEPLOY_KEY");
+    expect(await page.locator("[data-testid=deliveries]").count()).toBe(0);
     await shot(page, "reader-project");
 
     // A writer whose role is lowered after the page loaded presses Cancel: the page says why it was refused.
@@ -292,6 +293,7 @@ describe("dashboard in Chromium", () => {
     await page.click("button:has-text('Set secret') >> nth=-1");
     await page.waitForSelector("text=set (GitHub: Secret");
     expect(await page.textContent("main")).toContain(`${stack.url}/api/v1/webhooks/github`);
+    expect(await page.textContent("[data-testid=deliveries]")).toContain("No webhook delivery has arrived yet.");
     await shot(page, "project");
     await stack.call("PATCH", "/api/v1/projects/web", { fork_pr_policy: "approval", default_branch: "main" });
     expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
@@ -318,6 +320,60 @@ describe("dashboard in Chromium", () => {
     await shot(page, "job-100k");
     expect(seen.errors).toEqual([]);
   }, 300_000);
+
+  test("a workflow run drawn as a graph, live; retry failed; a job of steps shows its steps; cancel and retry a run", async () => {
+    const { page, seen } = await signedIn(writer);
+    const flag = `/tmp/rc-dash-flaky-${crypto.randomUUID()}`;
+    const workflow = {
+      jobs: {
+        checkout: { command: "sleep 1; echo checked out" },
+        unit: { needs: ["checkout"], steps: [{ name: "compile", run: "echo compiling" }, { name: "test-suite", run: "echo testing" }] },
+        // Fails on its first run, passes on the next: retry-failed makes it green.
+        flaky: { needs: ["checkout"], command: `if [ -e ${flag} ]; then echo second try; else touch ${flag}; echo first try; exit 1; fi` },
+        package: { needs: ["unit", "flaky"], command: "echo packaged" },
+      },
+    };
+    const r = await stack.call("POST", "/api/v1/workflows", { project: "web", workflow });
+    expect(r.status).toBe(201);
+    await page.goto(`${stack.url}/workflows/${r.json.id}`);
+    await page.waitForSelector("[data-testid=graph] svg");
+    const node = (name: string) => page.locator(`.graph [data-node="${name}"]`);
+    // At first package waits; the graph follows the run without a reload.
+    expect(await node("package").getAttribute("data-status")).toBe("waiting");
+    for (const edge of ["checkout->unit", "checkout->flaky", "unit->package", "flaky->package"]) expect(await page.locator(`.graph [data-edge="${edge}"]`).count()).toBe(1);
+    await page.locator('h1 .status[data-status="failure"]').waitFor({ timeout: 60_000 });
+    expect(await node("flaky").getAttribute("data-status")).toBe("failure");
+    expect(await node("unit").getAttribute("data-status")).toBe("success");
+    expect(await node("package").getAttribute("data-status")).toBe("skipped");
+    await shot(page, "workflow-failed");
+    await page.click("button:has-text('Retry failed')");
+    await page.locator('h1 .status[data-status="success"]').waitFor({ timeout: 60_000 });
+    expect(await node("flaky").getAttribute("data-status")).toBe("success");
+    await page.locator('.graph [data-node="package"][data-status="success"]').waitFor({ timeout: 30_000 });
+    await shot(page, "workflow");
+    // A node links to its job; the job of steps lists them.
+    await page.click('.graph a:has([data-node="unit"])');
+    await page.waitForSelector("[data-testid=steps]");
+    expect(await page.locator("[data-testid=steps] tbody tr td:first-child button").allTextContents()).toEqual(["compile", "test-suite"]);
+    await shot(page, "job-steps");
+
+    const slow = await stack.call("POST", "/api/v1/workflows", { project: "web", workflow: { jobs: { slow: { command: "sleep 120" }, after: { needs: ["slow"], command: "true" } } } });
+    await page.goto(`${stack.url}/workflows/${slow.json.id}`);
+    await page.locator('.graph [data-node="slow"][data-status="running"]').waitFor({ timeout: 30_000 });
+    await page.click("button:has-text('Cancel run')");
+    await page.locator('h1 .status[data-status="cancelled"]').waitFor({ timeout: 30_000 });
+    expect((await stack.call("GET", `/api/v1/workflows/${slow.json.id}`)).json.status).toBe("cancelled");
+    await page.click("button:has-text('Retry run')");
+    await page.waitForURL((u) => u.pathname.startsWith("/workflows/") && !u.pathname.endsWith(slow.json.id));
+    const again = new URL(page.url()).pathname.split("/").at(-1)!;
+    expect((await stack.call("GET", `/api/v1/workflows/${again}`)).json.retry_of).toBe(slow.json.id);
+    await stack.call("POST", `/api/v1/workflows/${again}/cancel`);
+    // The list shows the runs.
+    await page.goto(`${stack.url}/workflows`);
+    await page.locator(`tr[data-run="${r.json.id}"] .status[data-status="success"]`).waitFor();
+    await shot(page, "workflows");
+    expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+  }, 180_000);
 
   test("phone-sized screen: the jobs and job pages fit the width", async () => {
     const job = await submit("phone", "echo small screen");

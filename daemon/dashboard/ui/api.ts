@@ -6,9 +6,14 @@
  */
 import type { Job, JobList, JobStatus } from "../../../runner/protocol/index.ts";
 import type { projectView } from "../../api/project-view.ts";
+import type { deliveryView } from "../../api/routes/webhooks.ts";
+import type { workflowRunView } from "../../workflows/view.ts";
 import type { ProjectRole } from "../../../schema/app/index.ts";
 
 export type Project = ReturnType<typeof projectView>;
+export type WorkflowRun = ReturnType<typeof workflowRunView>;
+export type WorkflowNode = WorkflowRun["nodes"][number];
+export type Delivery = ReturnType<typeof deliveryView>;
 export type { Job, JobList, JobStatus, ProjectRole };
 
 export interface SessionInfo {
@@ -35,6 +40,10 @@ type Missing = Exclude<JobStatus, (typeof JOB_STATUSES)[number]>;
 const _allStatuses: Missing extends never ? true : Missing = true;
 void _allStatuses;
 export const TERMINAL: readonly JobStatus[] = ["success", "failure", "error", "cancelled", "timed_out"];
+export const RUN_STATUSES = ["running", "awaiting_approval", "success", "failure", "cancelled"] as const satisfies readonly WorkflowRun["status"][];
+export const RUN_ENDED: readonly string[] = ["success", "failure", "cancelled"];
+/** Node statuses "retry failed" runs again. */
+export const NODE_RETRYABLE: readonly string[] = ["failure", "error", "cancelled", "timed_out"];
 
 /** An error answer of the API, `{"error":{"code","message","field"}}`, with its HTTP status. */
 export class ApiFailure extends Error {
@@ -108,6 +117,14 @@ export const api = {
     logUrl: (id: string) => `/api/v1/jobs/${seg(id)}/logs`,
     followUrl: (id: string, after: number) => `/api/v1/jobs/${seg(id)}/logs${q({ follow: "true", after: after || undefined })}`,
   },
+  workflows: {
+    list: (filter: { project?: string; status?: string; limit?: number; offset?: number }) =>
+      call<{ workflows: WorkflowRun[]; next_offset: number | null }>("GET", `/api/v1/workflows${q(filter)}`),
+    get: (id: string) => call<WorkflowRun>("GET", `/api/v1/workflows/${seg(id)}`),
+    cancel: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/cancel`),
+    retry: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/retry`),
+    retryFailed: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/retry-failed`),
+  },
   projects: {
     list: () => call<{ projects: Project[] }>("GET", "/api/v1/projects"),
     get: (ref: string) => call<Project>("GET", `/api/v1/projects/${seg(ref)}`),
@@ -119,5 +136,6 @@ export const api = {
     secrets: (ref: string) => call<{ secrets: SecretKey[] }>("GET", `/api/v1/projects/${seg(ref)}/secrets`),
     setSecret: (ref: string, key: string, value: string) => call<unknown>("PUT", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`, { value }),
     deleteSecret: (ref: string, key: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`),
+    deliveries: (ref: string) => call<{ deliveries: Delivery[] }>("GET", `/api/v1/projects/${seg(ref)}/deliveries${q({ limit: 20 })}`),
   },
 };

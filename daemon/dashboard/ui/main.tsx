@@ -8,6 +8,8 @@ import { JobsPage } from "./pages/jobs.tsx";
 import { ProjectPage } from "./pages/project.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
 import { SignIn } from "./pages/signin.tsx";
+import { WorkflowPage } from "./pages/workflow.tsx";
+import { WorkflowsPage } from "./pages/workflows.tsx";
 import { SessionContext } from "./session.ts";
 import "./styles.css";
 
@@ -49,6 +51,7 @@ function App() {
           <a class="brand" href="/">Reactorcide</a>
           <nav>
             <a href="/">Jobs</a>
+            <a href="/workflows">Workflows</a>
             <a href="/projects">Projects</a>
           </nav>
           <span class="who">
@@ -62,6 +65,8 @@ function App() {
             <Route path="/" component={JobsPage} />
             <Route path="/jobs" component={JobsPage} />
             <Route path="/jobs/:id" component={JobPage} />
+            <Route path="/workflows" component={WorkflowsPage} />
+            <Route path="/workflows/:id" component={WorkflowPage} />
             <Route path="/projects" component={ProjectsPage} />
             <Route path="/projects/:name" component={ProjectPage} />
             <Route default component={NotFound} />

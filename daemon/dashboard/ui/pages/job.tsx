@@ -226,6 +226,35 @@ function JobView({ id }: { id: string }) {
         )}
         {job.reason && <Field label="Reason">{job.reason}</Field>}
       </dl>
+      {job.steps && job.steps.length > 0 && (
+        <table class="steps" data-testid="steps">
+          <thead>
+            <tr>
+              <th>Step</th>
+              <th>Runs</th>
+              <th class="wide">After</th>
+              <th class="wide">If</th>
+            </tr>
+          </thead>
+          <tbody>
+            {job.steps.map((step) => (
+              <tr key={step.name}>
+                <td>
+                  <button type="button" class="link" onClick={() => (setQuery(step.name), setCurrent(0), setFollow(false))} title="find this step's lines in the log">
+                    {step.name}
+                  </button>
+                  {step.parallel && <span class="tag">parallel</span>}
+                </td>
+                <td>
+                  <code class="clip">{step.run}</code>
+                </td>
+                <td class="wide">{step.depends_on?.join(", ") || "—"}</td>
+                <td class="wide">{step.if ? <code>{step.if}</code> : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <details class="command">
         <summary>Command</summary>
         <pre>{job.command}</pre>

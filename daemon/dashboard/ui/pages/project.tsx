@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Member, type Project, type ProjectRole, type SecretKey } from "../api.ts";
+import { api, type Delivery, type Member, type Project, type ProjectRole, type SecretKey } from "../api.ts";
 import { ErrorNote, Field, when } from "../components.tsx";
 import { can, useSession } from "../session.ts";
 
@@ -232,6 +232,44 @@ function Webhook({ project, admin, onSaved }: { project: Project; admin: boolean
   );
 }
 
+/** Recent webhook deliveries and what became of them (the API shows them to admins). */
+function Deliveries({ project }: { project: Project }) {
+  const [deliveries, setDeliveries] = useState<Delivery[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api.projects.deliveries(project.name).then((r) => setDeliveries(r.deliveries), setError);
+  }, [project.name]);
+  return (
+    <div class="card" data-testid="deliveries">
+      <h2>Recent deliveries</h2>
+      <ErrorNote error={error} />
+      {deliveries && deliveries.length === 0 && <p class="empty">No webhook delivery has arrived yet.</p>}
+      {deliveries && deliveries.length > 0 && (
+        <table>
+          <tbody>
+            {deliveries.map((d) => (
+              <tr key={d.id}>
+                <td>
+                  <span class="tag">{d.provider}</span> {d.event}
+                  {d.action ? ` (${d.action})` : ""}
+                </td>
+                <td>
+                  {d.branch ?? d.tag ?? (d.pr_number ? `#${d.pr_number}` : "")} {d.sha && <code>{d.sha.slice(0, 8)}</code>}
+                </td>
+                <td>
+                  {d.outcome ?? d.status}
+                  {d.reason && <div class="hint">{d.reason}</div>}
+                </td>
+                <td class="wide">{when(d.received_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
 export function ProjectPage({ name }: { name: string }) {
   const { info } = useSession();
   const [project, setProject] = useState<Project | null>(null);
@@ -254,6 +292,7 @@ export function ProjectPage({ name }: { name: string }) {
         <Members project={project} admin={admin} />
         {writer ? <Secrets project={project} admin={admin} /> : <div class="card"><h2>Secrets</h2><p class="hint">Secret names are visible to the write role and above.</p></div>}
         <Webhook project={project} admin={admin} onSaved={setProject} />
+        {admin && <Deliveries project={project} />}
       </div>
     </section>
   );
