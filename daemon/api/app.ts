@@ -9,7 +9,7 @@ import { needsToken, principalOf } from "./access.ts";
 import { csrfRefusal } from "./csrf.ts";
 import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
 import { evalRunsPlan } from "../vcs/eval-runs.ts";
-import { ApiError, badRequest, errorResponse, notFound, tooLarge } from "./errors.ts";
+import { ApiError, badRequest, errorResponse, fromJobServiceError, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { internalRoutes, isLogBatchPath, LOG_BATCH_BODY_LIMIT } from "./routes/internal.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -21,6 +21,9 @@ import { tokenRoutes } from "./routes/tokens.ts";
 import { deliveryRoutes, webhookRoutes } from "./routes/webhooks.ts";
 import { validationMessage } from "./validation-message.ts";
 import { WorkflowEngine } from "../workflows/engine.ts";
+import { JobService } from "../jobs/service.ts";
+import { revokeJobTokens } from "../auth/job-tokens.ts";
+import { jobLogEnded } from "./job-logs.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 
@@ -44,6 +47,20 @@ export function buildApp(deps: AppDeps) {
   const limitFor = (pathname: string) => (isLogBatchPath(pathname) ? Math.max(limit, LOG_BATCH_BODY_LIMIT) : limit);
   const metrics = createMetrics(deps.db);
   const workflows = new WorkflowEngine({ db: deps.db, queue: deps.queue, limits: deps.workflowLimits, onNodeWait: (s) => metrics.workflowNodeWait.observe(s), eventRuns: evalRunsPlan });
+  const jobs = new JobService({
+    db: deps.db,
+    sql: deps.sql,
+    queue: deps.queue,
+    eventPollMs: deps.logPollMs,
+    afterEnd: async (job) => {
+      // Best effort here; what a crash skips: tokens expire, logs are archived on the next append or read,
+      // and workflow runs are advanced by recover() at start.
+      await revokeJobTokens(deps.db, job.id);
+      await jobLogEnded(deps, job.id);
+      await workflows.jobEnded(job.id).catch((error) => console.error(`workflow advance after job ${job.id}: ${error instanceof Error ? error.message : error}`));
+      if (job.startedAt && job.finishedAt) metrics.jobDuration.observe({ status: job.status }, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000);
+    },
+  });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })
     .use(
@@ -78,6 +95,13 @@ export function buildApp(deps: AppDeps) {
     .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limitFor(new URL(request.url).pathname))))
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
+      const refused = fromJobServiceError(error);
+      if (refused) return errorResponse(refused);
+      // A response that does not match its declared schema is our bug, never the caller's.
+      if (error instanceof ValidationError && error.type === "response") {
+        console.error(error);
+        return errorResponse(new ApiError(500, "internal", "internal error"));
+      }
       if (error instanceof ValidationError) {
         const first = error.all[0];
         if (!first || !("path" in first)) return errorResponse(badRequest("invalid request"));
@@ -105,12 +129,12 @@ export function buildApp(deps: AppDeps) {
     .use(projectRoutes(deps))
     .use(secretRoutes(deps))
     .use(notificationRoutes(deps))
-    .use(jobRoutes(deps, metrics, workflows))
+    .use(jobRoutes(deps, metrics, jobs))
     .use(triggerRoutes(deps, workflows))
     .use(workflowRoutes(deps, workflows))
-    .use(internalRoutes(deps, metrics, workflows))
+    .use(internalRoutes(deps, jobs, workflows))
     .use(webhookRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(dashboardRoutes());
-  return { app, metrics, workflows };
+  return { app, metrics, workflows, jobs };
 }

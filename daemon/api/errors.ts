@@ -1,3 +1,5 @@
+import { JobInputError, JobStateError } from "../jobs/service.ts";
+
 /** The one error shape of the API: `{"error":{"code","message","field"}}`. */
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
@@ -26,6 +28,13 @@ export const notFound = (what: string) => new ApiError(404, "not_found", `${what
 export const conflict = (message: string, field?: string) => new ApiError(409, "conflict", message, field);
 export const tooLarge = (limit: number) =>
   new ApiError(413, "payload_too_large", `request body is larger than the limit of ${limit} bytes`);
+
+/** The job service's refusals in the API's shape: bad input 400 naming the field, a status that does not allow it 409 (404 when the job is gone). */
+export function fromJobServiceError(error: unknown): ApiError | undefined {
+  if (error instanceof JobInputError) return badRequest(error.message, error.field);
+  if (error instanceof JobStateError) return error.current === undefined ? notFound("job") : conflict(error.message, "status");
+  return undefined;
+}
 
 export function errorResponse(error: ApiError): Response {
   return Response.json(error.body(), { status: error.status });

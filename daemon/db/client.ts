@@ -12,3 +12,8 @@ export function connect(url: string, max = 10): Sql {
 export function openDb(sql: Sql): Db {
   return drizzle(sql, { schema });
 }
+
+/** A transaction handle, as drizzle's `db.transaction(async (tx) => ...)` passes it. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Where a write may go: the pool, or a transaction it must be part of. */
+export type DbOrTx = Db | Tx;

@@ -1,19 +1,33 @@
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type LogStream } from "../../runner/protocol/index.ts";
+import { isTerminalStatus, JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type LogStream } from "../../runner/protocol/index.ts";
 import { jobLogChunks, jobs } from "../../schema/app/index.ts";
-import type { Db } from "../db/client.ts";
+import type { Db, DbOrTx } from "../db/client.ts";
 import { encodeLines } from "../../runner/protocol/log-line.ts";
 import { jobEvents } from "./events.ts";
+import { recordJobEvents } from "./outbox.ts";
+import { jobView } from "./view.ts";
 
 export type Job = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
 
-export async function insertJob(db: Db, values: NewJob): Promise<Job> {
-  const [row] = await db.insert(jobs).values(values).returning();
-  return row!;
+/**
+ * Inserts queued jobs and records their "job submitted" events in the same transaction (the
+ * caller's, when `db` is one). The caller hands them to the queue after the commit.
+ */
+export async function insertJobs(db: DbOrTx, values: readonly NewJob[]): Promise<Job[]> {
+  if (values.length === 0) return [];
+  return db.transaction(async (tx) => {
+    const rows = await tx.insert(jobs).values([...values]).returning();
+    await recordJobEvents(tx, "submitted", rows.map(jobView));
+    return rows;
+  });
 }
 
-export async function getJob(db: Db, id: string): Promise<Job | undefined> {
+export async function insertJob(db: DbOrTx, values: NewJob): Promise<Job> {
+  return (await insertJobs(db, [values]))[0]!;
+}
+
+export async function getJob(db: DbOrTx, id: string): Promise<Job | undefined> {
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id)).limit(1);
   return row;
 }
@@ -58,8 +72,9 @@ export type TransitionResult = { ok: true; job: Job } | { ok: false; current?: J
 /**
  * Moves a job to `to` only from a status that may lead there (a guarded UPDATE; the trigger from
  * the migration refuses anything else too). Reports the current status when the move is refused.
+ * An end status records the "job ended" event in the same transaction.
  */
-export async function transitionJob(db: Db, id: string, to: JobStatus, details: TransitionDetails = {}): Promise<TransitionResult> {
+export async function transitionJob(db: DbOrTx, id: string, to: JobStatus, details: TransitionDetails = {}): Promise<TransitionResult> {
   const from = JOB_STATUSES.filter((s) => JOB_TRANSITIONS[s].includes(to));
   const now = new Date();
   const set: Partial<NewJob> = { status: to, updatedAt: now };
@@ -70,7 +85,11 @@ export async function transitionJob(db: Db, id: string, to: JobStatus, details: 
   if (details.workerId !== undefined) set.workerId = details.workerId;
   if (details.image !== undefined) set.image = sql`coalesce(${jobs.image}, ${details.image})` as unknown as string;
   const [row] = from.length
-    ? await db.update(jobs).set(set).where(and(eq(jobs.id, id), inArray(jobs.status, from))).returning()
+    ? await db.transaction(async (tx) => {
+        const changed = await tx.update(jobs).set(set).where(and(eq(jobs.id, id), inArray(jobs.status, from))).returning();
+        if (isTerminalStatus(to)) await recordJobEvents(tx, "ended", changed.map(jobView));
+        return changed;
+      })
     : [];
   if (row) {
     jobEvents.changed(row);

@@ -4,6 +4,7 @@ import { LOG_BATCH_BODY_LIMIT } from "../api/routes/internal.ts";
 import { bootstrapAdmin } from "../auth/users.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import type { JobQueue } from "../jobs/queue.ts";
+import type { JobEventBus } from "../jobs/outbox.ts";
 import { Notifier } from "../notifications/dispatcher.ts";
 import { notificationSettingsFromEnv } from "../notifications/settings.ts";
 import { subscribeToWorkflowRuns } from "../notifications/subscribe.ts";
@@ -55,6 +56,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   let attached: { close(): Promise<void> } | undefined;
   let notifier: Notifier | undefined;
   let vcs: VcsServices | undefined;
+  let jobEventBus: JobEventBus | undefined;
   try {
     const admin = await bootstrapAdmin(database.db);
     attached = await options.beforeListen?.(database);
@@ -71,7 +73,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     });
     const publicUrl = options.publicUrl ?? notifications.publicUrl;
     notifier = new Notifier({ db: database.db, sql: database.sql, archive, keys: [key], publicUrl: publicUrl ?? "", mail: notifications.mail });
-    const { app, workflows } = buildApp({
+    const { app, workflows, jobs } = buildApp({
       db: database.db,
       sql: database.sql,
       queue,
@@ -85,6 +87,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // Runs a crash left mid-way move on before new requests come (no node is created twice: advancing is one transaction per step).
     await workflows.recover();
     vcs.sync.followRuns(workflows.events);
+    // Durable "job submitted" / "job ended" subscribers are registered here, before the bus starts
+    // (jobs.events.subscribe(name, handler); daemon/jobs/outbox.ts). Events a crash left
+    // undelivered are handed over now.
+    await jobs.events.start();
+    jobEventBus = jobs.events;
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
     // 413) sits well above it and only bounds what a chunked body can make it buffer (webhooks may be 25 MB, log batches 8 MB).
     app.listen({ hostname: options.host, port: options.port, maxRequestBodySize: Math.max(bodyLimit * 16, LOG_BATCH_BODY_LIMIT * 4, WEBHOOK_BODY_LIMIT) });
@@ -103,6 +110,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       async stop() {
         await app.stop();
         unsubscribeNotifications();
+        await jobs.events.stop();
         await notifier?.stop();
         workflows.close();
         await vcs?.stop();
@@ -111,6 +119,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       },
     };
   } catch (error) {
+    await jobEventBus?.stop();
     await notifier?.stop();
     await vcs?.stop();
     await attached?.close();

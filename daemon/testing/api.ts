@@ -28,7 +28,8 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
   // Not started: tests that want the outbox sent call notifier.start() or runOnce().
   const notifier = new Notifier({ db, sql, archive, keys: [key], publicUrl: "http://ci.test", mail: { from: "Reactorcide <ci@test>" }, ...notifierOptions });
   const deps: AppDeps = { db, sql, queue: idleQueue, archive, key, notifier, logPollMs: 1000, ...overrides };
-  const { app, metrics, workflows } = buildApp(deps);
+  // The job event bus is not started: tests hand events over with jobs.events.drain().
+  const { app, metrics, workflows, jobs } = buildApp(deps);
   const admin = (await bootstrapAdmin(db))!.token;
 
   /** A request through app.handle; `body` objects are sent as JSON, strings as they are. */
@@ -58,7 +59,8 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
     return (await issueToken(db, { userId: user.id, name, scopes: options.worker ? ["worker"] : ["api"] })).token;
   }
 
-  return { app, metrics, workflows, deps, db, sql, admin, call, tokenFor, close: async () => {
+  return { app, metrics, workflows, jobs, deps, db, sql, admin, call, tokenFor, close: async () => {
+      await jobs.events.stop();
       await notifier.stop();
       await sql.end();
     } };

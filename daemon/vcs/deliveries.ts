@@ -9,7 +9,7 @@ import { jobs, webhookDeliveries } from "../../schema/app/index.ts";
 import { findProject } from "../api/access.ts";
 import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import type { Job } from "../jobs/store.ts";
+import { insertJob, type Job } from "../jobs/store.ts";
 import { EVAL_CONTEXT, evalJob } from "./eval-job.ts";
 import type { VcsEvent } from "./event.ts";
 import { setCommitStatus } from "./reports.ts";
@@ -98,7 +98,7 @@ export class DeliveryProcessor {
       }
       const event = row.mapped as unknown as VcsEvent;
       try {
-        const [job] = await tx.insert(jobs).values(evalJob(project, event, { image: this.o.evalImage, deliveryId: row.deliveryId })).returning();
+        const job = await insertJob(tx, evalJob(project, event, { image: this.o.evalImage, deliveryId: row.deliveryId }));
         made = job!;
         await setCommitStatus(tx, project.id, event.apiRepo, {
           sha: event.sha,

@@ -39,7 +39,9 @@ import { runSucceeded, skipReason, triggeredNodes } from "../../runner/workflow/
 import type { Workflow, WorkflowJob } from "../../runner/workflow/load.ts";
 import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import { appendLogs, type Job } from "../jobs/store.ts";
+import { appendLogs, insertJob, type Job } from "../jobs/store.ts";
+import { recordJobEvents } from "../jobs/outbox.ts";
+import { jobView } from "../jobs/view.ts";
 import { WorkflowEvents, type Tx } from "./events.ts";
 import { DEFAULT_WORKFLOW_LIMITS, type WorkflowLimits } from "./limits.ts";
 
@@ -312,7 +314,7 @@ export class WorkflowEngine {
           continue;
         }
         project ??= (await tx.execute<{ default_image: string | null }>(sql`SELECT default_image FROM projects WHERE id = ${run.projectId}`)).map((r) => ({ defaultImage: r.default_image }))[0];
-        const [job] = await tx.insert(jobs).values(this.jobValues(run, context, node, spec, project?.defaultImage ?? null)).returning();
+        const job = await insertJob(tx, this.jobValues(run, context, node, spec, project?.defaultImage ?? null));
         created.push(job!);
         jobOf.set(job!.id, { id: job!.id, status: job!.status, reason: null });
         await setNode(node, { status: "queued", jobId: job!.id, readyAt: new Date() });
@@ -586,6 +588,7 @@ export class WorkflowEngine {
             .where(and(inArray(jobs.id, jobIds), inArray(jobs.status, ["queued", "running"] as JobStatus[])))
             .returning()
         : [];
+      await recordJobEvents(tx, "ended", cancelledJobs.map(jobView));
       await tx
         .update(workflowNodes)
         .set({ status: "cancelled", reason, updatedAt: new Date() })

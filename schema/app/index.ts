@@ -7,3 +7,4 @@ export * from "./notifications.ts";
 export * from "./workflows.ts";
 export * from "./vcs.ts";
 export * from "./sessions.ts";
+export * from "./job-events.ts";

@@ -2,14 +2,15 @@ import { sql } from "drizzle-orm";
 import { router } from "../router.ts";
 import { workers } from "../../../schema/app/index.ts";
 import { FoundTriggersSchema, HeartbeatAckSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
-import { appendLogs, getJob, transitionJob } from "../../jobs/store.ts";
+import { appendLogs, getJob } from "../../jobs/store.ts";
+import type { JobService } from "../../jobs/service.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { resolveSecrets } from "../../secrets/store.ts";
 import { requirePrincipal } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, conflict, notFound, uuidOr404 } from "../errors.ts";
-import { jobView } from "../job-view.ts";
+import { jobView } from "../../jobs/view.ts";
 import { jobLogEnded, logChanged } from "../job-logs.ts";
 import { issueJobToken, revokeJobTokens } from "../../auth/job-tokens.ts";
 import { TriggerRefused, type WorkflowEngine } from "../../workflows/engine.ts";
@@ -21,7 +22,7 @@ export { LOG_BATCH_MAX_LINES };
 export const isLogBatchPath = (pathname: string) => /^\/api\/v1\/internal\/jobs\/[^/]+\/logs$/.test(pathname);
 
 /** Endpoints for workers only (tokens with the `worker` scope). */
-export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEngine) {
+export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: WorkflowEngine) {
   const { db } = deps;
   const keys = [deps.key, ...(deps.oldKeys ?? [])];
   return router("/api/v1/internal")
@@ -40,26 +41,11 @@ export function internalRoutes(deps: AppDeps, metrics: Metrics, workflows: Workf
       async ({ params, body, request }) => {
         await requirePrincipal(db, request.headers, "worker");
         const id = uuidOr404(params.id, "job");
-        const result = await transitionJob(db, id, body.status, {
-          exitCode: body.exit_code,
-          reason: body.reason,
-          workerId: body.worker_id,
-          image: body.image,
-        });
-        if (!result.ok) {
-          if (!result.current) throw notFound("job");
-          throw conflict(`job is ${result.current}; it cannot become ${body.status}`, "status");
-        }
-        const { job } = result;
-        if (isTerminalStatus(job.status)) {
-          await revokeJobTokens(db, job.id);
-          await jobLogEnded(deps, job.id);
-          // Its workflow run moves on (a crash before this is caught up by recover() at start).
-          await workflows.jobEnded(job.id).catch((error) => console.error(`workflow advance after job ${job.id}: ${error instanceof Error ? error.message : error}`));
-        } else await logChanged(deps, job.id);
-        if (job.startedAt && job.finishedAt) {
-          metrics.jobDuration.observe({ status: job.status }, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000);
-        }
+        const job =
+          body.status === "running"
+            ? await jobs.start(id, body.worker_id, body.image)
+            : await jobs.finish(id, { status: body.status, exitCode: body.exit_code, reason: body.reason, workerId: body.worker_id });
+        if (body.status === "running") await logChanged(deps, job.id);
         return jobView(job);
       },
       { body: StatusChangeSchema, response: { 200: JobSchema }, detail: { summary: "Move a job along queued → running → an end status" } },

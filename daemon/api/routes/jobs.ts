@@ -1,27 +1,21 @@
-import { eq, max, or } from "drizzle-orm";
 import { router } from "../router.ts";
-import { jobs } from "../../../schema/app/index.ts";
-import { DEFAULT_JOB_TIMEOUT, isTerminalStatus, JobListSchema, JobSchema, JobSubmitSchema } from "../../../runner/protocol/index.ts";
-import { getJob, insertJob, listJobs, transitionJob, type Job } from "../../jobs/store.ts";
+import { isTerminalStatus, JobListSchema, JobSchema, JobSubmitSchema } from "../../../runner/protocol/index.ts";
+import { getJob, listJobs, type Job } from "../../jobs/store.ts";
+import type { JobService } from "../../jobs/service.ts";
 import { readJobLog } from "../../storage/job-logs.ts";
 import { LogWakeups } from "../../storage/log-notify.ts";
-import { jobLogEnded } from "../job-logs.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
-import { existingSecretKeys } from "../../secrets/store.ts";
-import { parseMemory } from "../../worker/settings.ts";
 import type { Principal } from "../../auth/tokens.ts";
 import { readableProjectIds, requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
-import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
+import { ApiError, badRequest, notFound, uuidOr404 } from "../errors.ts";
 import { JobListQuery, LogQuery, queryInt } from "../job-schemas.ts";
-import { jobView } from "../job-view.ts";
+import { jobView } from "../../jobs/view.ts";
 import { followLogs, textLogResponse } from "../log-stream.ts";
-import { revokeJobTokens } from "../../auth/job-tokens.ts";
-import type { WorkflowEngine } from "../../workflows/engine.ts";
 
-export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEngine) {
-  const { db, queue } = deps;
+export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) {
+  const { db } = deps;
   const wakeups = new LogWakeups(deps.sql);
 
   /** The job if the caller holds `min` on its project; 404 when they cannot see it. */
@@ -43,45 +37,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
       async ({ body, request, set }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const project = await requireProjectRole(db, me, body.project, "write", "project");
-        // One argument of a process may be 128 KiB; 65536 characters of UTF-8 can be more.
-        if (Buffer.byteLength(body.command) > 65536) throw badRequest("command: must be at most 65536 bytes of UTF-8", "command");
-        // Neither the job nor its project names one: the worker's --default-image applies, and
-        // the job shows it once a worker took it.
-        const image = body.image ?? project.defaultImage ?? null;
-        // Refused here rather than when a worker takes the job (a size below the container minimum).
-        if (body.resources?.memory !== undefined) {
-          try {
-            parseMemory(body.resources.memory);
-          } catch (error) {
-            throw badRequest((error as Error).message, "resources.memory");
-          }
-        }
-        const wanted = [...new Set(body.secrets ?? [])];
-        const known = await existingSecretKeys(db, project.id, wanted);
-        const missing = wanted.filter((k) => !known.has(k));
-        if (missing.length) throw badRequest(`secrets: project ${project.name} has no secret ${missing.join(", ")}`, "secrets");
-        const parent = body.parent_job_id ? await getJob(db, body.parent_job_id) : undefined;
-        if (body.parent_job_id && (!parent || parent.projectId !== project.id)) throw badRequest("parent_job_id: no such job in this project", "parent_job_id");
-        const job = await insertJob(db, {
-          projectId: project.id,
-          name: body.name,
-          command: body.command,
-          image,
-          env: body.env ?? {},
-          secretRefs: wanted,
-          source: body.source ?? null,
-          ciSource: body.ci_source ?? (project.ciSourceUrl ? { type: "git", url: project.ciSourceUrl, ref: project.ciSourceRef ?? undefined } : null),
-          timeoutSeconds: body.timeout ?? DEFAULT_JOB_TIMEOUT,
-          priority: body.priority ?? 0,
-          resources: body.resources ?? null,
-          network: body.network ?? "default",
-          retries: body.retries ?? 0,
-          // Trust flows down: a child of an untrusted job is untrusted, whatever it asks for.
-          untrusted: body.untrusted === true || parent?.untrusted === true,
-          parentJobId: body.parent_job_id ?? null,
-          submittedBy: me.userId,
-        });
-        await queue.enqueue(job);
+        const job = await service.submit(project, body, me.userId);
         metrics.jobsSubmitted.inc();
         set.status = 201;
         return jobView(job);
@@ -123,14 +79,9 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
       async ({ params, request }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const job = await jobFor(me, params.id, "write");
-        const result = await transitionJob(db, job.id, "cancelled", { reason: `cancelled by ${me.userName}` });
-        if (!result.ok) throw conflict(`job is already ${result.current ?? "gone"}`, "status");
-        await queue.cancel(result.job);
-        await revokeJobTokens(db, job.id);
-        await jobLogEnded(deps, job.id);
-        await workflows.jobEnded(job.id);
+        const cancelled = await service.cancel(job, `cancelled by ${me.userName}`);
         await audit(db, me, "job.cancel", "job", job.id);
-        return jobView(result.job);
+        return jobView(cancelled);
       },
       { response: { 200: JobSchema }, detail: { summary: "Cancel a queued or running job" } },
     )
@@ -139,35 +90,8 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, workflows: WorkflowEn
       async ({ params, request, set }) => {
         const me = await requirePrincipal(db, request.headers, "api");
         const job = await jobFor(me, params.id, "write");
-        if (!isTerminalStatus(job.status)) throw conflict(`job is still ${job.status}; only an ended job can be retried`, "status");
-        const first = job.retryOf ?? job.id;
-        const [latest] = await db
-          .select({ attempt: max(jobs.attempt) })
-          .from(jobs)
-          .where(or(eq(jobs.id, first), eq(jobs.retryOf, first)));
-        const retry = await insertJob(db, {
-          projectId: job.projectId,
-          name: job.name,
-          command: job.command,
-          image: job.image,
-          env: job.env,
-          secretRefs: job.secretRefs,
-          source: job.source,
-          ciSource: job.ciSource,
-          timeoutSeconds: job.timeoutSeconds,
-          priority: job.priority,
-          resources: job.resources,
-          network: job.network,
-          retries: job.retries,
-          untrusted: job.untrusted,
-          parentJobId: job.parentJobId,
-          workflowRunId: job.workflowRunId,
-          attempt: (latest?.attempt ?? job.attempt) + 1,
-          retryOf: first,
-          submittedBy: me.userId,
-        });
-        await queue.enqueue(retry);
-        await audit(db, me, "job.retry", "job", retry.id, { retry_of: first });
+        const retry = await service.retry(job, me.userId);
+        await audit(db, me, "job.retry", "job", retry.id, { retry_of: retry.retryOf });
         set.status = 201;
         return jobView(retry);
       },

@@ -1,5 +1,5 @@
 import type { Job as JobView } from "../../runner/protocol/index.ts";
-import type { Job } from "../jobs/store.ts";
+import type { Job } from "./store.ts";
 
 /** A job as the API shows it: the contract's JobSchema (snake_case, ISO times), from its row. */
 export function jobView(j: Job): JobView {

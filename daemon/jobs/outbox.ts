@@ -1,0 +1,257 @@
+/**
+ * Durable "job submitted" and "job ended" events: an outbox in Postgres. daemon/jobs/store.ts
+ * writes an event row in the same transaction as the change (insertJob → submitted, transitionJob
+ * to an end status → ended), so an event exists exactly when its change committed. Subscribers
+ * are served from the table, so a daemon killed between a job's end and a subscriber's work loses
+ * nothing: the next start hands the event over again.
+ *
+ * Subscribe (once per process, before `start()`; the coordinator starts the bus):
+ *
+ *   const stop = jobService.events.subscribe("commit-statuses", async (event, tx) => {
+ *     // event.kind: "submitted" | "ended"; event.job: the job as the API showed it then
+ *     // (runner/protocol JobSchema: status, exit_code, reason, project_id, workflow_run_id, ...).
+ *     if (event.kind !== "ended") return;
+ *     await tx.insert(myOutbox).values({ jobId: event.job.id, state: event.job.status });
+ *   });
+ *
+ * Guarantees, per subscriber name:
+ * - Every event committed after the subscriber first existed is handed over; earlier history is
+ *   not (a new subscriber does not replay old jobs).
+ * - The handler runs inside the transaction that records its delivery: writes through `tx`
+ *   commit together with "delivered", exactly once. Work done elsewhere (HTTP, another
+ *   transaction) is at least once: make it idempotent.
+ * - A handler that throws is rolled back and tried again later (backoff from 1 s to 60 s); other
+ *   events go on meanwhile. Order is by event id (a job's submitted comes before its ended), not
+ *   strict across jobs.
+ * - Several coordinator replicas may subscribe the same name: each event is handled by one.
+ *
+ * `watch(listener)` is the in-process, not durable kind: every replica's listeners hear every
+ * event (LISTEN/NOTIFY) shortly after its commit, for live views such as the dashboard. A missed
+ * one is not replayed.
+ */
+import { and, gt, lt, sql } from "drizzle-orm";
+import { consola } from "consola";
+import type { Sql } from "postgres";
+import type { Job } from "../../runner/protocol/index.ts";
+import { jobEventDeliveries, jobEvents, jobEventSubscribers, type JobEventKind } from "../../schema/app/index.ts";
+import type { Db, Tx } from "../db/client.ts";
+
+export type { JobEventKind };
+export interface JobEvent {
+  /** Increasing; the outbox row's id. */
+  id: number;
+  kind: JobEventKind;
+  /** The job as the API showed it when the event was recorded. */
+  job: Job;
+  at: Date;
+}
+export type JobEventHandler = (event: JobEvent, tx: Tx) => Promise<void>;
+/** What `watch` listeners hear: small enough for a NOTIFY payload; read the job for the rest. */
+export interface JobEventNotice {
+  id: number;
+  kind: JobEventKind;
+  job_id: string;
+  project_id: string;
+  status: Job["status"];
+}
+export type JobEventListener = (notice: JobEventNotice) => void;
+
+export const JOB_EVENTS_CHANNEL = "reactorcide_job_events";
+const BATCH = 100;
+const KEEP_DAYS = 7;
+
+/** Inside the transaction that makes the change: one event row per job, and a NOTIFY sent at commit. */
+export async function recordJobEvents(tx: Tx, kind: JobEventKind, views: readonly Job[]): Promise<void> {
+  if (views.length === 0) return;
+  const rows = await tx
+    .insert(jobEvents)
+    .values(views.map((job) => ({ kind, jobId: job.id, job })))
+    .returning({ id: jobEvents.id });
+  for (const [i, row] of rows.entries()) {
+    const job = views[i]!;
+    const notice: JobEventNotice = { id: row.id, kind, job_id: job.id, project_id: job.project_id, status: job.status };
+    await tx.execute(sql`SELECT pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`);
+  }
+}
+
+interface Subscription {
+  name: string;
+  handler: JobEventHandler;
+  since: number;
+  /** Event id → when it may be tried again, after a handler threw. */
+  retryAt: Map<number, { at: number; delay: number }>;
+}
+
+export class JobEventBus {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly listeners = new Set<JobEventListener>();
+  private running = false;
+  private wakeUp: (() => void) | undefined;
+  private pending = false;
+  private loop: Promise<void> | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private readonly log = consola.withTag("job-events");
+
+  constructor(
+    private readonly db: Db,
+    private readonly sql: Sql,
+    private readonly options: { pollMs?: number } = {},
+  ) {}
+
+  /** A durable subscriber (see the header). Returns a function that unsubscribes it. */
+  subscribe(name: string, handler: JobEventHandler): () => void {
+    if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(name)) throw new Error(`job events: subscriber name ${JSON.stringify(name)} must be lower-case letters, digits, . _ -`);
+    if (this.subscriptions.has(name)) throw new Error(`job events: a subscriber named ${name} already exists`);
+    this.subscriptions.set(name, { name, handler, since: Number.MAX_SAFE_INTEGER, retryAt: new Map() });
+    if (this.running) void this.register(this.subscriptions.get(name)!).then(() => this.wake());
+    return () => this.subscriptions.delete(name);
+  }
+
+  /** An in-process listener for every replica's events (not durable). Returns a function that removes it. */
+  watch(listener: JobEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Subscribers look now (after a commit in this process) instead of at their next poll. */
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  /** Registers the subscribers, listens for other replicas' events and starts handing events over. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    for (const sub of this.subscriptions.values()) await this.register(sub);
+    try {
+      const listening = await this.sql.listen(JOB_EVENTS_CHANNEL, (payload) => {
+        this.wake();
+        let notice: JobEventNotice;
+        try {
+          notice = JSON.parse(payload) as JobEventNotice;
+        } catch {
+          return;
+        }
+        for (const listener of this.listeners) {
+          try {
+            listener(notice);
+          } catch (error) {
+            this.log.error(`a job event listener failed: ${error instanceof Error ? error.message : error}`);
+          }
+        }
+      });
+      this.unlisten = () => listening.unlisten();
+    } catch (error) {
+      // Without LISTEN, subscribers still poll; watchers hear nothing.
+      this.log.warn(`LISTEN ${JOB_EVENTS_CHANNEL} failed: ${error instanceof Error ? error.message : error}`);
+    }
+    this.loop = this.run();
+  }
+
+  /** Stops after the event being handled; what is left is handed over at the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    await this.unlisten?.().catch(() => {});
+  }
+
+  /** Hands over every event that is due now; resolves with how many were handled. For tests and the loop. */
+  async drain(): Promise<number> {
+    let handled = 0;
+    for (const sub of [...this.subscriptions.values()]) {
+      if (sub.since === Number.MAX_SAFE_INTEGER) await this.register(sub);
+      handled += await this.deliver(sub);
+    }
+    return handled;
+  }
+
+  private async register(sub: Subscription): Promise<void> {
+    // A new subscriber starts after the newest event; a known one keeps where it started.
+    const [row] = await this.db
+      .insert(jobEventSubscribers)
+      .values({ name: sub.name, sinceId: sql`(SELECT coalesce(max(${jobEvents.id}), 0) FROM ${jobEvents})` as unknown as number })
+      .onConflictDoUpdate({ target: jobEventSubscribers.name, set: { lastSeenAt: sql`now()` } })
+      .returning({ since: jobEventSubscribers.sinceId });
+    sub.since = Number(row!.since);
+  }
+
+  private async run(): Promise<void> {
+    const pollMs = this.options.pollMs ?? 1000;
+    let lastPrune = 0;
+    while (this.running) {
+      this.pending = false;
+      let handled = 0;
+      try {
+        handled = await this.drain();
+        if (Date.now() - lastPrune > 3_600_000) {
+          lastPrune = Date.now();
+          await this.prune();
+        }
+      } catch (error) {
+        this.log.error(`handing over job events: ${error instanceof Error ? error.message : error}`);
+      }
+      if (!this.running) break;
+      if (handled > 0 || this.pending) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async deliver(sub: Subscription): Promise<number> {
+    const rows = await this.db
+      .select()
+      .from(jobEvents)
+      .where(
+        and(
+          gt(jobEvents.id, sub.since),
+          sql`NOT EXISTS (SELECT 1 FROM ${jobEventDeliveries} d WHERE d.subscriber = ${sub.name} AND d.event_id = ${jobEvents.id})`,
+        ),
+      )
+      .orderBy(jobEvents.id)
+      .limit(BATCH);
+    let handled = 0;
+    const now = Date.now();
+    for (const row of rows) {
+      if (!this.running && this.loop) break;
+      const retry = sub.retryAt.get(row.id);
+      if (retry && retry.at > now) continue;
+      const event: JobEvent = { id: row.id, kind: row.kind, job: row.job, at: row.createdAt };
+      try {
+        await this.db.transaction(async (tx) => {
+          // Waits for another replica holding the same delivery, then finds it done.
+          const claimed = await tx.insert(jobEventDeliveries).values({ subscriber: sub.name, eventId: row.id }).onConflictDoNothing().returning();
+          if (claimed.length === 0) return;
+          await sub.handler(event, tx);
+        });
+        sub.retryAt.delete(row.id);
+        handled++;
+      } catch (error) {
+        const delay = Math.min((retry?.delay ?? 500) * 2, 60_000);
+        sub.retryAt.set(row.id, { at: Date.now() + delay, delay });
+        this.log.error(`subscriber ${sub.name}: job ${row.jobId} ${row.kind} (event ${row.id}) failed, trying again in ${delay / 1000} s: ${error instanceof Error ? error.message : error}`);
+      }
+    }
+    return handled;
+  }
+
+  /** Events older than a week that every subscriber seen this week has handled. */
+  private async prune(): Promise<void> {
+    await this.db.delete(jobEventSubscribers).where(lt(jobEventSubscribers.lastSeenAt, sql`now() - make_interval(days => ${KEEP_DAYS * 4})`));
+    await this.db.delete(jobEvents).where(
+      and(
+        lt(jobEvents.createdAt, sql`now() - make_interval(days => ${KEEP_DAYS})`),
+        sql`NOT EXISTS (SELECT 1 FROM ${jobEventSubscribers} s WHERE s.since_id < ${jobEvents.id} AND s.last_seen_at > now() - make_interval(days => ${KEEP_DAYS})
+              AND NOT EXISTS (SELECT 1 FROM ${jobEventDeliveries} d WHERE d.subscriber = s.name AND d.event_id = ${jobEvents.id}))`,
+      ),
+    );
+  }
+}
+
