@@ -44,7 +44,7 @@ if (outAt >= 0 && (!release || !releaseDir)) {
   consola.error("--out DIR goes with --release");
   process.exit(2);
 }
-const positional = argv.filter((a, i) => a !== "--release" && i !== outAt && i !== outAt + 1);
+const positional = argv.filter((a, i) => a !== "--release" && (outAt < 0 || (i !== outAt && i !== outAt + 1)));
 if (release) {
   for (const name of positional) {
     if (!(name in RELEASE_TARGETS)) {

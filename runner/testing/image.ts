@@ -16,7 +16,7 @@ export function ensureRunnerImage(): Promise<string> {
     const binary = await ensureRunnerBinary();
     mkdirSync(join(root, ".image-cache"), { recursive: true });
     const proc = Bun.spawn(
-      ["flock", join(root, ".image-cache", "build.lock"), process.execPath, join(root, "scripts", "image.ts"), "--binary", binary],
+      ["flock", join(root, ".image-cache", "build.lock"), process.execPath, join(root, "scripts", "image.ts"), "runner", "--binary", binary],
       { cwd: root, stdout: "pipe", stderr: "pipe" },
     );
     const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
