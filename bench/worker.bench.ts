@@ -4,6 +4,9 @@
  * - submit-to-finished latency of a trivial job (`true`) in a container of the runner image,
  *   against `docker run --rm IMAGE true` measured in the same run (the floor: what any container
  *   start costs on this machine);
+ * - the same on the kubernetes runtime against the Kubernetes API stand-in (its pods on the same
+ *   Docker engine), so the figure is what the runtime adds (Job, Secret, watch, log follow, clean-up)
+ *   over a container start here, not what a real cluster's scheduler and kubelet cost;
  * - trivial jobs per second with the process runtime (the compiled runner on the host) and 1, 4
  *   and 16 slots, against the same jobs' runner alone (`reactorcide-runner run` spawned directly,
  *   16 at a time), the floor of that figure.
@@ -16,6 +19,7 @@ import { ensureRunnerBinary } from "../runner/testing/binary.ts";
 import { ensureRunnerImage } from "../runner/testing/image.ts";
 import { stopTestCluster } from "../daemon/testing/postgres.ts";
 import { startTestSystem } from "../daemon/worker/testing/system.ts";
+import { startKubeStandin } from "../daemon/testing/kube-standin/server.ts";
 import { percentile, writeBenchResult } from "./lib/results.ts";
 
 const LATENCY_RUNS = 15;
@@ -64,6 +68,32 @@ for (let i = 0; i < LATENCY_RUNS + 1; i++) {
 }
 await dockerWorker.stop();
 
+consola.start(`submit → success of \`true\` through the worker (kubernetes runtime, Kubernetes API stand-in), ${LATENCY_RUNS} times`);
+const standin = await startKubeStandin();
+await standin.apply([
+  { apiVersion: "v1", kind: "Namespace", metadata: { name: "reactorcide-jobs" } },
+  { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "reactorcide-job", namespace: "reactorcide-jobs" } },
+]);
+const kubeWorker = await system.addWorker({
+  runtime: "kubernetes",
+  concurrency: 1,
+  kubernetes: {
+    kubeConfig: standin.kubeConfig("reactorcide-jobs"), namespace: "reactorcide-jobs", serviceAccount: "reactorcide-job", nodeSelector: {}, tolerations: [],
+    workspaceSize: "1Gi", tmpSize: "64Mi", ttlSecondsAfterFinished: 300, worker: "bench", startTimeoutSeconds: 60,
+  },
+});
+const kubeLatency: number[] = [];
+for (let i = 0; i < LATENCY_RUNS + 1; i++) {
+  const ms = await timed(async () => {
+    const job = await system.submit({ name: "trivial", command: "true" });
+    const done = await system.waitFor(job.id, undefined, 60_000);
+    if (done.status !== "success") throw new Error(`trivial job ended ${done.status}: ${done.reason}`);
+  });
+  if (i > 0) kubeLatency.push(ms);
+}
+await kubeWorker.stop();
+await standin.close();
+
 // Floor of throughput: the runner alone, 16 at a time, no coordinator, queue or worker.
 consola.start(`${THROUGHPUT_JOBS} × reactorcide-runner run (true) directly, 16 at a time`);
 const direct = await timed(async () => {
@@ -107,6 +137,8 @@ const results = {
   latency_trivial_job_docker: summary(latency),
   floor_docker_run_true: summary(floor),
   overhead_over_floor_p50_ms: round(percentile(latency, 50) - percentile(floor, 50)),
+  latency_trivial_job_kubernetes_standin: summary(kubeLatency),
+  kubernetes_overhead_over_floor_p50_ms: round(percentile(kubeLatency, 50) - percentile(floor, 50)),
   throughput_process_runtime: throughput,
   floor_runner_direct_16_parallel: { jobs_per_s: round(THROUGHPUT_JOBS / (direct / 1000)), jobs: THROUGHPUT_JOBS, seconds: round(direct / 1000) },
 };
@@ -115,6 +147,7 @@ const file = writeBenchResult({
   results,
   notes:
     "Latency: HTTP submit until GET shows success (polled every 25 ms), one docker slot, runner image; floor is docker run --rm IMAGE true. " +
+    "Kubernetes: one slot on the kubernetes runtime against the Kubernetes API stand-in, whose kubelet runs pods on the same Docker engine (not a real cluster). " +
     "Throughput: all jobs submitted at once, process runtime with the compiled runner; floor is the runner spawned directly 16 at a time.",
 });
 consola.success(`${file}\n${JSON.stringify(results, null, 2)}`);

@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import * as models from "kubernetes-models";
 import { KUBERNETES_RUNTIME_RULES } from "../daemon/worker/runtimes/kubernetes/permissions.ts";
+import { NETWORK_LABEL } from "../daemon/worker/runtimes/kubernetes/objects.ts";
 
 interface PolicyRule {
   apiGroups: readonly string[];
@@ -146,7 +147,15 @@ describe("k8s manifests", () => {
   test("job pods: default deny in, out only DNS and public addresses (not pods, Services, the API server or metadata)", () => {
     const policy = find("NetworkPolicy", "reactorcide-jobs-default-deny");
     expect(policy.metadata.namespace).toBe("reactorcide-jobs");
-    expect(policy.spec.podSelector).toEqual({});
+    // Every job pod except those that asked for `network: none`, which a policy of their own fences completely.
+    expect(policy.spec.podSelector).toEqual({ matchExpressions: [{ key: NETWORK_LABEL, operator: "NotIn", values: ["none"] }] });
+    const none = find("NetworkPolicy", "reactorcide-jobs-network-none");
+    expect({ selector: none.spec.podSelector, types: none.spec.policyTypes, ingress: none.spec.ingress, egress: none.spec.egress }).toEqual({
+      selector: { matchLabels: { [NETWORK_LABEL]: "none" } },
+      types: ["Ingress", "Egress"],
+      ingress: [],
+      egress: [],
+    });
     expect(policy.spec.policyTypes.sort()).toEqual(["Egress", "Ingress"]);
     expect(policy.spec.ingress).toEqual([]);
     const [dns, internet] = policy.spec.egress;
