@@ -1,8 +1,10 @@
 /**
  * Keeps the VCS in step with the jobs an event started: `reactorcide/eval` for the eval job, one
  * `reactorcide/<workflow>` per workflow run it started, and for a pull request the summary
- * comment. Driven by job events (daemon/jobs/events.ts), not by polling; everything is derived
- * from the database, so `reconcile` at start catches up on what a restart missed.
+ * comment. Driven by events, not by polling: the job service's durable "job ended", the workflow
+ * engine's durable run events, and the in-process job changes (daemon/jobs/events.ts, for
+ * "running"). Everything is derived from the database, so a repeated event changes nothing and
+ * `reconcile` at start catches up on the rest.
  */
 import { eq, sql } from "drizzle-orm";
 import { jobs, webhookDeliveries } from "../../schema/app/index.ts";
@@ -10,6 +12,7 @@ import type { JobStatus } from "../../runner/protocol/index.ts";
 import type { Db } from "../db/client.ts";
 import { jobEvents } from "../jobs/events.ts";
 import type { WorkflowEvents } from "../workflows/events.ts";
+import type { JobEventBus } from "../jobs/outbox.ts";
 import type { Job } from "../jobs/store.ts";
 import { jobUrl } from "./deliveries.ts";
 import { EVAL_CONTEXT } from "./eval-job.ts";
@@ -49,6 +52,7 @@ export interface StatusSyncOptions {
 export class StatusSync {
   private unsubscribe: (() => void) | undefined;
   private stopRuns: (() => void) | undefined;
+  private stopJobs: (() => void) | undefined;
   private readonly queued = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
 
@@ -56,6 +60,15 @@ export class StatusSync {
 
   start(): void {
     this.unsubscribe = jobEvents.subscribe((job) => this.jobChanged(job));
+  }
+
+  /** Follows the job service's durable "job ended" events (at least once, across restarts): an eval job's end, or a job of a run it started. */
+  followJobs(events: JobEventBus): void {
+    this.stopJobs = events.subscribe("vcs-statuses", async (event) => {
+      if (event.kind !== "ended") return;
+      const root = await this.evalRoot(event.job.id);
+      if (root) await this.sync(root);
+    });
   }
 
   /** Follows the workflow engine's durable run events (at least once, in order, across restarts). */
@@ -68,6 +81,7 @@ export class StatusSync {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.stopRuns?.();
+    this.stopJobs?.();
     await this.chain;
   }
 
