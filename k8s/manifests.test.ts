@@ -1,13 +1,16 @@
 /**
  * The Kubernetes manifests: every object is valid by kubernetes-models (the Kubernetes OpenAPI
  * schemas, an independent description), kustomization.yaml lists every manifest, the worker's
- * Role grants exactly what the kubernetes runtime calls, and job pods are fenced in.
+ * Role grants exactly what the kubernetes runtime calls (its own list, KUBERNETES_RUNTIME_RULES),
+ * job pods are fenced in, and the whole kustomization applies to the Kubernetes API stand-in.
  */
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import * as models from "kubernetes-models";
+import workerCommand from "../daemon/commands/worker.ts";
+import { startKubeStandin } from "../daemon/testing/kube-standin/server.ts";
 import { KUBERNETES_RUNTIME_RULES } from "../daemon/worker/runtimes/kubernetes/permissions.ts";
 import { NETWORK_LABEL } from "../daemon/worker/runtimes/kubernetes/objects.ts";
 
@@ -16,8 +19,6 @@ interface PolicyRule {
   resources: readonly string[];
   verbs: readonly string[];
 }
-/** The calls the kubernetes runtime makes, as it exports them (its own tests check every request it sends is covered). */
-const WORKER_ROLE_RULES: readonly PolicyRule[] = KUBERNETES_RUNTIME_RULES;
 
 const k8sDir = import.meta.dir;
 
@@ -117,7 +118,7 @@ describe("k8s manifests", () => {
     expect(role.metadata.namespace).toBe("reactorcide-jobs");
     const flatten = (rules: readonly PolicyRule[]) =>
       rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || "core"}/${res}:${v}`)))).sort();
-    expect(flatten(role.rules)).toEqual(flatten(WORKER_ROLE_RULES));
+    expect(flatten(role.rules)).toEqual(flatten(KUBERNETES_RUNTIME_RULES));
     expect(role.rules.some((r) => r.verbs.includes("*") || r.resources.includes("*"))).toBe(false);
     expect(main.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")).toBe(false);
     const binding = find("RoleBinding", "reactorcide-worker");
@@ -135,6 +136,9 @@ describe("k8s manifests", () => {
     expect(flag("--runtime")).toBe("kubernetes");
     expect(flag("--kube-namespace")).toBe("reactorcide-jobs");
     expect(flag("--kube-service-account")).toBe("reactorcide-job");
+    // Every flag is one `reactorcide worker` defines.
+    const defined = Object.keys(workerCommand.args ?? {});
+    for (const f of args.filter((a) => a.startsWith("--"))) expect(`${f}: ${defined.includes(f.slice(2)) ? "defined" : "not a flag of reactorcide worker"}`).toBe(`${f}: defined`);
     const jobAccount = main.find((o) => o.kind === "ServiceAccount" && o.metadata.name === "reactorcide-job")!;
     expect(jobAccount.metadata.namespace).toBe("reactorcide-jobs");
     expect((jobAccount as any).automountServiceAccountToken).toBe(false);
@@ -165,5 +169,33 @@ describe("k8s manifests", () => {
     expect(internet.ports).toBeUndefined();
     expect(find("LimitRange", "reactorcide-jobs").metadata.namespace).toBe("reactorcide-jobs");
     expect(find("ResourceQuota", "reactorcide-jobs").spec.hard.pods).toBeDefined();
+  });
+
+  test("the kustomization and the Postgres option apply to the Kubernetes API stand-in (kubectl create order), and read back", async () => {
+    const standin = await startKubeStandin({ namespaces: ["default", "kube-system"] });
+    try {
+      const objects = [...main, ...postgresFiles.flatMap(loadObjects)];
+      const results = await standin.apply(objects);
+      const refused = results
+        .map((r, i) => ({ status: r.status, what: `${objects[i]!.kind} ${objects[i]!.metadata.name}`, body: r.body }))
+        .filter((r) => r.status !== 201);
+      expect(refused).toEqual([]);
+      const kc = standin.kubeConfig();
+      const cluster = kc.getCurrentCluster()!;
+      const get = async (path: string) => {
+        const r = await fetch(cluster.server + path, { headers: { authorization: `Bearer ${standin.token}` }, tls: { ca: standin.caPem } } as RequestInit);
+        return { status: r.status, body: (await r.json()) as any };
+      };
+      const role = await get("/apis/rbac.authorization.k8s.io/v1/namespaces/reactorcide-jobs/roles/reactorcide-worker");
+      expect(role.status).toBe(200);
+      expect(role.body.rules).toEqual(find("Role", "reactorcide-worker").rules);
+      expect((await get("/apis/apps/v1/namespaces/reactorcide/deployments/reactorcide-coordinator")).status).toBe(200);
+      expect((await get("/apis/networking.k8s.io/v1/namespaces/reactorcide-jobs/networkpolicies/reactorcide-jobs-default-deny")).body.spec).toEqual(find("NetworkPolicy", "reactorcide-jobs-default-deny").spec);
+      // A second apply is a conflict, as from the real API server (the stand-in is not a no-op).
+      const again = await standin.apply([find("Role", "reactorcide-worker")]);
+      expect(again[0]!.status).toBe(409);
+    } finally {
+      await standin.close();
+    }
   });
 });
