@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureRunnerBinary } from "../testing/binary.ts";
 import { runCli } from "../testing/cli.ts";
 import { useTempDirs } from "../testing/temp-dirs.ts";
 
@@ -51,5 +52,63 @@ describe("trigger command", () => {
     } finally {
       server.stop(true);
     }
+  });
+});
+
+describe("a job file as a trigger job", () => {
+  test("name/command/image/source/env of a job file are taken as job_name/job_command/container_image/source_*/env", async () => {
+    const ws = tempDir();
+    writeFileSync(
+      join(ws, "deploy.yaml"),
+      "name: deploy\ncommand: make deploy\nimage: alpine:3.20\nenv: { RETRIES: 3, DRY: false }\nsource: { type: git, url: https://example.com/app.git, ref: main }\ntimeout: 60\n",
+    );
+    const r = await trigger([join(ws, "deploy.yaml")], { REACTORCIDE_WORKSPACE: ws });
+    expect(r.code).toBe(0);
+    const file = JSON.parse(readFileSync(join(ws, "triggers.json"), "utf8"));
+    expect(file.jobs[0]).toMatchObject({
+      job_name: "deploy",
+      job_command: "make deploy",
+      container_image: "alpine:3.20",
+      env: { RETRIES: "3", DRY: "false" },
+      source_type: "git",
+      source_url: "https://example.com/app.git",
+      source_ref: "main",
+      timeout: 60,
+    });
+  });
+
+  test("a job file's field a trigger cannot carry (resources) or an unknown one is refused naming it, nothing written", async () => {
+    const ws = tempDir();
+    writeFileSync(join(ws, "big.yaml"), "name: big\ncommand: make\nresources: { memory: 1g }\n");
+    const r = await trigger([join(ws, "big.yaml")], { REACTORCIDE_WORKSPACE: ws });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("jobs[0].resources");
+    writeFileSync(join(ws, "typo.yaml"), "name: typo\ncommand: make\ncolour: red\n");
+    const t = await trigger([join(ws, "typo.yaml")], { REACTORCIDE_WORKSPACE: ws });
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain("jobs[0].colour");
+    expect(existsSync(join(ws, "triggers.json"))).toBe(false);
+  });
+});
+
+describe("the runner's own tools inside a job run in place", () => {
+  test("trigger, register-secret and the job's name and id work in `run --job-command` without a container", async () => {
+    const ws = tempDir();
+    const runner = await ensureRunnerBinary();
+    writeFileSync(join(ws, "next.yaml"), "name: next\ncommand: echo next\n");
+    const command = [
+      `${runner} trigger ${join(ws, "next.yaml")}`,
+      `echo "value-to-hide-123" | ${runner} register-secret -`,
+      'echo "name=$REACTORCIDE_JOB_NAME id=$REACTORCIDE_JOB_ID ws=$REACTORCIDE_WORKSPACE"',
+      'echo "leak value-to-hide-123"',
+    ].join(" && ");
+    const r = await runCli(["run", "--workspace", ws, "--name", "inplace", "--job-command", command], { env: { REACTORCIDE_JOB_ID: "job-42" } });
+    expect(r.stderr).not.toContain("does not exist");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`name=inplace id=job-42 ws=${ws}`);
+    expect(r.stdout).toContain("leak ***");
+    expect(r.stdout).not.toContain("leak value-to-hide-123\n");
+    const file = JSON.parse(readFileSync(join(ws, "triggers.json"), "utf8"));
+    expect(file.jobs.map((j: { job_name: string }) => j.job_name)).toEqual(["next"]);
   });
 });

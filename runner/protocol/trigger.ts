@@ -12,6 +12,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ProtocolError, schemaProblems } from "./problems.ts";
 import { StepsSchema } from "./step-spec.ts";
 import { ENV_NAME_PATTERN, JOB_NAME_PATTERN, UUID_PATTERN } from "./patterns.ts";
+import { jobEnvStrings, JobSpecSchema, type JobSpec } from "./job-spec.ts";
 
 export const TRIGGER_CONDITIONS = ["all_success", "any_failed", "always"] as const;
 export type TriggerCondition = (typeof TRIGGER_CONDITIONS)[number];
@@ -66,6 +67,37 @@ export const TriggerPayloadSchema = Type.Object(
   { additionalProperties: false },
 );
 export type TriggerPayload = Static<typeof TriggerPayloadSchema>;
+
+/**
+ * One trigger job from a document that is either a trigger job (`job_name`, `job_command`, ...) or
+ * a job file (`name`, `command`, `image`, `source`, ..., runner/protocol/job-spec.ts), so one file
+ * can be both run (`run-job`) and triggered. A job file's fields a trigger cannot carry are refused
+ * naming them. Throws ProtocolError.
+ */
+export function triggerJobOf(doc: unknown, root = "job"): TriggerJob {
+  if (!doc || typeof doc !== "object" || Array.isArray(doc) || "job_name" in doc || !("name" in doc)) return validateTriggerJob(doc, root);
+  const spec = parseJobSpecAt(doc, root);
+  if (spec.resources) throw new ProtocolError("trigger job", [{ field: `${root}.resources`, message: "a trigger cannot set resources (the worker's limits apply); remove it to trigger this job file" }]);
+  const job: Record<string, unknown> = { job_name: spec.name };
+  if (spec.command !== undefined) job.job_command = spec.command;
+  if (spec.steps !== undefined) job.steps = spec.steps;
+  if (spec.image !== undefined) job.container_image = spec.image;
+  if (spec.env !== undefined) job.env = jobEnvStrings(spec.env);
+  if (spec.timeout !== undefined) job.timeout = spec.timeout;
+  for (const [prefix, source] of [["source", spec.source], ["ci_source", spec.ci_source]] as const) {
+    if (!source) continue;
+    job[`${prefix}_type`] = source.type;
+    if (source.url !== undefined) job[`${prefix}_url`] = source.url;
+    if (source.ref !== undefined) job[`${prefix}_ref`] = source.ref;
+  }
+  return validateTriggerJob(job, root);
+}
+
+function parseJobSpecAt(doc: object, root: string): JobSpec {
+  const problems = schemaProblems(JobSpecSchema, doc, root);
+  if (problems.length) throw new ProtocolError("trigger job (a job file)", problems);
+  return doc as JobSpec;
+}
 
 /** Checks one trigger job; throws ProtocolError naming every bad field (`jobs[0].colour`). */
 export function validateTriggerJob(job: unknown, root = "job"): TriggerJob {

@@ -13,7 +13,7 @@ import { execJob, type ExecResult } from "../exec/process.ts";
 import { configView, formatConfig, formatProblem } from "../output/config-view.ts";
 import type { Output } from "../output/output.ts";
 import { assertInsideWorkspace } from "../workspace/paths.ts";
-import { inPlaceEnvironment } from "./environment.ts";
+import { inPlaceEnvironment, runnerToolEnv } from "./environment.ts";
 import { buildPlan, formatPlan, type RunPlan } from "./plan.ts";
 import { prepareSources } from "./sources.ts";
 import type { PhaseHooks } from "../plugins/job.ts";
@@ -53,6 +53,7 @@ export async function runResolved(r: ResolvedConfig, output: Output, hooks?: Pha
   // Values the job registers through REACTORCIDE_SECRETS_SOCKET are masked from then on; closed on return.
   await using secretsSocket = await openRunSocket(r, Boolean(plan.container), output);
   if (!secretsSocket) return 1;
+  for (const [key, value] of Object.entries(runnerToolEnv(config, Boolean(plan.container)))) r.jobEnv[key] ??= value;
   await hooks?.at("post_source_prep");
   await hooks?.at("pre_execution");
   if (r.steps?.length) {

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { TRIGGER_CONDITIONS, triggerLine, validateTriggerJob, type TriggerJob } from "../protocol/trigger.ts";
+import { TRIGGER_CONDITIONS, triggerJobOf, triggerLine, type TriggerJob } from "../protocol/trigger.ts";
 import { appendTriggers, removeTriggersFile, triggersFilePath } from "./file.ts";
 import { coordinatorFromEnv, postTriggers, triggersEndpoint } from "./post.ts";
 
@@ -26,7 +26,8 @@ export interface TriggerResult {
 
 /** The jobs as they go on the wire: defaults filled in so every consumer sees the same thing. */
 function normalise(job: TriggerJob, index: number): TriggerJob {
-  const checked = validateTriggerJob(job, `jobs[${index}]`);
+  // A job file (name, command, ...) is accepted as well as a trigger job (job_name, job_command, ...).
+  const checked = triggerJobOf(job, `jobs[${index}]`);
   return {
     ...checked,
     depends_on: checked.depends_on ?? [],
