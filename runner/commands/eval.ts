@@ -1,13 +1,14 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { loadCandidates, evaluate } from "../eval/evaluate.ts";
 import type { EventFacts } from "../eval/match.ts";
 import { changedFiles, gitInfo } from "../git/info.ts";
 import { runGit } from "../git/run.ts";
 import { WORKFLOW_EVENTS, type WorkflowEvent } from "../protocol/workflow-spec.ts";
 import { triggerJobs } from "../triggers/trigger.ts";
+import { JOB_ROOT, RUNNER_ENV } from "../protocol/runner-env.ts";
 
 /** citty keeps only the last of a repeated flag; --changed-file may be given many times. */
 export function repeatedFlag(rawArgs: string[], flag: string): string[] {
@@ -66,9 +67,9 @@ export default defineCommand({
       description:
         "Commit to diff against for changed files (default: REACTORCIDE_BASE_SHA for pull requests, REACTORCIDE_BEFORE_SHA for pushes, else origin/<branch> for pull requests and HEAD~1 otherwise)",
     },
-    "ci-dir": { type: "string", description: "The trusted CI checkout (default /job/ci, else the current directory)" },
-    "source-dir": { type: "string", description: "The source checkout (default /job/src, else the CI checkout)" },
-    workspace: { type: "string", description: "Where triggers.json goes (default REACTORCIDE_WORKSPACE, else /job)" },
+    "ci-dir": { type: "string", description: "The trusted CI checkout (default <workspace>/ci, else the current directory)" },
+    "source-dir": { type: "string", description: "The source checkout (default <workspace>/src, else the CI checkout)" },
+    workspace: { type: "string", description: "The directory that stands for /job, as for `run`: CI checkout in ci/, source in src/, triggers.json written there (default REACTORCIDE_WORKSPACE, else /job)" },
     "allow-insecure-transport": { type: "boolean", default: false, description: "Allow an http:// coordinator URL" },
     "dry-run": { type: "boolean", default: false, description: "Print the decisions; trigger nothing" },
     json: { type: "boolean", default: false, description: "Print the decisions and triggers as JSON" },
@@ -83,9 +84,13 @@ export default defineCommand({
     if (prNumber !== undefined && !/^[1-9][0-9]{0,9}$/.test(prNumber)) fail("--pr-number: must be a positive whole number");
     const branchArg = args.branch ?? (env.REACTORCIDE_BRANCH || undefined);
     const tag = args.tag ?? (env.REACTORCIDE_TAG || undefined);
-    const ciDir = resolve(args["ci-dir"] ?? (existsSync("/job/ci") ? "/job/ci" : "."));
+    // --workspace means what it means to `run`: the directory that stands for /job, so the CI
+    // checkout is <workspace>/ci and the source <workspace>/src.
+    const workspace = resolve(args.workspace ?? (env[RUNNER_ENV.workspace] || JOB_ROOT));
+    const inWorkspace = (dir: "ci" | "src") => (existsSync(join(workspace, dir)) ? join(workspace, dir) : undefined);
+    const ciDir = resolve(args["ci-dir"] ?? inWorkspace("ci") ?? ".");
     if (!existsSync(ciDir)) fail(`--ci-dir: ${ciDir} does not exist`);
-    const sourceDir = resolve(args["source-dir"] ?? (existsSync("/job/src") ? "/job/src" : ciDir));
+    const sourceDir = resolve(args["source-dir"] ?? inWorkspace("src") ?? ciDir);
 
     let loaded;
     try {
@@ -138,7 +143,7 @@ export default defineCommand({
     }
     try {
       await triggerJobs(result.triggers, {
-        workspace: args.workspace,
+        workspace,
         allowInsecureTransport: args["allow-insecure-transport"],
         // With --json the trigger line goes to stderr so stdout stays one JSON document.
         writeLine: args.json ? (line) => process.stderr.write(`${line}\n`) : undefined,

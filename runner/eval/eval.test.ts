@@ -84,6 +84,16 @@ describe("eval", () => {
     expect(r.all).toContain("skip docs (.reactorcide/jobs/docs.yaml): no changed file matches the path rules");
   });
 
+  test("--workspace means what it means to run: the CI checkout is found in <workspace>/ci, triggers go to <workspace>", async () => {
+    const ws = tempDir();
+    // The workspace as `run --ci-source-url REPO --workspace WS` leaves it: the checkout in ci/.
+    const prepared = await runCli(["run", "--workspace", ws, "--ci-source-type", "git", "--ci-source-url", repository(), "--job-command", "true"]);
+    expect(prepared.code).toBe(0);
+    const r = await evalCli(["--event-type", "push", "--branch", "main", "--workspace", ws, "--changed-file", "src/app.ts"]);
+    expect(r.code).toBe(0);
+    expect(triggers(ws).jobs.map((j) => j.job_name)).toEqual(["test", "build", "deploy"]);
+  });
+
   test("given changed files and a pull request to a feature branch", async () => {
     const repo = repository();
     const ws = tempDir();
