@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyFile } from "node:fs/promises";
 import postgres from "postgres";
 import { ensureRunnerBinary } from "../../runner/testing/binary.ts";
 import { openDatabase } from "../db/database.ts";
+import { untraversableParent } from "../db/embedded.ts";
 import { startCorndogsServer } from "../corndogs/server.ts";
 import { ensureDaemonBinary } from "../testing/binary.ts";
 import { testDatabase } from "../testing/postgres.ts";
@@ -258,4 +259,32 @@ describe("reactorcide serve (compiled binary)", () => {
     expect((await api(again, s.adminToken!, "GET", "/api/v1/projects/compiled")).status).toBe(200);
     expect(await again.stop()).toBe(0);
   });
+});
+
+describe("serve --data-dir the postgres user cannot reach", () => {
+  test("untraversableParent names the first parent without o+x (a mktemp -d is 0700)", () => {
+    const closed = mkdtempSync(join(tmpdir(), "rc-closed-"));
+    expect(statSync(closed).mode & 0o777).toBe(0o700);
+    expect(untraversableParent(join(closed, "data", "postgres"))).toEqual({ path: closed, mode: 0o700 });
+    chmodSync(closed, 0o711);
+    expect(untraversableParent(join(closed, "data", "postgres"))).toBeUndefined();
+  });
+
+  test("as root, serve says which directory, which user and what to do, before starting anything", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "rc-closed-"));
+    const dataDir = join(closed, "data");
+    const { env } = sandbox();
+    const r = await runCli([...source, "serve", "--data-dir", dataDir, "--no-worker", "--port", "0"], env);
+    if (process.getuid?.() !== 0) {
+      // Not root: Postgres runs as this user, who owns the directory; nothing to refuse.
+      expect(r.stderr).not.toContain("cannot enter");
+      return;
+    }
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`cannot enter ${closed}`);
+    expect(r.stderr).toContain('system user "postgres"');
+    expect(r.stderr).toContain(`chmod o+x ${closed}`);
+    expect(r.stderr).not.toContain("Permission denied");
+    expect(existsSync(join(dataDir, "postgres", "pgdata"))).toBe(false);
+  }, 60_000);
 });

