@@ -41,6 +41,33 @@ export function endedOfJob(job: {
   };
 }
 
+/** A job as the job service's "job ended" event carries it (the API's view of the job). */
+export interface JobViewFacts {
+  id: string;
+  project_id: string;
+  name: string;
+  status: string;
+  env: Record<string, string>;
+  source: { ref?: string } | null;
+  workflow_run_id: string | null;
+  finished_at: string | null;
+}
+
+/** The end of a job that ran on its own; undefined for a job of a workflow run (its run reports it). */
+export function endedOfJobView(job: JobViewFacts, at: Date): Ended | undefined {
+  if (job.workflow_run_id) return undefined;
+  return {
+    subject: "job",
+    id: job.id,
+    projectId: job.project_id,
+    name: job.name,
+    status: job.status,
+    branch: branchOfJob(job),
+    event: eventOfJob(job),
+    finishedAt: job.finished_at ? new Date(job.finished_at) : at,
+  };
+}
+
 interface RunFacts {
   id: string;
   projectId: string;
