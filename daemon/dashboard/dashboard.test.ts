@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { DESKTOP, launch, PHONE, shot, watch } from "./testing/browser.ts";
 import { startStack, type Stack } from "./testing/stack.ts";
+import { startHookReceiver } from "../notifications/testing/receivers.ts";
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the compiled
@@ -297,6 +298,44 @@ describe("dashboard in Chromium", () => {
     await shot(page, "project");
     await stack.call("PATCH", "/api/v1/projects/web", { fork_pr_policy: "approval", default_branch: "main" });
     expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+  }, 120_000);
+
+  test("notifications: an admin adds a webhook rule, sees a failing delivery with its error, sends a test that arrives", async () => {
+    const secret = "dash-hook-secret-123";
+    const hook = await startHookReceiver(secret, { down: true });
+    const { page, seen } = await signedIn(stack.admin);
+    await page.goto(`${stack.url}/projects/web`);
+    await page.waitForSelector(".notifications");
+    await page.selectOption("select[aria-label='notification type']", "webhook");
+    await page.selectOption("select[aria-label='notify on']", "always");
+    await page.fill("input[aria-label='webhook URL']", hook.url);
+    await page.fill("input[aria-label='signing secret']", secret);
+    await page.click(".notifications button:has-text('Add rule')");
+    const row = page.locator(".notifications tr[data-rule]");
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`webhook http://127.0.0.1:${hook.port}/… (signed)`);
+    await row.locator("button:has-text('Send test')").click();
+    await page.locator(".notifications .tag.failing").waitFor();
+    expect(await row.locator(".error-text").textContent()).toContain(`POST http://127.0.0.1:${hook.port}`);
+    await shot(page, "notifications-failing");
+    hook.listen();
+    await row.locator("button:has-text('Send test')").click();
+    await page.locator('.notifications [data-state="delivered"]').waitFor();
+    await expect(page.locator(".notifications .notice").textContent()).resolves.toBe("Test notification delivered.");
+    const [got] = await hook.waitFor(1);
+    expect(got!.verified).toBe(true);
+    expect(got!.json).toMatchObject({ event: "test", project: { name: "web" } });
+    expect(await page.content()).not.toContain(secret);
+    await shot(page, "notifications");
+    // A bad address is refused with the field named.
+    await page.selectOption("select[aria-label='notification type']", "email");
+    await page.fill("input[aria-label='recipients']", "not-an-address");
+    await page.click(".notifications button:has-text('Add rule')");
+    await expect(page.locator(".notifications .error").textContent()).resolves.toContain("target.to.0");
+    await row.locator("button:has-text('Delete')").click();
+    await page.locator(".notifications .empty").waitFor();
+    expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
+    await hook.stop();
   }, 120_000);
 
   test("a 100,000-line log: the page keeps a few rows in the DOM, finds and jumps to any line", async () => {

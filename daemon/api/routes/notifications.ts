@@ -2,7 +2,8 @@ import { t } from "elysia";
 import { WORKFLOW_EVENTS } from "../../../runner/protocol/workflow-spec.ts";
 import { NOTIFY_ON } from "../../../schema/app/index.ts";
 import { MANUAL_EVENT } from "../../notifications/match.ts";
-import { createRule, deleteRule, getRule, listRules, recentDeliveries, type Delivery, type Rule, type TargetInput } from "../../notifications/rules.ts";
+import { createRule, deleteRule, getRule, listRules, recentDeliveries, type TargetInput } from "../../notifications/rules.ts";
+import { ruleView } from "../../notifications/view.ts";
 import { EMAIL_PATTERN, webhookUrlProblem } from "../../notifications/targets.ts";
 import { requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
@@ -49,43 +50,6 @@ function checkTarget(target: typeof Target.static): TargetInput {
   const problem = webhookUrlProblem(target.url);
   if (problem) throw badRequest(`target.url: ${problem}`, "target.url");
   return { type: "webhook", url: target.url, secret: target.secret };
-}
-
-function deliveryView(d: Delivery) {
-  const iso = (x: Date | null) => x?.toISOString() ?? null;
-  return {
-    id: d.id,
-    subject: d.subject,
-    subject_id: d.subjectId,
-    status: d.status,
-    fixed: d.fixed,
-    state: d.state,
-    attempts: d.attempts,
-    last_error: d.lastError,
-    created_at: iso(d.createdAt),
-    delivered_at: iso(d.deliveredAt),
-    next_attempt_at: d.state === "pending" ? iso(d.nextAttemptAt) : null,
-  };
-}
-
-/** A rule as the API shows it: never the webhook's secret, and of its URL only the origin. */
-export function ruleView(r: Rule, deliveries: Delivery[] = []) {
-  const target =
-    r.target.type === "email"
-      ? { type: "email" as const, to: r.target.to }
-      : { type: "webhook" as const, url: `${r.target.origin}/…`, has_secret: r.target.signed };
-  return {
-    id: r.id,
-    on: r.on,
-    jobs: r.jobs,
-    branches: r.branches,
-    events: r.events,
-    target,
-    created_at: r.createdAt.toISOString(),
-    last_deliveries: deliveries.map(deliveryView),
-    // The newest delivery failed for good, or is waiting to be tried again: what someone should look at.
-    failing: deliveries[0] !== undefined && (deliveries[0].state === "failed" || (deliveries[0].state === "pending" && deliveries[0].lastError !== null)),
-  };
 }
 
 export function notificationRoutes(deps: AppDeps) {

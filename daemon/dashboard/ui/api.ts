@@ -7,13 +7,16 @@
 import type { Job, JobList, JobStatus } from "../../../runner/protocol/index.ts";
 import type { projectView } from "../../api/project-view.ts";
 import type { deliveryView } from "../../api/routes/webhooks.ts";
+import type { ruleView } from "../../notifications/view.ts";
 import type { workflowRunView } from "../../workflows/view.ts";
-import type { ProjectRole } from "../../../schema/app/index.ts";
+import type { NotifyOn, ProjectRole } from "../../../schema/app/index.ts";
 
 export type Project = ReturnType<typeof projectView>;
 export type WorkflowRun = ReturnType<typeof workflowRunView>;
 export type WorkflowNode = WorkflowRun["nodes"][number];
 export type Delivery = ReturnType<typeof deliveryView>;
+export type NotificationRule = ReturnType<typeof ruleView>;
+export type NewNotificationRule = { on: NotifyOn; target: { type: "email"; to: string[] } | { type: "webhook"; url: string; secret?: string } };
 export type { Job, JobList, JobStatus, ProjectRole };
 
 export interface SessionInfo {
@@ -137,5 +140,10 @@ export const api = {
     setSecret: (ref: string, key: string, value: string) => call<unknown>("PUT", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`, { value }),
     deleteSecret: (ref: string, key: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`),
     deliveries: (ref: string) => call<{ deliveries: Delivery[] }>("GET", `/api/v1/projects/${seg(ref)}/deliveries${q({ limit: 20 })}`),
+    notifications: (ref: string) => call<{ notifications: NotificationRule[] }>("GET", `/api/v1/projects/${seg(ref)}/notifications`),
+    addNotification: (ref: string, rule: NewNotificationRule) => call<NotificationRule>("POST", `/api/v1/projects/${seg(ref)}/notifications`, rule),
+    deleteNotification: (ref: string, id: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/notifications/${seg(id)}`),
+    testNotification: (ref: string, id: string) =>
+      call<{ delivery_id: string; state: string; error: string | null }>("POST", `/api/v1/projects/${seg(ref)}/notifications/${seg(id)}/test`),
   },
 };

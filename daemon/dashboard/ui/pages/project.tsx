@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type Delivery, type Member, type Project, type ProjectRole, type SecretKey } from "../api.ts";
 import { ErrorNote, Field, when } from "../components.tsx";
 import { can, useSession } from "../session.ts";
+import { Notifications } from "./notifications.tsx";
 
 const ROLES: ProjectRole[] = ["read", "write", "admin"];
 const POLICIES = [
@@ -293,6 +294,7 @@ export function ProjectPage({ name }: { name: string }) {
         {writer ? <Secrets project={project} admin={admin} /> : <div class="card"><h2>Secrets</h2><p class="hint">Secret names are visible to the write role and above.</p></div>}
         <Webhook project={project} admin={admin} onSaved={setProject} />
         {admin && <Deliveries project={project} />}
+        {admin && <Notifications project={project} />}
       </div>
     </section>
   );
