@@ -113,3 +113,38 @@ test("daemon killed right after a workflow run ended, its notification unsent: t
   expect(await second.stop()).toBe(0);
   await hook.stop();
 }, 120_000);
+
+test("daemon killed right after a job ended on its own: the restart sends its notification once", async () => {
+  const base = mkdtempSync(join(tmpdir(), "rc-notify-crash-"));
+  chmodSync(base, 0o711);
+  const { url: databaseUrl } = await testDatabase("notify_crash");
+  const env = { HOME: join(base, "home"), XDG_CONFIG_HOME: join(base, "config"), DATABASE_URL: databaseUrl, REACTORCIDE_MASTER_KEY: "", NODE_ENV: "production" };
+  const argv = [process.execPath, join(import.meta.dir, "..", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--no-worker"];
+  const hook = await startHookReceiver(SECRET, { down: true });
+  const first = await startServe(argv, env);
+  running.push(first);
+  const admin = first.adminToken!;
+  const call = async (s: Served, method: string, path: string, body?: unknown, token = admin): Promise<any> => {
+    const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, json: await r.json() };
+  };
+  await call(first, "POST", "/api/v1/projects", { name: "crashjob", default_image: "busybox" });
+  await call(first, "POST", "/api/v1/projects/crashjob/notifications", { jobs: true, target: { type: "webhook", url: hook.url, secret: SECRET } });
+  const worker = (await call(first, "POST", "/api/v1/tokens", { name: "crash-worker", worker: true })).json.token;
+  const job = (await call(first, "POST", "/api/v1/jobs", { name: "lonely", command: "false", project: "crashjob" })).json;
+  expect((await call(first, "POST", `/api/v1/internal/jobs/${job.id}/status`, { status: "running", worker_id: "w1" }, worker)).status).toBe(200);
+  expect((await call(first, "POST", `/api/v1/internal/jobs/${job.id}/status`, { status: "failure", exit_code: 1 }, worker)).status).toBe(200);
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  hook.listen();
+
+  const second = await startServe(argv, env);
+  running.push(second);
+  const [got] = await hook.waitFor(1, 60_000);
+  expect(got!.verified).toBe(true);
+  expect(got!.json).toMatchObject({ event: "job.ended", status: "failure", run: { kind: "job", id: job.id, name: "lonely" } });
+  await Bun.sleep(1500);
+  expect(hook.received).toHaveLength(1);
+  expect(await second.stop()).toBe(0);
+  await hook.stop();
+}, 120_000);

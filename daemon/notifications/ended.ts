@@ -18,29 +18,6 @@ export interface Ended {
   finishedAt: Date;
 }
 
-/** A job that ended on its own (one in a workflow run is reported with its run). */
-export function endedOfJob(job: {
-  id: string;
-  projectId: string;
-  name: string;
-  status: string;
-  env: Record<string, string>;
-  source: { ref?: string } | null;
-  finishedAt: Date | null;
-  updatedAt: Date;
-}): Ended {
-  return {
-    subject: "job",
-    id: job.id,
-    projectId: job.projectId,
-    name: job.name,
-    status: job.status,
-    branch: branchOfJob(job),
-    event: eventOfJob(job),
-    finishedAt: job.finishedAt ?? job.updatedAt,
-  };
-}
-
 /** A job as the job service's "job ended" event carries it (the API's view of the job). */
 export interface JobViewFacts {
   id: string;

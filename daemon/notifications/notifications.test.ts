@@ -3,9 +3,10 @@ import { eq } from "drizzle-orm";
 import { notificationDeliveries, workflowRuns } from "../../schema/app/index.ts";
 import { appendLogs, insertJob, transitionJob, type Job } from "../jobs/store.ts";
 import { testApi } from "../testing/api.ts";
-import { endedOfJob, endedOfRun } from "./ended.ts";
+import { jobView } from "../jobs/view.ts";
+import { endedOfJobView, endedOfRun } from "./ended.ts";
 import { pruneFinished, recordEnded } from "./outbox.ts";
-import { subscribeToWorkflowRuns } from "./subscribe.ts";
+import { subscribeToJobEnds, subscribeToWorkflowRuns } from "./subscribe.ts";
 import { startHookReceiver, startSmtpReceiver } from "./testing/receivers.ts";
 
 /**
@@ -35,6 +36,9 @@ beforeAll(async () => {
   );
   projectId = (await api.call("POST", "/api/v1/projects", { body: { name: "notify", default_image: "busybox" } })).json.id;
   await api.call("PUT", "/api/v1/projects/notify/secrets/DEPLOY_KEY", { body: { value: LEAKED } });
+  // The job service's durable "job ended" events, handed over with drain() (the bus is not started in API tests).
+  subscribeToJobEnds(api.jobs.events);
+  await api.jobs.events.drain();
   await api.deps.notifier.start();
 });
 afterAll(async () => {
@@ -43,7 +47,7 @@ afterAll(async () => {
 });
 
 let serial = 0;
-/** A job that ran and ended with `status`, its log holding `lines`, its end recorded in the outbox. */
+/** A job that ran and ended with `status`, its log holding `lines`; its "job ended" event handed to the notifications subscriber. */
 async function endJob(status: "success" | "failure", options: { name?: string; branch?: string; lines?: string[]; event?: string } = {}): Promise<Job> {
   const env: Record<string, string> = { REACTORCIDE_SHA: `c0ffee${String(++serial).padStart(34, "0")}` };
   if (options.branch) env.REACTORCIDE_BRANCH = options.branch;
@@ -54,7 +58,7 @@ async function endJob(status: "success" | "failure", options: { name?: string; b
   await appendLogs(api.db, job.id, (options.lines ?? ["compiling", "done"]).map((line) => ({ line })));
   const ended = await transitionJob(api.db, job.id, status, { exitCode: status === "success" ? 0 : 2, reason: status === "success" ? null : "exit code 2" });
   if (!ended.ok) throw new Error("transition refused");
-  await api.db.transaction((tx) => recordEnded(tx, endedOfJob(ended.job)));
+  await api.jobs.events.drain();
   return ended.job;
 }
 
@@ -294,7 +298,7 @@ describe("webhooks", () => {
     await api.deps.notifier.stop();
     try {
       const job = await endJob("failure", { name: "twice" });
-      expect(await api.db.transaction((tx) => recordEnded(tx, endedOfJob(job)))).toBe(0);
+      expect(await api.db.transaction((tx) => recordEnded(tx, endedOfJobView(jobView(job), new Date())!))).toBe(0);
       const { Notifier } = await import("./dispatcher.ts");
       const other = new Notifier({ db: api.db, sql: api.sql, archive: api.deps.archive, keys: [api.deps.key], publicUrl: "https://ci.example.test", mail: { from: "x@y" } });
       await Promise.all([api.deps.notifier.runOnce(), other.runOnce(), api.deps.notifier.runOnce(), other.runOnce()]);
@@ -398,6 +402,8 @@ describe("workflow runs through the engine's durable events", () => {
           const status = fail.includes(node.name) ? "failure" : "success";
           await internal(`/jobs/${node.job_id}/status`, { status, exit_code: status === "success" ? 0 : 1 });
         }
+        // The run's jobs' own "job ended" events reach the subscriber too; a run's job is not reported alone.
+        await api.jobs.events.drain();
       }
       throw new Error("the run did not end");
     }

@@ -5,15 +5,12 @@
  */
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { notificationDeliveries, notificationRules, notificationStreaks } from "../../schema/app/index.ts";
-import type { Db } from "../db/client.ts";
+import type { Db, DbOrTx } from "../db/client.ts";
 import { isFailed, type Ended } from "./ended.ts";
 import { isFixed, ruleFires } from "./match.ts";
 import type { Delivery } from "./rules.ts";
 
 export const NOTIFY_CHANNEL = "reactorcide_notifications";
-
-/** A database handle or an open transaction on one. */
-export type DbOrTx = Db | Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 /**
  * Records the end of a run or job: one delivery per rule that fires (at most one per rule and

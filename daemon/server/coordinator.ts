@@ -7,7 +7,7 @@ import type { JobQueue } from "../jobs/queue.ts";
 import type { JobEventBus } from "../jobs/outbox.ts";
 import { Notifier } from "../notifications/dispatcher.ts";
 import { notificationSettingsFromEnv } from "../notifications/settings.ts";
-import { subscribeToWorkflowRuns } from "../notifications/subscribe.ts";
+import { subscribeToJobEnds, subscribeToWorkflowRuns } from "../notifications/subscribe.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { logArchiveFromEnv } from "../storage/from-env.ts";
 import { workflowLimitsFromEnv } from "../workflows/limits.ts";
@@ -91,6 +91,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // Durable "job submitted" / "job ended" subscribers are registered here, before the bus starts
     // (jobs.events.subscribe(name, handler); daemon/jobs/outbox.ts). Events a crash left
     // undelivered are handed over now.
+    const unsubscribeJobEnds = subscribeToJobEnds(jobs.events);
     await jobs.events.start();
     jobEventBus = jobs.events;
     // The app refuses bodies over bodyLimit with its own 413 error body; Bun's own cap (an empty
@@ -111,6 +112,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       async stop() {
         await app.stop();
         unsubscribeNotifications();
+        unsubscribeJobEnds();
         await jobs.events.stop();
         await notifier?.stop();
         workflows.close();
