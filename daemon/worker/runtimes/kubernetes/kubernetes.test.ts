@@ -15,7 +15,11 @@ let image = "";
 let standin: KubeStandin;
 
 function runtime(overrides: Partial<KubernetesRuntimeOptions> = {}): KubernetesRuntime {
-  return new KubernetesRuntime({
+  return new KubernetesRuntime(runtimeOptions(overrides));
+}
+
+function runtimeOptions(overrides: Partial<KubernetesRuntimeOptions>): KubernetesRuntimeOptions {
+  return {
     kubeConfig: standin.kubeConfig(NAMESPACE),
     namespace: NAMESPACE,
     serviceAccount: "reactorcide-job",
@@ -28,7 +32,7 @@ function runtime(overrides: Partial<KubernetesRuntimeOptions> = {}): KubernetesR
     startTimeoutSeconds: 20,
     retryMs: 50,
     ...overrides,
-  });
+  };
 }
 
 beforeAll(async () => {
@@ -112,7 +116,7 @@ describe("kubernetes runtime (on the Kubernetes API stand-in)", () => {
         { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } },
         { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "reactorcide-job", namespace: NAMESPACE } },
       ]);
-      const rt = new KubernetesRuntime({ ...(runtime() as unknown as { options: KubernetesRuntimeOptions }).options, kubeConfig: dropping.kubeConfig(NAMESPACE) });
+      const rt = new KubernetesRuntime(runtimeOptions({ kubeConfig: dropping.kubeConfig(NAMESPACE) }));
       // Bursts of lines within one second (same-second timestamps) and lines spread over seconds.
       const s = spec("i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo line-$i; [ $((i % 10)) -eq 0 ] && sleep 0.7; done; echo last");
       const { stdout, exit } = await collect(await rt.start(s));

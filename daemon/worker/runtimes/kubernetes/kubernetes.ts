@@ -6,7 +6,7 @@
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ContainerStateTerminated, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import { IMAGE_DESCRIPTION, IMAGE_PATTERN } from "../../../../runner/protocol/index.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "../runtime.ts";
-import { CONTAINER_NAME, JOB_ID_LABEL, WORKER_LABEL, buildJob, buildSecret, labelValue, secretNameOf, secretWithout, type KubernetesJobSettings } from "./objects.ts";
+import { CONTAINER_NAME, JOB_ID_LABEL, WORKER_LABEL, buildJob, buildSecret, labelValue, secretNameOf, secretContent, type KubernetesJobSettings } from "./objects.ts";
 import { followLog, watchOnce } from "./streams.ts";
 import { apiClient } from "./transport.ts";
 
@@ -65,7 +65,7 @@ export class KubernetesRuntime implements Runtime {
     await this.remove(spec.jobId);
     const settings = this.options;
     // Built first, so a job the Secret cannot carry is refused before anything is created.
-    secretWithout(spec, settings);
+    secretContent(spec);
     const job = buildJob(spec, settings);
     let created: V1Job;
     try {

@@ -67,16 +67,15 @@ export function labelsFor(jobId: string, settings: Pick<KubernetesJobSettings, "
 
 /** The Secret holding the job's env and secrets as the runner's inline REACTORCIDE_JOB_ENV text. */
 export function buildSecret(spec: RunSpec, settings: KubernetesJobSettings, owner: { name: string; uid: string }): V1Secret {
-  return { ...secretWithout(spec, settings), metadata: { name: secretNameOf(owner.name), namespace: settings.namespace, labels: labelsFor(spec.jobId, settings), ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name: owner.name, uid: owner.uid }] } };
+  return { ...secretContent(spec), metadata: { name: secretNameOf(owner.name), namespace: settings.namespace, labels: labelsFor(spec.jobId, settings), ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name: owner.name, uid: owner.uid }] } };
 }
 
 /** The Secret's content; throws RefusedError when the job's variables cannot be carried. */
-export function secretWithout(spec: RunSpec, settings: KubernetesJobSettings): Omit<V1Secret, "metadata"> {
+export function secretContent(spec: RunSpec): Omit<V1Secret, "metadata"> {
   const text = jobEnvFileText(spec.jobEnv);
   if (Buffer.byteLength(text) > MAX_JOB_ENV_BYTES) {
     throw new RefusedError(`env: the job's variables and secrets take ${Buffer.byteLength(text)} bytes; the kubernetes runtime passes at most ${MAX_JOB_ENV_BYTES}`);
   }
-  void settings;
   return {
     apiVersion: "v1",
     kind: "Secret",
