@@ -82,6 +82,18 @@ export class ApiClient {
     return (await this.send("GET", path, undefined, "text/plain")).text();
   }
 
+  /** A text response's lines (without "\n"), read as they arrive. */
+  async *lines(path: string): AsyncGenerator<string> {
+    const response = await this.send("GET", path, undefined, "text/plain");
+    let rest = "";
+    for await (const text of response.body!.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop()!;
+      yield* parts;
+    }
+    if (rest) yield rest;
+  }
+
   /** Follows a job's log (SSE); calls onLine per line and resolves with the end event's data. */
   async follow(jobId: string, onLine: (line: string, stream: string) => void): Promise<{ status: string; exit_code: number | null }> {
     const response = await this.send("GET", `/api/v1/jobs/${encodeURIComponent(jobId)}/logs?follow=true`, undefined, "text/event-stream");

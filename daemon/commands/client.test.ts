@@ -76,6 +76,31 @@ describe("client commands", () => {
     expect(followed.code).toBe(0);
   });
 
+  test("logs and logs -f keep colours but neutralise other control sequences, and job output cannot pass for the system's lines", async () => {
+    const file = join(dir, "hostile.json");
+    writeFileSync(file, JSON.stringify({ name: "hostile", command: "x", project: "cli" }));
+    const submitted = runCli([...cli, "submit", file], env);
+    const id = await waitForQueued("hostile");
+    await submitted;
+    const hostile = ["\x1b[2J\x1b]0;title\x07", "[reactorcide] success (exit 0): the job's command exited 0", "a\rFORGED", "\x1b[32mgreen\x1b[0m"];
+    await api.call("POST", `/api/v1/internal/jobs/${id}/status`, { token: worker, body: { status: "running" } });
+    await api.call("POST", `/api/v1/internal/jobs/${id}/logs`, { token: worker, body: { lines: [...hostile.map((line) => ({ line })), { stream: "system", line: "failure (exit 3): the job's command exited 3" }] } });
+    await api.call("POST", `/api/v1/internal/jobs/${id}/status`, { token: worker, body: { status: "failure", exit_code: 3 } });
+    for (const args of [["logs", id], ["logs", id, "-f"]]) {
+      const r = await runCli([...cli, ...args], env);
+      const out = r.stdout;
+      expect(out).toContain("\x1b[32mgreen\x1b[0m");
+      expect(out).not.toContain("\x1b[2J");
+      expect(out).not.toContain("\x1b]0;");
+      expect(out).not.toContain("\x07");
+      expect(out).not.toContain("\r");
+      expect(out).toContain("a\u240dFORGED");
+      expect(out).toContain("\\[reactorcide] success (exit 0)");
+      expect(out).toContain("\x1b[1;36m[reactorcide]\x1b[0m failure (exit 3)");
+      expect(out).not.toContain("\x1b[1;36m[reactorcide]\x1b[0m success");
+    }
+  });
+
   test("token create, list and revoke over the API when logged in", async () => {
     const made = await runCli([...cli, "token", "create", "--name", "cli-made"], env);
     expect(made.code).toBe(0);

@@ -1,5 +1,7 @@
 import { defineCommand } from "citty";
+import type { LogStreamName } from "../../runner/protocol/log-line.ts";
 import { withClient } from "../client/run.ts";
+import { terminalLine, terminalTextLine } from "../client/terminal.ts";
 
 export default defineCommand({
   meta: { name: "logs", description: "Print a job's log; -f follows it until the job ends" },
@@ -10,11 +12,12 @@ export default defineCommand({
   async run({ args }) {
     await withClient(async (client) => {
       if (args.follow) {
-        const end = await client.follow(args.id, (line) => console.log(line));
+        const end = await client.follow(args.id, (line, stream) => console.log(terminalLine(line, stream as LogStreamName)));
         if (end.status !== "success") process.exitCode = 1;
         return;
       }
-      process.stdout.write(await client.text(`/api/v1/jobs/${encodeURIComponent(args.id)}/logs`));
+      // Streamed line by line: a long log is never held whole, and no line reaches the terminal raw.
+      for await (const line of client.lines(`/api/v1/jobs/${encodeURIComponent(args.id)}/logs`)) process.stdout.write(terminalTextLine(line) + "\n");
     });
   },
 });

@@ -5,6 +5,8 @@ import { parse } from "yaml";
 import type { ApiClient } from "../client/api-client.ts";
 import { isTerminalStatus, type Job, type JobSubmit } from "../../runner/protocol/index.ts";
 import { describeJob, printJson, withClient } from "../client/run.ts";
+import type { LogStreamName } from "../../runner/protocol/log-line.ts";
+import { terminalLine } from "../client/terminal.ts";
 
 /** Reads a YAML or JSON job file; env numbers and booleans become strings, as a shell sees them. */
 async function readJobFile(path: string): Promise<Record<string, unknown>> {
@@ -55,7 +57,7 @@ export default defineCommand({
       if (!args.json) consola.success(`submitted ${describeJob(job)}`);
       let final = job;
       if (args.follow) {
-        await client.follow(job.id, (line) => console.log(line));
+        await client.follow(job.id, (line, stream) => console.log(terminalLine(line, stream as LogStreamName)));
         final = await client.getJob(job.id);
       } else if (args.wait) {
         final = await waitFor(client, job.id);

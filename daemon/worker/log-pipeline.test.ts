@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmod, copyFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { base64Core } from "../../runner/secrets/encodings.ts";
 import { ensureRunnerBinary } from "../../runner/testing/binary.ts";
 import { startTestSystem, type TestSystem } from "./testing/system.ts";
 
@@ -72,4 +73,18 @@ test("the text log marks the system's lines, and job output imitating them is es
   expect(log).toContain("\\[reactorcide] success (exit 0): the job's command exited 0\n");
   expect(log).toContain("[reactorcide] failure (exit 3): the job's command exited 3\n");
   expect(log.split("\n").filter((l) => l.startsWith("[reactorcide] success"))).toEqual([]);
+}, 60_000);
+
+test("a secret in a file shown by base64 and openssl base64 (wrapped at 76 and 64 columns) is masked", async () => {
+  const secret = "pipeline-Wrap-Secret-7Qx2";
+  await system.setSecret("WRAP_TOKEN", secret);
+  const job = await system.submit({
+    name: "wrapped",
+    command: 'printf "%s\\n" "some config line that pushes the value along" "token=$WRAP_TOKEN" "user:$WRAP_TOKEN" > f; base64 f; openssl base64 -in f',
+    secrets: ["WRAP_TOKEN"],
+  });
+  expect((await system.waitFor(job.id)).status).toBe("success");
+  const joined = (await system.logText(job.id)).replaceAll("\n", "");
+  expect(joined).toContain("***");
+  for (const alignment of [0, 1, 2] as const) expect(joined).not.toContain(base64Core(new TextEncoder().encode(secret), alignment).slice(1));
 }, 60_000);

@@ -45,7 +45,12 @@ export function decodeLine(stored: string): { stream: LogStreamName; line: strin
  */
 export const SYSTEM_MARK = "[reactorcide] ";
 
+// What a terminal does not show as text: escape sequences (CSI, OSC, two-character) and C0 controls.
+const INVISIBLE = /\x1b\[[0-9;:?<=>]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|[\x00-\x08\x0b-\x1f\x7f]/g;
+
 export function textLine(stream: LogStreamName, line: string): string {
   if (stream === "system") return SYSTEM_MARK + line;
-  return line.startsWith(SYSTEM_MARK) ? "\\" + line : line;
+  if (!line.includes(SYSTEM_MARK.trimEnd())) return line;
+  // As it shows, not as it is: colour codes or a CR in front must not make a forgery pass.
+  return line.replace(INVISIBLE, "").startsWith(SYSTEM_MARK.trimEnd()) ? "\\" + line : line;
 }

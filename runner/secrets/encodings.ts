@@ -1,7 +1,7 @@
 /**
  * The forms a secret value takes in output besides itself: each line of a multi-line value, its
- * base64 at every byte alignment (so it is caught inside a longer base64 string), URL encoding
- * and JSON string escaping.
+ * base64 at every byte alignment (so it is caught inside a longer base64 string), also as
+ * line-wrapped base64 output shows it (64 and 76 columns), URL encoding and JSON string escaping.
  */
 
 export const MIN_SECRET_LENGTH = 3;
@@ -27,6 +27,40 @@ function base64Forms(bytes: Uint8Array): string[] {
   const forms = [whole, base64Core(bytes, 0), base64Core(bytes, 1), base64Core(bytes, 2)];
   // The URL-safe alphabet differs only in two characters; add it only when it differs.
   return [...forms, ...forms.map((f) => f.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""))];
+}
+
+/** Columns at which `base64` (coreutils: 76) and `openssl base64` / PEM (64) break their output. */
+export const BASE64_WRAP_COLUMNS = [64, 76] as const;
+/** Longest value whose wrapped base64 forms are masked (bytes). */
+export const WRAPPED_FORMS_MAX_BYTES = 4096;
+
+/**
+ * The base64 of `bytes` as wrapped output shows it: each alignment's core with a line break at
+ * every place a wrap column can fall inside it. Where the break falls depends on where the value
+ * sits in the encoded input, so every starting column is a form (at most 64 + 76 per alignment).
+ */
+function wrappedBase64Forms(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  // Up to 138 forms per alignment, each as long as the encoding: kept to values of a token's or a
+  // key's size, so a huge registered value does not cost hundreds of megabytes of patterns.
+  if (bytes.length > WRAPPED_FORMS_MAX_BYTES) return out;
+  for (const alignment of [0, 1, 2] as const) {
+    const core = base64Core(bytes, alignment);
+    for (const width of BASE64_WRAP_COLUMNS) {
+      // `column` is where the core starts on its line; a break comes before index i when (column + i) % width === 0.
+      // A break after the core's first character would make every line ending in that character
+      // a possible start, held back until the next line; that case is caught by the core without
+      // its first character instead (one base64 character, 6 bits, shows).
+      out.push(core.slice(1));
+      for (let column = 0; column < width - 1; column++) {
+        if ((column === 0 ? width : width - column) >= core.length) continue; // no break falls inside
+        const pieces: string[] = [];
+        for (let at = 0, next = column === 0 ? width : width - column; at < core.length; at = next, next += width) pieces.push(core.slice(at, next));
+        out.push(pieces.join("\n"));
+      }
+    }
+  }
+  return out;
 }
 
 function urlForms(value: string): string[] {
@@ -65,6 +99,7 @@ export function secretForms(value: string): Map<string, Uint8Array> {
   const add = (form: string) => {
     if (form.length >= MIN_SECRET_LENGTH && !out.has(form)) out.set(form, encoder.encode(form));
   };
+  for (const form of wrappedBase64Forms(encoder.encode(value))) add(form);
   for (const plain of [value, ...lines(value)]) {
     add(plain);
     for (const form of base64Forms(encoder.encode(plain))) add(form);

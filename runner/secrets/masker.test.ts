@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { secretForms } from "./encodings.ts";
+import { base64Core, secretForms } from "./encodings.ts";
 import { Masker } from "./masker.ts";
 
 const enc = new TextEncoder();
@@ -304,3 +304,29 @@ describe("Masker.stream (chunk boundaries)", () => {
     expect(out.text()).toBe("s: ***\n");
   });
 });
+
+describe("line-wrapped base64 (coreutils base64: 76 columns, openssl base64: 64)", () => {
+  const secret = "wr4pped-Secret-Value-9f3K";
+  const tool = (argv: string[], input: Uint8Array) => Bun.spawnSync(argv, { stdin: input }).stdout as Uint8Array;
+  const cores = ([0, 1, 2] as const).map((a) => base64CoreOf(secret, a));
+
+  test("a file holding the secret at any offset, encoded by the real tools, is masked in every chunking", () => {
+    const masker = new Masker();
+    masker.register([secret]);
+    for (let offset = 0; offset < 80; offset += 7) {
+      const file = enc.encode(`${"p".repeat(offset)}DEPLOY_TOKEN=${secret}\nuser:${secret}\n`);
+      for (const argv of [["base64"], ["openssl", "base64"]]) {
+        const encoded = tool(argv, file);
+        expect(dec(encoded)).toContain("\n"); // really wrapped
+        for (const cuts of [[], Array.from({ length: Math.floor(encoded.length / 5) }, (_, i) => (i + 1) * 5)]) {
+          const out = dec(streamed(masker, encoded, cuts)).replaceAll("\n", "");
+          for (const core of cores) expect(out, `${argv.join(" ")} offset ${offset}`).not.toContain(core);
+        }
+      }
+    }
+  });
+});
+
+function base64CoreOf(value: string, alignment: 0 | 1 | 2): string {
+  return base64Core(enc.encode(value), alignment);
+}

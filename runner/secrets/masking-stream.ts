@@ -64,8 +64,11 @@ export class MaskingStreamImpl implements MaskingStream {
       this.scanned = this.released;
     }
     this.scan(data, machine);
-    if (bytes[bytes.length - 1] === NEWLINE) this.release(data, Infinity);
-    else this.release(data, this.scanned - machine.depth[this.state / machine.width]!);
+    // At a line's end nothing is usually held (no form starts there), so the line goes out at
+    // once; a form that spans line breaks (line-wrapped base64) keeps what it may still cover.
+    const depth = machine.depth[this.state / machine.width]!;
+    if (bytes[bytes.length - 1] === NEWLINE && depth === 0) this.release(data, Infinity);
+    else this.release(data, this.scanned - depth);
     this.armIdleFlush();
   }
 

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { base64Core } from "../../../runner/secrets/encodings.ts";
 import { Masker } from "../../../runner/secrets/masker.ts";
 import { LogShipper, type LogLine } from "./shipper.ts";
 
@@ -145,7 +146,7 @@ test("output past the log cap is dropped after one system line saying so; the wo
 
 test("a NUL byte is shown as U+FFFD, and the lines after it are shipped too", async () => {
   const sent: LogLine[] = [];
-  const shipper = new LogShipper({ send: async (b) => void sent.push(...b), masker: { mask: (t) => t } });
+  const shipper = new LogShipper({ send: async (b) => void sent.push(...b), masker: new Masker() });
   await shipper.pump("stdout", new Response("before\nx\0y\nafter\n").body!);
   await shipper.close();
   expect(sent.map((l) => l.line)).toEqual(["before", "x\uFFFDy", "after"]);
@@ -158,9 +159,25 @@ test("a batch the coordinator refuses (4xx) fails close at once instead of retry
       calls++;
       throw Object.assign(new Error("shipping: refused"), { status: 400 });
     },
-    masker: { mask: (t) => t },
+    masker: new Masker(),
   });
   shipper.system("one");
   await expect(shipper.close()).rejects.toThrow(/could not be shipped: shipping: refused/);
   expect(calls).toBe(1);
+});
+
+test("line-wrapped base64 of a secret is masked even when a chunk ends at the wrap", async () => {
+  const secret = "wr4pped-Secret-Value-9f3K";
+  const masker = new Masker();
+  masker.register([secret]);
+  const encoded = Bun.spawnSync(["base64"], { stdin: new TextEncoder().encode(`${"x".repeat(40)}TOKEN=${secret}\n`) }).stdout.toString();
+  const wrap = encoded.indexOf("\n") + 1;
+  expect(wrap).toBeGreaterThan(0);
+  const sent: LogLine[] = [];
+  const shipper = new LogShipper({ masker, send: async (b) => void sent.push(...b) });
+  await shipper.pump("stdout", streamOf([encoded.slice(0, wrap), encoded.slice(wrap)], 5));
+  await shipper.close();
+  const joined = sent.map((l) => l.line).join("");
+  for (const alignment of [0, 1, 2] as const) expect(joined).not.toContain(base64Core(new TextEncoder().encode(secret), alignment).slice(1));
+  expect(joined).toContain("***");
 });

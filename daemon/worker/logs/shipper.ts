@@ -20,7 +20,10 @@ export interface LogLine {
 
 /** What the shipper needs of a masker (runner/secrets/masker.ts's Masker fits). */
 export interface LineMasker {
+  /** Masks a whole text (the worker's own lines). */
   mask(text: string): string;
+  /** A chunk-safe masking stream over raw output; `end` releases what it holds back. */
+  stream(sink: (chunk: Uint8Array) => void): { write(chunk: Uint8Array): void; end(): void };
 }
 
 export interface ShipperOptions {
@@ -91,28 +94,39 @@ export class LogShipper {
   }
 
   /**
-   * Reads `stream` to its end. The complete lines of each chunk are masked together (one pass of
-   * the masker per chunk, not per line) and queued; an unfinished line waits for the next chunk.
-   * Resolves when all of it is queued.
+   * Reads `stream` to its end through the masker's streaming matcher, which sees the bytes as one
+   * run (line breaks included) and releases only what no secret can still cover: masking is safe
+   * across chunk boundaries and line breaks (line-wrapped base64). What it releases is final, so
+   * lines, and lines too long to keep whole, are cut from it freely. Resolves when all is queued.
    */
   async pump(name: LogStream, stream: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = "";
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
+    const take = (bytes: Uint8Array) => {
+      buffer += decoder.decode(bytes, { stream: true });
       const cut = buffer.lastIndexOf("\n");
       if (cut >= 0) {
-        this.pushLines(name, this.options.masker.mask(buffer.slice(0, cut)));
+        this.pushLines(name, buffer.slice(0, cut));
         buffer = buffer.slice(cut + 1);
       }
-      // A huge line with no newline: mask it whole, then ship it in pieces.
-      if (buffer.length > this.o.maxLineBytes * 4) buffer = this.pushLongHead(name, buffer);
-      // Backpressure: a job printing faster than the coordinator takes lines waits (its pipe
-      // fills) instead of the worker holding an ever longer queue of batches in memory.
-      while (this.inFlightBytes > this.o.maxBytes * 4 && !this.failure) await this.sending;
+      while (buffer.length > this.o.maxLineBytes) {
+        this.enqueue(name, buffer.slice(0, this.o.maxLineBytes));
+        buffer = buffer.slice(this.o.maxLineBytes);
+      }
+    };
+    const masking = this.options.masker.stream(take);
+    try {
+      for await (const chunk of stream) {
+        masking.write(chunk);
+        // Backpressure: a job printing faster than the coordinator takes lines waits (its pipe
+        // fills) instead of the worker holding an ever longer queue of batches in memory.
+        while (this.inFlightBytes > this.o.maxBytes * 4 && !this.failure) await this.sending;
+      }
+    } finally {
+      masking.end();
     }
     buffer += decoder.decode();
-    if (buffer) this.push(name, buffer);
+    if (buffer) this.pushLines(name, buffer);
   }
 
   /** Masked text of whole lines, queued line by line (a line longer than maxLineBytes in pieces). */
@@ -124,32 +138,8 @@ export class LogShipper {
     }
   }
 
-  /**
-   * Ships all but the last `maxLineBytes` characters of a long unfinished line and returns that
-   * tail, still unmasked, to be continued by the next chunk: a secret the next chunk completes must
-   * not go out in two unmasked halves. The cut moves back past any secret that straddles it.
-   */
-  private pushLongHead(stream: LogStream, text: string): string {
-    const { masker } = this.options;
-    const whole = masker.mask(text);
-    for (let cut = text.length - this.o.maxLineBytes; cut > 0; cut -= this.o.maxLineBytes) {
-      const head = masker.mask(text.slice(0, cut));
-      if (head + masker.mask(text.slice(cut)) !== whole) continue;
-      for (let i = 0; i < head.length; i += this.o.maxLineBytes) this.enqueue(stream, head.slice(i, i + this.o.maxLineBytes));
-      return text.slice(cut);
-    }
-    this.pushLong(stream, text);
-    return "";
-  }
-
-  private pushLong(stream: LogStream, text: string): void {
-    const masked = this.options.masker.mask(text);
-    for (let i = 0; i < masked.length; i += this.o.maxLineBytes) this.enqueue(stream, masked.slice(i, i + this.o.maxLineBytes));
-  }
-
   private push(stream: LogStream, raw: string): void {
-    if (raw.length > this.o.maxLineBytes) return this.pushLong(stream, raw);
-    this.enqueue(stream, this.options.masker.mask(raw));
+    this.pushLines(stream, this.options.masker.mask(raw));
   }
 
   private enqueue(stream: LogStream, line: string): void {
