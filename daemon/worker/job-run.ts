@@ -91,7 +91,10 @@ export class JobRun {
       // may outlive it (and its workspace and secrets); remove them first so the job cannot write
       // after its end is recorded.
       await this.deps.runtime.remove(job.id);
-      return this.finish(job, { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" });
+      const report: FinishReport = { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" };
+      // The kept log says why it stops here, as the log of any other ending does.
+      await coordinator.appendLogs(job.id, [{ seq: 0, stream: "system", line: `${report.status}: ${report.reason}`, time: Date.now() }]).catch(() => {});
+      return this.finish(job, report);
     }
     if (job.status !== "queued") return { kind: "skipped", reason: `job is already ${job.status}` };
     if (!(await coordinator.start(job.id, settings.workerId, job.image ?? settings.defaultImage))) return { kind: "skipped", reason: "job was no longer queued" };
