@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { configArgs, resolveFromCli } from "../config/cli.ts";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import { Output } from "../output/output.ts";
 import { emptyWorkspace } from "../workspace/cleanup.ts";
 

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { configArgs, resolveFromCli } from "../config/cli.ts";
-import { configView, formatConfig, formatProblem } from "../output/config-view.ts";
+import { configView, formatConfig, formatProblem } from "../config/view.ts";
 import { Output } from "../output/output.ts";
 import { EXIT_CONFIG } from "../run/pipeline.ts";
-import { applySecretSources } from "../secrets/apply.ts";
+import { applySecretSources } from "../run/apply-secrets.ts";
 import { secretArgs, secretSettingsFrom } from "../secrets/cli-args.ts";
 
 export default defineCommand({

@@ -60,8 +60,10 @@ describe("run", () => {
     expect(r.stdout).toContain("A=from-flag\n");
     expect(r.stdout).toContain("B=from-env\n");
     expect(r.stdout).not.toContain("runner-only");
-    // The only runner variable a job gets is where to register secrets.
-    expect(r.stdout).not.toMatch(/^REACTORCIDE_(?!SECRETS_SOCKET=)/m);
+    // The only runner variables a job gets are what the runner's own tools need inside it:
+    // where to register secrets, the workspace as the job sees it, and its name.
+    expect(r.stdout).not.toMatch(/^REACTORCIDE_(?!SECRETS_SOCKET=|WORKSPACE=|JOB_NAME=)/m);
+    expect(r.stdout).toContain(`REACTORCIDE_WORKSPACE=${ws}\n`);
   });
 
   test("a reader that goes away (| head -1) neither crashes the runner nor cuts the job short", async () => {

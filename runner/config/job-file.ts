@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { parse } from "yaml";
 import { schemaProblems } from "../protocol/problems.ts";
 import { JobSpecSchema, type JobSpec } from "../protocol/job-spec.ts";
-import type { ConfigProblem } from "./problem.ts";
+import type { ConfigProblem } from "../errors/problem.ts";
 
 const MAX_JOB_FILE_BYTES = 1 << 20;
 

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { jobEnvStrings, type JobSpec } from "../protocol/job-spec.ts";
 import { loadJobEnv } from "../workspace/env-file.ts";
 import { FIELDS, type FieldDef, type FieldName, type Origin, type RunConfig } from "./fields.ts";
-import { FieldError, type ConfigProblem } from "./problem.ts";
+import { FieldError, type ConfigProblem } from "../errors/problem.ts";
 
 /** Parsed command-line flags by long name; only string and boolean values are read. */
 export type Flags = Readonly<Record<string, unknown>>;

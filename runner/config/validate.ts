@@ -9,7 +9,7 @@ import { assertSafeWorkspace } from "../workspace/safety.ts";
 import { containerEnvFileText } from "../container/command.ts";
 import { checkImage } from "../container/image.ts";
 import { FIELDS, type FieldName } from "./fields.ts";
-import { FieldError, type ConfigProblem } from "./problem.ts";
+import { FieldError, type ConfigProblem } from "../errors/problem.ts";
 import { pullRequestNumber, type ResolvedConfig } from "./resolve.ts";
 import { stepProblems } from "../steps/job.ts";
 

@@ -3,7 +3,7 @@
  * Loosening options are absent on purpose: no --privileged, no mounts but the workspace at /job,
  * no -e KEY=VALUE (values stay off the command line, which `ps` shows to every user).
  */
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import type { ContainerRuntime } from "../protocol/job-spec.ts";
 import { ENV_NAME_PATTERN } from "../protocol/patterns.ts";
 

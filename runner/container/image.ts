@@ -1,4 +1,4 @@
-import type { ConfigProblem } from "../config/problem.ts";
+import type { ConfigProblem } from "../errors/problem.ts";
 import type { ContainerRuntime } from "../protocol/job-spec.ts";
 import { imageInspectArgs } from "./command.ts";
 

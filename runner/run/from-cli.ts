@@ -6,7 +6,7 @@ import { configArgs, resolveFromCli } from "../config/cli.ts";
 import type { Flags } from "../config/resolve.ts";
 import { Output } from "../output/output.ts";
 import { runWithPlugins } from "../plugins/job.ts";
-import { applySecretSources } from "../secrets/apply.ts";
+import { applySecretSources } from "./apply-secrets.ts";
 import { secretArgs, secretSettingsFrom } from "../secrets/cli-args.ts";
 import { EXIT_CONFIG, runResolved } from "./pipeline.ts";
 

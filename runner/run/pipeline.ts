@@ -10,7 +10,7 @@ import type { ResolvedConfig } from "../config/resolve.ts";
 import { hasErrors, validateAll } from "../config/validate.ts";
 import { CONTAINER_USER, containerEnvFileText, containerKillArgs } from "../container/command.ts";
 import { execJob, type ExecResult } from "../exec/process.ts";
-import { configView, formatConfig, formatProblem } from "../output/config-view.ts";
+import { configView, formatConfig, formatProblem } from "../config/view.ts";
 import type { Output } from "../output/output.ts";
 import { assertInsideWorkspace } from "../workspace/paths.ts";
 import { inPlaceEnvironment, runnerToolEnv } from "./environment.ts";

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Output } from "../output/output.ts";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import { prepareSource, SourceError } from "../source/prepare.ts";
 import { assertInsideWorkspace } from "../workspace/paths.ts";
 import type { SourceStep } from "./plan.ts";

@@ -9,7 +9,7 @@
  */
 import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import { envFilePath, parseEnvLines } from "../workspace/env-file.ts";
 
 const MAX_FILE_BYTES = 1 << 20;

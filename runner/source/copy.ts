@@ -8,7 +8,7 @@ import { cp } from "node:fs/promises";
 import { relative, resolve, sep } from "node:path";
 import { SourceError } from "./error.ts";
 import { localDirectory } from "./location.ts";
-import type { PreparedSource, PrepareOptions, SourceSpec } from "./prepare.ts";
+import type { PreparedSource, PrepareOptions, SourceSpec } from "./types.ts";
 import { dropSpecialModes, replaceTargetWith } from "./staging.ts";
 
 function inside(parent: string, child: string): boolean {

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { type GitRunOptions, git, runGit } from "../git/run.ts";
 import { SourceError } from "./error.ts";
 import { checkPrNumber, checkRef, displayUrl, gitLocation, urlWithoutCredentials } from "./location.ts";
-import type { PreparedSource, PrepareOptions, SourceSpec } from "./prepare.ts";
+import type { PreparedSource, PrepareOptions, SourceSpec } from "./types.ts";
 import { replaceTargetWith } from "./staging.ts";
 
 const HEX = /^[0-9a-f]{4,64}$/i;

@@ -11,35 +11,11 @@ import { SourceError } from "./error.ts";
 import { prepareGit } from "./git.ts";
 import { ensureTargetDir } from "./staging.ts";
 import { prepareTarball } from "./tarball.ts";
+import { SOURCE_TYPES, type PreparedSource, type PrepareOptions, type SourceSpec, type SourceType } from "./types.ts";
 
 export { SourceError } from "./error.ts";
 
-export type SourceType = "git" | "copy" | "tarball" | "none";
-export const SOURCE_TYPES: readonly SourceType[] = ["git", "copy", "tarball", "none"];
-
-export interface SourceSpec {
-  type: SourceType;
-  url?: string;
-  ref?: string;
-}
-
-export interface PrepareOptions {
-  /** From REACTORCIDE_PR_NUMBER: refs/pull/N/head and refs/merge-requests/N/head are tried. */
-  prNumber?: string;
-  /** Progress lines (the caller masks and prints them). */
-  log?: (message: string) => void;
-  signal?: AbortSignal;
-}
-
-export interface PreparedSource {
-  type: SourceType;
-  /** Absolute path of the prepared directory. */
-  dir: string;
-  /** git: the checked-out commit (full SHA). */
-  commit?: string;
-  /** git: the remote ref that was fetched (refs/heads/main, refs/tags/v1, refs/pull/7/head), else the ref asked for. */
-  ref?: string;
-}
+export { SOURCE_TYPES, type PreparedSource, type PrepareOptions, type SourceSpec, type SourceType } from "./types.ts";
 
 export async function prepareSource(spec: SourceSpec, targetDir: string, options: PrepareOptions = {}): Promise<PreparedSource> {
   options.signal?.throwIfAborted();

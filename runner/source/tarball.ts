@@ -10,7 +10,7 @@ import { extract, list } from "tar";
 import { type ArchiveEntry, archiveProblems } from "./archive-check.ts";
 import { SourceError } from "./error.ts";
 import { displayUrl, tarballLocation } from "./location.ts";
-import type { PreparedSource, PrepareOptions, SourceSpec } from "./prepare.ts";
+import type { PreparedSource, PrepareOptions, SourceSpec } from "./types.ts";
 import { dropSpecialModes, replaceTargetWith } from "./staging.ts";
 
 async function download(url: string, dir: string, options: PrepareOptions): Promise<string> {

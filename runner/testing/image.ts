@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { RUNNER_IMAGE } from "../../scripts/image.ts";
+import { DEFAULT_IMAGE as RUNNER_IMAGE } from "../protocol/job.ts";
 import { ensureRunnerBinary } from "./binary.ts";
 
 const root = join(import.meta.dir, "..", "..");

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, posix } from "node:path";
 import { EnvFileError, formatEnvLine, parseEnvFile } from "../protocol/env-file.ts";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import { JOB_ROOT, assertInsideWorkspace, hostPath } from "./paths.ts";
 
 const MAX_ENV_FILE_BYTES = 1 << 20;

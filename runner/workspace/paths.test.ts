@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import { envFilePath, formatEnvLine, loadJobEnv, parseEnvLines } from "./env-file.ts";
 import { assertInsideWorkspace, hostPath, normalizeJobPath } from "./paths.ts";
 

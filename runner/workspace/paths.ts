@@ -5,7 +5,7 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 
 import { JOB_ROOT } from "../protocol/runner-env.ts";
 export { JOB_ROOT };

@@ -4,10 +4,10 @@
  * hands the job its environment through the process environment or an env file, never argv).
  */
 import type { Origin } from "../config/fields.ts";
-import { FieldError } from "../config/problem.ts";
+import { FieldError } from "../errors/problem.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import type { Output } from "../output/output.ts";
-import { maskFrom, resolveJobSecrets, type SecretSettings } from "./sources.ts";
+import { maskFrom, resolveJobSecrets, type SecretSettings } from "../secrets/sources.ts";
 
 /** False (after printing why) when a setting is unusable; the run must then stop. */
 export function applySecretSources(r: ResolvedConfig, output: Output, settings: SecretSettings): boolean {

@@ -2,9 +2,9 @@
  * The resolved configuration as people and scripts see it (`config`, `--dry-run`): every field
  * with its value and origin. Job environment values are never shown, only their names.
  */
-import { FIELDS, type FieldName, type Origin } from "../config/fields.ts";
-import type { ConfigProblem } from "../config/problem.ts";
-import type { ResolvedConfig } from "../config/resolve.ts";
+import { FIELDS, type FieldName, type Origin } from "./fields.ts";
+import type { ConfigProblem } from "../errors/problem.ts";
+import type { ResolvedConfig } from "./resolve.ts";
 import { displayUrl } from "../source/location.ts";
 import { isInlineEnv } from "../workspace/env-file.ts";
 import type { CellMask } from "../steps/summary.ts";
