@@ -9,12 +9,14 @@ const TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", cs
 
 /** Bundles daemon/dashboard/ui with Bun's bundler: the compiled daemon embeds the result, a source checkout builds it on first use. */
 export async function buildDashboard(): Promise<DashboardAssets> {
+  // Bun.build throws an AggregateError ("Bundle failed") whose errors say what and where.
   const result = await Bun.build({
     entrypoints: [`${import.meta.dir}/ui/main.tsx`],
     target: "browser",
     minify: true,
     naming: "[name].[ext]",
     define: { "process.env.NODE_ENV": JSON.stringify("production") },
+    throw: false,
   });
   if (!result.success) throw new Error(`the dashboard did not build:\n${result.logs.map(String).join("\n")}`);
   const files: DashboardAssets["files"] = {};

@@ -88,6 +88,16 @@ describe("dashboard in Chromium", () => {
     // The old cookie value no longer opens anything.
     const replay = await fetch(stack.url + "/api/v1/projects", { headers: { cookie: `reactorcide_session=${cookie!.value}` } });
     expect(replay.status).toBe(401);
+
+    // A session ends with its token: revoked while the page is open, the next refresh asks to sign in again.
+    const made = await stack.call("POST", "/api/v1/tokens", { name: "short-lived", user: "sam" });
+    await page.fill("#token", made.json.token);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("[data-testid=user]");
+    expect(await page.textContent("[data-testid=user]")).toBe("sam");
+    expect((await stack.call("DELETE", `/api/v1/tokens/${made.json.id}`)).status).toBe(200);
+    await page.waitForSelector("text=Your session has ended or expired", { timeout: 10_000 });
+    expect(await page.locator("#token").count()).toBe(1);
     expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
   }, 120_000);
 

@@ -1,5 +1,6 @@
 import { elementScroll, observeElementOffset, observeElementRect, Virtualizer } from "@tanstack/virtual-core";
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+import { SYSTEM_MARK } from "../../../../runner/protocol/log-line.ts";
 import { ansiSegments } from "./ansi.ts";
 
 /** Every line has one height, so 100,000 lines cost only the ~60 rows on screen. */
@@ -96,7 +97,8 @@ export function LogView(props: LogViewProps) {
       <div class="log-inner" style={{ paddingTop: `${top}px`, paddingBottom: `${bottom}px`, "--digits": String(digits) }}>
         {items.map((item) => {
           const n = item.index + 1;
-          const cls = ["log-line", n === props.selected && "selected", matchSet.has(n) && "match", n === props.current && "current"].filter(Boolean).join(" ");
+          const system = props.lines[item.index]?.startsWith(SYSTEM_MARK);
+          const cls = ["log-line", system && "system", n === props.selected && "selected", matchSet.has(n) && "match", n === props.current && "current"].filter(Boolean).join(" ");
           return (
             <div key={item.key} class={cls} data-line={n}>
               <a

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
+import { textLine, type LogStreamName } from "../../../../runner/protocol/log-line.ts";
 import { api, TERMINAL, type Job } from "../api.ts";
 import { duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
 import { plainText } from "../log/ansi.ts";
@@ -45,10 +46,11 @@ function useJobLog(jobId: string, ended: boolean | undefined) {
         setState("live");
         source = new EventSource(api.jobs.followUrl(jobId, lines.current.length));
         source.addEventListener("line", (e) => {
-          const data = JSON.parse((e as MessageEvent<string>).data) as { seq: number; line: string };
+          const data = JSON.parse((e as MessageEvent<string>).data) as { seq: number; stream: LogStreamName; line: string };
           // The stream resumes after the text read; a reconnect resends from Last-Event-ID.
           if (data.seq <= lines.current.length) return;
-          lines.current.push(data.line);
+          // As the text log shows it: the worker's own lines behind [reactorcide].
+          lines.current.push(textLine(data.stream, data.line));
           schedule();
         });
         source.addEventListener("end", () => {
