@@ -11,7 +11,7 @@
  */
 import { consola } from "consola";
 import { chmod, copyFile, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureRunnerBinary } from "../runner/testing/binary.ts";
 import { stopTestCluster } from "../daemon/testing/postgres.ts";
@@ -19,6 +19,7 @@ import { startTestSystem } from "../daemon/worker/testing/system.ts";
 import { writeBenchResult } from "./lib/results.ts";
 
 const MB = 2 ** 20;
+const loadAtStart = loadavg()[0]!;
 const TARGET_BYTES = 50 * MB;
 const round = (n: number) => Math.round(n * 10) / 10;
 
@@ -120,6 +121,7 @@ await system.close();
 await stopTestCluster();
 
 const results = {
+  load_average_at_start: Math.round(loadAtStart * 10) / 10,
   log_bytes: bytes,
   log_lines: lineCount,
   shipped_and_stored_mb_per_s: mbPerS(jobMs),
@@ -127,8 +129,8 @@ const results = {
   submit_to_archived_s: round(archivedMs / 1000),
   floor_cat_to_pipe_mb_per_s: mbPerS(catMs),
   runner_alone_mb_per_s: mbPerS(runnerMs),
-  postgres_wal_bytes_per_log_byte: round((Number(wal!.bytes) / bytes) * 100) / 100,
-  archive_bytes_per_log_byte: round((archived / bytes) * 100) / 100,
+  postgres_wal_bytes_per_log_byte: Math.round((Number(wal!.bytes) / bytes) * 1000) / 1000,
+  archive_bytes_per_log_byte: Math.round((archived / bytes) * 1000) / 1000,
   rows_left_in_postgres_after_archive: stored[0]!.n,
   serve_4_readers: {
     seconds_each_max: round(Math.max(...readers) / 1000),
