@@ -21,6 +21,8 @@ const main = defineCommand({
     secrets: () => import("./commands/secrets.ts").then((m) => m.default),
     notifications: () => import("./commands/notifications.ts").then((m) => m.default),
     worker: () => import("./commands/worker.ts").then((m) => m.default),
+    workflow: () => import("./commands/workflow.ts").then((m) => m.default),
+    workflows: () => import("./commands/workflows.ts").then((m) => m.default),
   },
 });
 

@@ -3,6 +3,7 @@
  * across the network (`reactorcide worker --coordinator URL`). Implementations: http-coordinator.ts.
  */
 import type { Job, JobStatus, TerminalStatus } from "../../runner/protocol/index.ts";
+import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
 import type { LogLine } from "./logs/shipper.ts";
 
 /** A job as the worker reads it: the contract's job, exactly as the API returns it. */
@@ -13,6 +14,14 @@ export interface FinishReport {
   status: TerminalStatus;
   exitCode: number | null;
   reason: string;
+}
+
+/** What became of triggers the worker found (triggers.json, stdout lines). */
+export type TriggerSubmission = { created: string[]; duplicates: number } | { refused: string };
+
+/** A job token for the running job, and where the job reaches the coordinator with it. */
+export interface JobAccess {
+  token: string;
 }
 
 export interface WorkerInfo {
@@ -35,6 +44,10 @@ export interface Coordinator {
   appendLogs(jobId: string, lines: LogLine[]): Promise<void>;
   /** running → terminal; false when the job was already terminal (e.g. cancelled meanwhile). */
   finish(jobId: string, report: FinishReport): Promise<boolean>;
+  /** A job token for a running job (its trigger route and its own job only, until it ends). */
+  jobToken(jobId: string): Promise<JobAccess>;
+  /** Follow-up jobs the job asked for; de-duplicated by the coordinator per operation_id and job name. */
+  submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission>;
   /** Registers or refreshes this worker (workers table: seen, running jobs, capacity). */
   heartbeat(info: WorkerInfo): Promise<void>;
 }

@@ -3,7 +3,8 @@
  * by remote workers and by `serve`'s own worker alike, so both take the same path.
  */
 import type { Heartbeat, Job, JobSecrets, LogBatch, StatusChange } from "../../runner/protocol/index.ts";
-import type { Coordinator, FinishReport, WorkerInfo, WorkerJob } from "./coordinator.ts";
+import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
+import type { Coordinator, FinishReport, JobAccess, TriggerSubmission, WorkerInfo, WorkerJob } from "./coordinator.ts";
 import type { LogLine } from "./logs/shipper.ts";
 
 export class CoordinatorHttpError extends Error {
@@ -87,6 +88,20 @@ export class HttpCoordinator implements Coordinator {
     };
     const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, batch);
     if (status !== 200) this.fail(`shipping ${lines.length} log lines of job ${jobId}`, status, json);
+  }
+
+  async jobToken(jobId: string): Promise<JobAccess> {
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/token`);
+    if (status !== 200) this.fail(`a job token for job ${jobId}`, status, json);
+    return { token: (json as { token: string }).token };
+  }
+
+  async submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission> {
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/triggers`, { via, payload });
+    if (status === 201) return json as { created: string[]; duplicates: number };
+    const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${status}`;
+    if (status === 422 || status === 400) return { refused: message };
+    this.fail(`submitting the triggers of job ${jobId}`, status, json);
   }
 
   async heartbeat(info: WorkerInfo): Promise<void> {

@@ -4,9 +4,10 @@
  * secrets its own way), ship masked logs while enforcing the timeout and watching for a cancel,
  * then report exactly one terminal status.
  */
-import type { Coordinator, FinishReport, WorkerJob } from "./coordinator.ts";
+import { parseTriggerLine, TRIGGER_LINE_PREFIX, type TriggerPayload } from "../../runner/protocol/trigger.ts";
+import type { Coordinator, FinishReport, JobAccess, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
-import { InfrastructureError, RefusedError, type Exit, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
+import { InfrastructureError, RefusedError, type Exit, type FoundTriggers, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
 import { JOB_ROOT, RUNNER_ENV } from "../../runner/protocol/index.ts";
 
@@ -43,6 +44,27 @@ const ENV_LINE_COMMAND_BYTES = 16 * 1024;
 const commandNeedsArgv = (command: string) => LINE_BREAK.test(command) || Buffer.byteLength(command) > ENV_LINE_COMMAND_BYTES;
 
 /**
+ * Plain http carries the job token in the clear, so it is allowed (and the runner told so) only
+ * to this machine or across the container bridge: loopback, 172.16.0.0/12 (Docker's bridges),
+ * 10.88.0.0/16 (podman's). Anything else must be https, or the job gets no address at all.
+ */
+export function insecureTransportAllowed(url: string): boolean | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol === "https:") return false;
+  if (parsed.protocol !== "http:") return null;
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host === "::1" || /^127\./.test(host)) return true;
+  const m = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(host);
+  if (m && ((m[1] === "172" && Number(m[2]) >= 16 && Number(m[2]) <= 31) || (m[1] === "10" && m[2] === "88"))) return true;
+  return null;
+}
+
+/**
  * REACTORCIDE_* configuration for `reactorcide-runner run` inside the job. REACTORCIDE_JOB_ENV is
  * the runtime's to set: it knows where it put the job's variables.
  */
@@ -54,8 +76,10 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
     // Exactly the injected secrets are secret; the job's plain env stays readable in its log.
     [RUNNER_ENV.secretEnvNames]: secretNames.join(","),
   };
+  // A job of steps: the steps as one line of JSON (every runtime passes it the same way).
+  if (job.steps?.length) env.REACTORCIDE_JOB_STEPS = JSON.stringify(job.steps);
   // A command with a line break cannot go through an env file; runnerArgv passes it as a flag instead.
-  if (job.command && !commandNeedsArgv(job.command)) env[RUNNER_ENV.jobCommand] = job.command;
+  else if (job.command && !commandNeedsArgv(job.command)) env[RUNNER_ENV.jobCommand] = job.command;
   const source = (names: { type: string; url: string; ref: string }, s: WorkerJob["source"]) => {
     if (!s) return;
     env[names.type] = s.type;
@@ -69,7 +93,7 @@ export function runnerEnv(job: WorkerJob, secretNames: readonly string[] = []): 
 
 /** `reactorcide-runner run`, with the command as --job-command when runnerEnv could not carry it. */
 export function runnerArgv(job: WorkerJob): string[] {
-  return job.command && commandNeedsArgv(job.command) ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
+  return !job.steps?.length && job.command && commandNeedsArgv(job.command) ? ["reactorcide-runner", "run", "--job-command", job.command] : ["reactorcide-runner", "run"];
 }
 
 function errorMessage(error: unknown): string {
@@ -77,6 +101,9 @@ function errorMessage(error: unknown): string {
 }
 
 export class JobRun {
+  /** What the job asked for: its triggers file (read by the runtime) and its stdout trigger lines. */
+  private found: { file?: FoundTriggers; lines: TriggerPayload[] } = { lines: [] };
+
   constructor(
     private readonly jobId: string,
     private readonly deps: JobRunDeps,
@@ -107,6 +134,8 @@ export class JobRun {
     } catch (error) {
       report = { status: "error", exitCode: null, reason: masker.mask(errorMessage(error)) };
     }
+    // Before the end is reported: follow-up jobs join the run while their parent still runs.
+    if (report.status !== "cancelled") await this.submitTriggers(job, shipper, masker);
     shipper.system(`${report.status}${report.exitCode === null ? "" : ` (exit ${report.exitCode})`}: ${report.reason}`);
     try {
       await shipper.close();
@@ -115,6 +144,37 @@ export class JobRun {
       report = { status: report.status === "success" ? "error" : report.status, exitCode: report.exitCode, reason: `${report.reason}; ${errorMessage(error)}` };
     }
     return this.finish(job, report);
+  }
+
+  /**
+   * Hands the coordinator what the job asked for: triggers.json (the whole, unmasked record of its
+   * operation), then stdout lines of other operations. The coordinator creates each
+   * (operation_id, job name) once, so a request that also came by POST or both ways runs once.
+   */
+  private async submitTriggers(job: WorkerJob, shipper: LogShipper, masker: SecretMasker): Promise<void> {
+    const { file, lines } = this.found;
+    const batches: { via: "file" | "stdout"; payload: TriggerPayload }[] = [];
+    if (file && "error" in file) shipper.system(`triggers.json ignored: ${masker.mask(file.error)}`);
+    const fromFile = file && "payload" in file ? file.payload : null;
+    if (fromFile?.jobs.length) batches.push({ via: "file", payload: fromFile });
+    const byOperation = new Map<string, TriggerPayload>();
+    for (const line of lines) {
+      // A line of the file's operation may have had a secret in its env masked: the file has it whole.
+      if (line.operation_id === fromFile?.operation_id) continue;
+      const merged = byOperation.get(line.operation_id);
+      if (merged) merged.jobs.push(...line.jobs);
+      else byOperation.set(line.operation_id, { ...line, jobs: [...line.jobs] });
+    }
+    for (const payload of byOperation.values()) batches.push({ via: "stdout", payload });
+    for (const { via, payload } of batches) {
+      try {
+        const result = await this.deps.coordinator.submitTriggers(job.id, via, payload);
+        if ("refused" in result) shipper.system(`trigger refused (${via}): ${masker.mask(result.refused)}`);
+        else if (result.created.length) shipper.system(`triggered ${result.created.join(", ")} (${via})`);
+      } catch (error) {
+        shipper.system(`triggers (${via}) could not be submitted: ${masker.mask(errorMessage(error))}`);
+      }
+    }
   }
 
   private async finish(job: WorkerJob, report: FinishReport): Promise<JobRunOutcome> {
@@ -126,7 +186,9 @@ export class JobRun {
   private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper): Promise<FinishReport> {
     const secrets = await this.deps.coordinator.secrets(job.id);
     masker.register(Object.values(secrets));
-    const spec = this.prepare(job, secrets);
+    const access = await this.jobAccess(job, shipper);
+    if (access) masker.register([access.token]);
+    const spec = this.prepare(job, secrets, access);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.deps.runtime.preflight(spec);
@@ -145,10 +207,36 @@ export class JobRun {
     }
   }
 
-  private prepare(job: WorkerJob, secrets: Record<string, string>): RunSpec {
+  /** A job token and the address to use it at, when the worker has one for jobs and may hand it out. */
+  private async jobAccess(job: WorkerJob, shipper: LogShipper): Promise<(JobAccess & { url: string; insecure: boolean }) | null> {
+    const url = this.deps.settings.jobCoordinatorUrl;
+    if (!url) return null;
+    const insecure = insecureTransportAllowed(url);
+    if (insecure === null) {
+      shipper.system(`no coordinator address for the job: ${url} is neither https nor a loopback or container-bridge address; triggers go by triggers.json and stdout lines`);
+      return null;
+    }
+    try {
+      return { ...(await this.deps.coordinator.jobToken(job.id)), url, insecure };
+    } catch (error) {
+      shipper.system(`no job token (${errorMessage(error)}); triggers go by triggers.json and stdout lines`);
+      return null;
+    }
+  }
+
+  private prepare(job: WorkerJob, secrets: Record<string, string>, access: (JobAccess & { url: string; insecure: boolean }) | null = null): RunSpec {
     const { settings } = this.deps;
+    // The job's way back to the coordinator: its own token, for its own triggers only.
+    const coordinatorEnv: Record<string, string> = access
+      ? {
+          REACTORCIDE_COORDINATOR_URL: access.url,
+          REACTORCIDE_API_TOKEN: access.token,
+          REACTORCIDE_JOB_ID: job.id,
+          ...(access.insecure ? { REACTORCIDE_ALLOW_INSECURE_TRANSPORT: "true" } : {}),
+        }
+      : {};
     // The runner hands exactly these variables to the job's command.
-    const jobEnv = { ...job.env, ...secrets };
+    const jobEnv = { ...job.env, ...secrets, ...coordinatorEnv };
     checkEnv(jobEnv);
     const r = job.resources ?? {};
     const limits = {
@@ -165,7 +253,7 @@ export class JobRun {
       jobId: job.id,
       image: job.image ?? settings.defaultImage,
       argv: runnerArgv(job),
-      env: runnerEnv(job, Object.keys(secrets)),
+      env: runnerEnv(job, [...Object.keys(secrets), ...(access ? ["REACTORCIDE_API_TOKEN"] : [])]),
       jobEnv,
       limits,
       timeoutSeconds: job.timeout ?? settings.defaultTimeout,
@@ -207,13 +295,20 @@ export class JobRun {
       }
     })();
     let exit: Exit;
+    const [stdoutForLog, stdoutForTriggers] = running.stdout.tee();
     try {
       // The job's clock stops when its process does: shipping what it printed is the worker's time, not the job's.
       const exited = running.exited.then((e) => {
         clearTimeout(timer);
         return e;
       });
-      [exit] = await Promise.all([exited, shipper.pump("stdout", running.stdout), shipper.pump("stderr", running.stderr)]);
+      [exit] = await Promise.all([
+        exited,
+        shipper.pump("stdout", stdoutForLog),
+        shipper.pump("stderr", running.stderr),
+        this.scanTriggerLines(stdoutForTriggers, shipper),
+      ]);
+      this.found.file = exit.triggers;
     } finally {
       clearTimeout(timer);
       watching = false;
@@ -227,5 +322,35 @@ export class JobRun {
     }
     if (exit.code === 0) return { status: "success", exitCode: 0, reason: "the job's command exited 0" };
     return { status: "failure", exitCode: exit.code, reason: `the job's command exited ${exit.code}` };
+  }
+
+  /** `::reactorcide::trigger::` lines at the start of a stdout line, read unmasked (the log gets the masked copy). */
+  private async scanTriggerLines(stream: ReadableStream<Uint8Array>, shipper: LogShipper): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const take = (line: string) => {
+      if (!line.startsWith(TRIGGER_LINE_PREFIX)) return;
+      try {
+        const payload = parseTriggerLine(line);
+        if (payload) this.found.lines.push(payload);
+      } catch (error) {
+        shipper.system(`invalid trigger line: ${errorMessage(error)}`);
+      }
+    };
+    // Inside a line that cannot be a trigger line: its rest is dropped up to the next newline.
+    let skipping = false;
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        if (!skipping) take(buffer.slice(0, newline).replace(/\r$/, ""));
+        skipping = false;
+        buffer = buffer.slice(newline + 1);
+      }
+      // Only a line that can still become a trigger line is kept whole (16 MiB at most, as triggers.json).
+      if (!skipping && (!TRIGGER_LINE_PREFIX.startsWith(buffer.slice(0, TRIGGER_LINE_PREFIX.length)) || buffer.length > 16 << 20)) skipping = true;
+      if (skipping) buffer = "";
+    }
+    if (!skipping) take(buffer + decoder.decode());
   }
 }

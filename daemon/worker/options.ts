@@ -23,6 +23,11 @@ export const workerArgs = {
   memory: { type: "string", description: "Default memory limit per job (e.g. 2g)", default: "2g" },
   cpus: { type: "string", description: "Default CPU limit per job", default: "2" },
   pids: { type: "string", description: "Default process limit per job", default: "1024" },
+  "job-coordinator-url": {
+    type: "string",
+    description:
+      "The coordinator's address as jobs reach it, handed to each job with a job token for its triggers (https, or http on loopback or the container bridge); default: the worker's own coordinator URL for the process runtime or an https one [REACTORCIDE_JOB_COORDINATOR_URL]",
+  },
   ...kubernetesArgs,
 } as const;
 
@@ -61,6 +66,7 @@ export function workerConfig(args: WorkerArgValues, env: Record<string, string |
     gracePeriod: positive("grace-period", String(args["grace-period"] ?? "10"), false),
     keepWorkspace: args["keep-workspace"] === true,
     readOnlyRoot: args["read-only-root"] === true,
+    jobCoordinatorUrl: pick("job-coordinator-url", "REACTORCIDE_JOB_COORDINATOR_URL", "") || null,
     limits: {
       memoryBytes: parseMemory(String(args.memory ?? "2g"), "--memory"),
       cpus: positive("cpus", String(args.cpus ?? "2"), false),

@@ -26,6 +26,11 @@ export interface WorkerSettings {
   maxLogBytes: number;
   /** uid:gid that owns the workspace (the container user), when the worker runs as root. */
   workspaceOwner: { uid: number; gid: number } | null;
+  /**
+   * The coordinator's address as a job reaches it (REACTORCIDE_COORDINATOR_URL, with a job token):
+   * null gives jobs no address, and their triggers come by triggers.json and stdout lines only.
+   */
+  jobCoordinatorUrl: string | null;
 }
 
 export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<WorkerSettings, "workerId" | "workspaceRoot">): WorkerSettings {
@@ -41,6 +46,7 @@ export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<Worker
     retryBaseMs: 1000,
     maxLogBytes: 100 * 2 ** 20,
     workspaceOwner: process.getuid?.() === 0 ? { uid: 1001, gid: 1001 } : null,
+    jobCoordinatorUrl: null,
     ...overrides,
   };
 }

@@ -54,6 +54,11 @@ export async function removeLeftovers(runtime: Runtime): Promise<string[]> {
 
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
+  // Jobs reach the coordinator where the worker does when that works from inside a job: on the
+  // host (process runtime) or over https. A container cannot reach the host's loopback.
+  if (!config.settings.jobCoordinatorUrl && (config.runtime === "process" || options.coordinatorUrl.startsWith("https://"))) {
+    config.settings.jobCoordinatorUrl = options.coordinatorUrl;
+  }
   const runtime = selectRuntime({ runtime: config.runtime, runnerPath: config.runnerPath || undefined, kubernetes: config.kubernetes }, config.settings);
   await removeLeftovers(runtime);
   const client = new CorndogsClient(options.corndogsUrl, { token: options.corndogsToken });

@@ -415,6 +415,7 @@ export class WorkflowEngine {
     allowedSecrets?: readonly string[],
   ): Promise<TriggerOutcome> {
     const run = await this.lockRun(tx, runId);
+    if (run.status === "cancelled") throw new TriggerRefused("the workflow run was cancelled");
     const context = run.context as unknown as RunContext;
     const untrusted = context.untrusted;
     fresh.forEach((t, i) => this.checkTrigger(t, i, parent!, untrusted, allowedSecrets));

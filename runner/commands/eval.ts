@@ -144,7 +144,7 @@ export default defineCommand({
     try {
       await triggerJobs(result.triggers, {
         workspace,
-        allowInsecureTransport: args["allow-insecure-transport"],
+        allowInsecureTransport: args["allow-insecure-transport"] || undefined,
         // With --json the trigger line goes to stderr so stdout stays one JSON document.
         writeLine: args.json ? (line) => process.stderr.write(`${line}\n`) : undefined,
       });

@@ -37,7 +37,7 @@ export default defineCommand({
       const jobs = files.flatMap(jobsFromFile);
       const result = await triggerJobs(jobs, {
         workspace: args.workspace,
-        allowInsecureTransport: args["allow-insecure-transport"],
+        allowInsecureTransport: args["allow-insecure-transport"] || undefined,
       });
       // The ::reactorcide::trigger:: line on stdout is the machine-readable result.
       consola.success(`triggered ${result.jobs.map((j) => j.job_name).join(", ")} (operation ${result.operationId})`);

@@ -108,7 +108,24 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
 
   const resolved = config as unknown as RunConfig;
   const { jobEnv, jobEnvOrigins } = resolveJobEnv(input, resolved.workspace, problems);
-  return { config: resolved, origins, labels, jobEnv, jobEnvOrigins, jobFile: input.job?.file, steps: input.job?.spec.steps, cwd, problems };
+  const steps = input.job?.spec.steps ?? stepsFromEnv(input.env.REACTORCIDE_JOB_STEPS, problems);
+  return { config: resolved, origins, labels, jobEnv, jobEnvOrigins, jobFile: input.job?.file, steps, cwd, problems };
+}
+
+/**
+ * REACTORCIDE_JOB_STEPS: a job's steps as one line of JSON (a job file's `steps:`). The daemon's
+ * worker passes a workflow job of steps this way, on every runtime; a job file's steps win.
+ */
+function stepsFromEnv(raw: string | undefined, problems: ConfigProblem[]): unknown[] | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  try {
+    const steps: unknown = JSON.parse(raw);
+    if (Array.isArray(steps)) return steps;
+  } catch {
+    // reported below
+  }
+  problems.push({ severity: "error", field: "REACTORCIDE_JOB_STEPS", message: "is not a JSON list of steps", allowed: 'e.g. [{"name":"test","run":"make test"}]' });
+  return undefined;
 }
 
 /**

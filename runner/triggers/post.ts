@@ -58,8 +58,16 @@ export async function postTriggers(
       signal: AbortSignal.timeout(timeoutMs),
       redirect: "error",
     });
-    await response.arrayBuffer().catch(() => undefined);
-    return response.status === 201 ? { status: 201 } : { status: response.status, error: `HTTP ${response.status}` };
+    const text = await response.text().catch(() => "");
+    if (response.status === 201) return { status: 201 };
+    // The coordinator's error shape says why (e.g. a refused trigger); anything else, the status.
+    let reason = "";
+    try {
+      reason = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? "";
+    } catch {
+      // not JSON
+    }
+    return { status: response.status, error: `HTTP ${response.status}${reason ? `: ${reason.slice(0, 500)}` : ""}` };
   } catch (error) {
     return { status: null, error: (error as Error).message };
   }

@@ -57,7 +57,9 @@ export async function triggerJobs(jobs: TriggerJob[], options: TriggerOptions = 
   const env = options.env ?? process.env;
   const target = coordinatorFromEnv(env);
   // Check the transport before writing, so a refused URL is reported with nothing half-done.
-  const endpoint = target ? triggersEndpoint(target, options.allowInsecureTransport ?? false) : null;
+  // The worker says so when it handed out an http address (loopback or the container bridge).
+  const insecure = options.allowInsecureTransport ?? env.REACTORCIDE_ALLOW_INSECURE_TRANSPORT === "true";
+  const endpoint = target ? triggersEndpoint(target, insecure) : null;
   const workspace = resolveWorkspace(options);
 
   const pending = await appendTriggers(workspace, normalised);

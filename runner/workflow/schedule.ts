@@ -3,7 +3,8 @@ import type { OutputStream } from "../steps/engine.ts";
 import { runSucceeded, skipReason, triggeredNodes } from "./decide.ts";
 import type { Workflow, WorkflowJob } from "./load.ts";
 
-export type JobStatus = "success" | "failure" | "skipped" | "error";
+/** A job's end in a workflow report (cancelled and timed_out come from the daemon's runs). */
+export type JobStatus = "success" | "failure" | "skipped" | "error" | "cancelled" | "timed_out";
 
 export interface JobRun {
   name: string;

@@ -32,6 +32,7 @@ const WorkflowSubmit = t.Object(
     project: t.String({ minLength: 1, description: "project id or name" }),
     // Checked in the handler, so the error says both forms (a union's error names neither).
     workflow: t.Unknown({ description: "the workflow file: YAML text, or the same document as a JSON object" }),
+    name: t.Optional(t.String({ minLength: 1, maxLength: 200, pattern: ONE_LINE, description: "the run's name when the file has none (e.g. the file name)" })),
     ref: t.Optional(t.String({ minLength: 1, maxLength: 250, pattern: ONE_LINE })),
     sha: t.Optional(t.String({ pattern: "^[0-9a-fA-F]{4,64}$", description: "a commit id" })),
     branch: t.Optional(t.String({ minLength: 1, maxLength: 250, pattern: ONE_LINE })),
@@ -83,7 +84,7 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         }
         let workflow;
         try {
-          workflow = parseWorkflowDefinition(body.workflow);
+          workflow = parseWorkflowDefinition(body.workflow, body.name);
         } catch (error) {
           if (error instanceof DefinitionError) throw badRequest(error.message, error.problems[0]?.field ?? "workflow");
           throw error;

@@ -11,7 +11,8 @@
 import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatEnvFile, JOB_ENV_FILE, JOB_ROOT } from "../../../runner/protocol/index.ts";
-import { RefusedError } from "./runtime.ts";
+import { readTriggersFile } from "../../../runner/triggers/file.ts";
+import { RefusedError, type FoundTriggers } from "./runtime.ts";
 
 export interface HostWorkspaceOptions {
   /** Directory of this worker's workspaces; nothing else should live there. */
@@ -46,6 +47,15 @@ export class HostWorkspaces {
 
   runnerEnvFile(jobId: string): string {
     return `${this.dir(jobId)}${RUNNER_ENV_SUFFIX}`;
+  }
+
+  /** The job's triggers.json (checked as the runner checks it: no links, pipes or huge files), before the workspace goes. */
+  readTriggers(jobId: string): FoundTriggers {
+    try {
+      return { payload: readTriggersFile(this.dir(jobId)) };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message.replace(this.options.root, "<workspaces>") : String(error) };
+    }
   }
 
   /** A fresh, empty workspace holding job.env; whatever an earlier attempt left is removed first. */

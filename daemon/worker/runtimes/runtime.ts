@@ -6,6 +6,8 @@
  * removes all of it when the job ends, when `remove` is called, or at start through `leftovers`.
  */
 
+import type { TriggerPayload } from "../../../runner/protocol/trigger.ts";
+
 /** Resource ceilings for one job; absent fields fall back to the worker's defaults. */
 export interface Limits {
   /** Bytes of memory (swap is capped to the same, so the limit is real). */
@@ -47,6 +49,9 @@ export interface RunSpec {
   untrusted: boolean;
 }
 
+/** What the job left in /job/triggers.json, read before its workspace is removed. */
+export type FoundTriggers = { payload: TriggerPayload | null } | { error: string };
+
 /** How a job's process ended. */
 export interface Exit {
   /** Exit status; 128+N when killed by signal N (137 for SIGKILL). */
@@ -55,6 +60,11 @@ export interface Exit {
   oomKilled: boolean;
   /** The runtime's own deadline ended it (a Kubernetes Job's DeadlineExceeded), not the worker's timer. */
   deadlineExceeded?: boolean;
+  /**
+   * The job's triggers file, from runtimes that can read its workspace (docker, podman, nerdctl,
+   * process). Absent where they cannot (Kubernetes): there stdout trigger lines carry them.
+   */
+  triggers?: FoundTriggers;
 }
 
 export interface RunningJob {

@@ -1,4 +1,5 @@
-import type { Coordinator, FinishReport, JobStatus, WorkerInfo, WorkerJob } from "../coordinator.ts";
+import type { TriggerPayload } from "../../../runner/protocol/trigger.ts";
+import type { Coordinator, FinishReport, JobStatus, TriggerSubmission, WorkerInfo, WorkerJob } from "../coordinator.ts";
 import type { LogLine } from "../logs/shipper.ts";
 
 /**
@@ -12,6 +13,8 @@ export class MemoryCoordinator implements Coordinator {
   readonly secretValues = new Map<string, Record<string, string>>();
   readonly finishes: { jobId: string; report: FinishReport }[] = [];
   readonly workers = new Map<string, WorkerInfo>();
+  /** Triggers received, each (job, operation, job name) once, as the real coordinator keeps them. */
+  readonly triggers: { jobId: string; via: string; operationId: string; jobName: string }[] = [];
 
   add(job: Partial<WorkerJob> & Pick<WorkerJob, "command">, secrets: Record<string, string> = {}): WorkerJob {
     const full: WorkerJob = {
@@ -84,6 +87,18 @@ export class MemoryCoordinator implements Coordinator {
     const ok = this.transition(jobId, ["running"], report.status);
     if (ok) this.finishes.push({ jobId, report });
     return ok;
+  }
+  async jobToken(jobId: string) {
+    return { token: `rcd_memory_${jobId}` };
+  }
+  async submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission> {
+    const created: string[] = [];
+    for (const job of payload.jobs) {
+      if (this.triggers.some((t) => t.jobId === jobId && t.operationId === payload.operation_id && t.jobName === job.job_name)) continue;
+      this.triggers.push({ jobId, via, operationId: payload.operation_id, jobName: job.job_name });
+      created.push(job.job_name);
+    }
+    return { created, duplicates: payload.jobs.length - created.length };
   }
   async heartbeat(info: WorkerInfo) {
     this.workers.set(info.id, info);

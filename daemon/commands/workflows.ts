@@ -1,0 +1,26 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { printJson, withClient } from "../client/run.ts";
+import type { RunView } from "../client/workflow-follow.ts";
+import { describeRun } from "./workflow.ts";
+
+export default defineCommand({
+  meta: { name: "workflows", description: "List workflow runs, newest first" },
+  args: {
+    project: { type: "string", description: "only this project (id or name)" },
+    status: { type: "string", description: "running, awaiting_approval, success, failure or cancelled" },
+    limit: { type: "string", description: "how many (1-200)", default: "50" },
+    json: { type: "boolean", description: "print JSON" },
+  },
+  async run({ args }) {
+    const query = new URLSearchParams({ limit: args.limit });
+    if (args.project) query.set("project", args.project);
+    if (args.status) query.set("status", args.status);
+    await withClient(async (client) => {
+      const page = await client.json<{ workflows: RunView[]; next_offset: number | null }>("GET", `/api/v1/workflows?${query}`);
+      if (args.json) return printJson(page);
+      if (page.workflows.length === 0) consola.info("no workflow runs");
+      for (const run of page.workflows) console.log(describeRun(run));
+    });
+  },
+});
