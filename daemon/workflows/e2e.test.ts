@@ -99,6 +99,15 @@ describe("run-time triggers on the process runtime", () => {
   }, 240_000);
 });
 
+/** The host's address on Docker's default bridge: its IPAM gateway, else the subnet's first address (docker0). */
+function bridgeGateway(): string {
+  const config = JSON.parse(Bun.spawnSync(["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"]).stdout.toString()) as { Subnet?: string; Gateway?: string }[];
+  const first = config.find((c) => c.Subnet?.includes("."));
+  if (first?.Gateway) return first.Gateway;
+  const [a, b, c] = first!.Subnet!.split("/")[0]!.split(".");
+  return `${a}.${b}.${c}.1`;
+}
+
 describe("the example workflow in runner containers", () => {
   let system: TestSystem;
   let gitDaemon: ReturnType<typeof Bun.spawn> | undefined;
@@ -109,7 +118,7 @@ describe("the example workflow in runner containers", () => {
     system = await startTestSystem({ image });
     await system.addWorker({ runtime: "docker", concurrency: 2 });
     // This repository's HEAD, served read-only over git:// on the bridge a job container reaches.
-    const gateway = Bun.spawnSync(["docker", "network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}"]).stdout.toString().trim();
+    const gateway = bridgeGateway();
     const base = mkdtempSync(join(tmpdir(), "rc-wf-git-"));
     chmodSync(base, 0o755);
     expect(Bun.spawnSync(["git", "clone", "--quiet", "--bare", root, join(base, "repo.git")]).exitCode).toBe(0);

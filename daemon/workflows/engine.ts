@@ -708,6 +708,10 @@ async function withNodes(db: Db, runs: WorkflowRun[]) {
     .from(workflowNodes)
     .where(inArray(workflowNodes.runId, runs.map((r) => r.id)))
     .orderBy(asc(workflowNodes.createdAt), asc(workflowNodes.depth));
+  // The workflow file's order, then triggered nodes as they came (rows of one insert share created_at).
+  const position = new Map(runs.map((r) => [r.id, new Map(((r.definition as { jobs?: { name: string }[] }).jobs ?? []).map((j, i) => [j.name, i]))]));
+  const rank = (n: WorkflowNode) => position.get(n.runId)?.get(n.name) ?? Number.MAX_SAFE_INTEGER;
+  nodes.sort((a, b) => rank(a) - rank(b) || a.createdAt.getTime() - b.createdAt.getTime() || a.depth - b.depth);
   const jobIds = nodes.map((n) => n.jobId).filter((x): x is string => !!x);
   const jobStatus = new Map<string, string>();
   if (jobIds.length) for (const j of await db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds))) jobStatus.set(j.id, j.status);
