@@ -66,7 +66,7 @@ export interface RunContext {
 }
 
 /** A node's stored spec: the loaded job plus what a trigger narrowed. */
-type NodeSpec = WorkflowJob & { secrets?: string[]; source?: SourceRef; ciSource?: SourceRef; priority?: number };
+type NodeSpec = WorkflowJob & { secrets?: string[]; source?: SourceRef; ciSource?: SourceRef; priority?: number; untrusted?: boolean };
 
 export interface StartRunInput {
   projectId: string;
@@ -351,6 +351,8 @@ export class WorkflowEngine {
       parentJobId: node.parentJobId,
       workflowRunId: run.id,
       submittedBy: context.submittedBy,
+      // Trust flows down: an untrusted run or parent makes every job after it untrusted.
+      untrusted: context.untrusted || spec.untrusted === true,
     };
   }
 
@@ -417,7 +419,7 @@ export class WorkflowEngine {
     const run = await this.lockRun(tx, runId);
     if (run.status === "cancelled") throw new TriggerRefused("the workflow run was cancelled");
     const context = run.context as unknown as RunContext;
-    const untrusted = context.untrusted;
+    const untrusted = context.untrusted || parent!.untrusted;
     fresh.forEach((t, i) => this.checkTrigger(t, i, parent!, untrusted, allowedSecrets));
 
     const nodes = await tx.select().from(workflowNodes).where(eq(workflowNodes.runId, runId));
@@ -441,6 +443,7 @@ export class WorkflowEngine {
         ...(sourceOf(trigger.source_type, trigger.source_url, trigger.source_ref) ? { source: sourceOf(trigger.source_type, trigger.source_url, trigger.source_ref) } : {}),
         ...(sourceOf(trigger.ci_source_type, trigger.ci_source_url, trigger.ci_source_ref) ? { ciSource: sourceOf(trigger.ci_source_type, trigger.ci_source_url, trigger.ci_source_ref) } : {}),
         ...(trigger.priority !== undefined ? { priority: trigger.priority } : {}),
+        untrusted,
       };
       // A child runs from its parent's source and job code unless the trigger names its own.
       spec.source ??= parent!.source ?? undefined;
@@ -549,7 +552,7 @@ export class WorkflowEngine {
       source: parent.source ?? null,
       ciSource: parent.ciSource ?? null,
       secrets: parent.secretRefs,
-      untrusted: false,
+      untrusted: parent.untrusted,
       image: parent.image,
       submittedBy: parent.submittedBy,
     };

@@ -234,6 +234,19 @@ describe("triggers from a running job", () => {
     expect(statuses(await show(ok.json.workflow_run_id))).toEqual({ parent: "running", fine: "waiting" });
   });
 
+  test("trust flows down: a child of an untrusted job is untrusted, and it cannot name the job code its follow-ups run", async () => {
+    const { job, token } = await runningJob({ untrusted: true });
+    const hostile = await post(job.id, token, payload([{ job_name: "pwn", job_command: "true", ci_source_type: "git", ci_source_url: "https://evil.example/ci.git" }]));
+    expect(hostile.status).toBe(422);
+    expect(hostile.json.error.field).toBe("jobs[0].ci_source_type");
+    const ok = await post(job.id, token, payload([{ job_name: "child", job_command: "true", source_type: "git", source_url: "https://example.com/fork.git" }]));
+    expect(ok.status).toBe(201);
+    await endJob(job.id);
+    const run = await show(ok.json.workflow_run_id);
+    const child = (await api.call("GET", `/api/v1/jobs/${jobOf(run, "child")}`)).json;
+    expect(child).toMatchObject({ untrusted: true, source: { type: "git", url: "https://example.com/fork.git" } });
+  });
+
   test("a chain of triggers deeper than the limit and a run over the node limit are refused", async () => {
     // Depth: each generation's job triggers the next; the limit is 3.
     let { job, token } = await runningJob();
