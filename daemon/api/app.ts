@@ -53,13 +53,16 @@ export function buildApp(deps: AppDeps) {
     queue: deps.queue,
     eventPollMs: deps.logPollMs,
     afterEnd: async (job) => {
-      // Best effort here; what a crash skips: tokens expire, logs are archived on the next append or read,
-      // and workflow runs are advanced by recover() at start.
+      // Best effort here; what a crash skips: tokens expire, logs are archived on the next append or read.
       await revokeJobTokens(deps.db, job.id);
       await jobLogEnded(deps, job.id);
-      await workflows.jobEnded(job.id).catch((error) => console.error(`workflow advance after job ${job.id}: ${error instanceof Error ? error.message : error}`));
       if (job.startedAt && job.finishedAt) metrics.jobDuration.observe({ status: job.status }, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000);
     },
+  });
+  // Workflow runs move on from the durable "job ended" event: a daemon killed between a job's end
+  // and its run's advance hands the event over again at start (advancing twice changes nothing).
+  jobs.events.subscribe("workflow-advance", async (event) => {
+    if (event.kind === "ended" && event.job.workflow_run_id) await workflows.jobEnded(event.job.id);
   });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })

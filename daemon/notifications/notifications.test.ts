@@ -401,6 +401,8 @@ describe("workflow runs through the engine's durable events", () => {
           await internal(`/jobs/${node.job_id}/logs`, { lines: [{ line: `${node.name}: working` }, { line: `${node.name}: ${fail.includes(node.name) ? "broken" : "fine"}` }] });
           const status = fail.includes(node.name) ? "failure" : "success";
           await internal(`/jobs/${node.job_id}/status`, { status, exit_code: status === "success" ? 0 : 1 });
+          // The job-ended event advances the run (workflow-advance subscriber); the bus is not started in API tests.
+          await api.jobs.events.drain();
         }
         // The run's jobs' own "job ended" events reach the subscriber too; a run's job is not reported alone.
         await api.jobs.events.drain();

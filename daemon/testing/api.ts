@@ -30,6 +30,8 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
   const deps: AppDeps = { db, sql, queue: idleQueue, archive, key, notifier, logPollMs: 1000, ...overrides };
   // The job event bus is not started: tests hand events over with jobs.events.drain().
   const { app, metrics, workflows, jobs } = buildApp(deps);
+  // Registers the subscribers now (a new one starts after the newest event), so drain() hands over every event from here on.
+  await jobs.events.drain();
   const admin = (await bootstrapAdmin(db))!.token;
 
   /** A request through app.handle; `body` objects are sent as JSON, strings as they are. */

@@ -99,6 +99,21 @@ describe("run-time triggers on the process runtime", () => {
   }, 240_000);
 });
 
+/**
+ * The runner image under a tag of this binary's own (reactorcide/runner:wf-<sha>): the shared :dev
+ * tag is rebuilt by every checkout's tests, and a job started a moment later could get another's runner.
+ */
+async function privateRunnerImage(): Promise<string> {
+  await ensureRunnerImage();
+  const binary = await ensureRunnerBinary();
+  const sha = new Bun.CryptoHasher("sha256").update(await Bun.file(binary).arrayBuffer()).digest("hex").slice(0, 16);
+  const tag = `reactorcide/runner:wf-${sha}`;
+  const proc = Bun.spawn(["flock", join(root, ".image-cache", "build.lock"), process.execPath, join(root, "scripts", "image.ts"), "--binary", binary, "--tag", tag], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`building ${tag}: ${err}`);
+  return tag;
+}
+
 /** The host's address on Docker's default bridge: its IPAM gateway, else the subnet's first address (docker0). */
 function bridgeGateway(): string {
   const config = JSON.parse(Bun.spawnSync(["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"]).stdout.toString()) as { Subnet?: string; Gateway?: string }[];
@@ -114,7 +129,7 @@ describe("the example workflow in runner containers", () => {
   let sourceUrl = "";
   let sha = "";
   beforeAll(async () => {
-    const image = await ensureRunnerImage();
+    const image = await privateRunnerImage();
     system = await startTestSystem({ image });
     await system.addWorker({ runtime: "docker", concurrency: 2 });
     // This repository's HEAD, served read-only over git:// on the bridge a job container reaches.

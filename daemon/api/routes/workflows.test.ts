@@ -29,16 +29,18 @@ const show = async (id: string): Promise<Run> => (await api.call("GET", `/api/v1
 const statuses = (run: Run) => Object.fromEntries(run.nodes.map((n) => [n.name, n.status]));
 const internal = (path: string, body: unknown) => api.call("POST", `/api/v1/internal${path}`, { token: worker, body });
 
-/** What a worker does with a job: running, then the end status. */
+/** What a worker does with a job: running, then the end status (whose event advances the run). */
 async function runJob(jobId: string, status: "success" | "failure" = "success") {
   expect((await internal(`/jobs/${jobId}/status`, { status: "running", worker_id: "w1" })).status).toBe(200);
-  expect((await internal(`/jobs/${jobId}/status`, { status, exit_code: status === "success" ? 0 : 1 })).status).toBe(200);
+  await endJob(jobId, status);
 }
 async function startJob(jobId: string) {
   expect((await internal(`/jobs/${jobId}/status`, { status: "running", worker_id: "w1" })).status).toBe(200);
 }
 async function endJob(jobId: string, status: "success" | "failure" = "success") {
   expect((await internal(`/jobs/${jobId}/status`, { status, exit_code: status === "success" ? 0 : 1 })).status).toBe(200);
+  // The job-ended event goes to the workflow-advance subscriber (serve's bus does this by itself).
+  await api.jobs.events.drain();
 }
 const jobOf = (run: Run, name: string) => run.nodes.find((n) => n.name === name)!.job_id!;
 /** Runs every queued node once (with `fail` failing), until the run ends. */

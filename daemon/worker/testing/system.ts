@@ -35,6 +35,8 @@ export async function startTestSystem(options: { image: string }) {
   const corndogs: CorndogsServer = await startCorndogsServer({ sql: api.sql, listen: "127.0.0.1:0" });
   const client = new CorndogsClient(corndogs.address);
   queue.attach(client);
+  // Job events reach their subscribers (workflow advance) as in serve.
+  await api.jobs.events.start();
   const server = api.app.listen({ hostname: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${server.server!.port}`;
   const workerToken = await api.tokenFor("test-worker", { worker: true });
