@@ -151,3 +151,38 @@ describe("event → eval → workflow runs → commit statuses (GitHub stand-in)
     await until(() => gh.latest("acme/flow", sha)["reactorcide/slow"] === "error", "error status after cancel");
   });
 });
+
+describe("the same on GitLab (GitLab stand-in)", () => {
+  test("a merge request: eval and workflow statuses with GitLab's states, a canceled run, one note edited in place", async () => {
+    const { startGitlabStandIn } = await import("./testing/gitlab-standin.ts");
+    const { gitlabHeaders, gitlabMergeRequest, gitlabProject } = await import("./testing/payloads.ts");
+    const gl = startGitlabStandIn({ token: "glpat-flow" });
+    try {
+      await api.call("POST", "/api/v1/projects", {
+        body: { name: "flow-gl", vcs_provider: "gitlab", repo_url: "https://gitlab.example/group/flow.git", webhook_secret: "gl-flow-token", vcs_token: "glpat-flow", vcs_api_url: `${gl.url}/api/v4` },
+      });
+      const project = gitlabProject(77, "http://172.17.0.1:9/group/flow.git", "group/flow");
+      const sha = "7".repeat(40);
+      const body = JSON.stringify(gitlabMergeRequest(project, { action: "open", iid: 9, target: "main", source: "feature", sha }));
+      const r = await api.call("POST", "/api/v1/webhooks/gitlab", { body, headers: gitlabHeaders("gl-flow-token", "Merge Request Hook"), token: null });
+      expect(r.status).toBe(202);
+      await vcs.processor.drain();
+      const d = (await api.sql`SELECT * FROM webhook_deliveries WHERE id = ${r.json.id}`)[0]!;
+      await until(() => gl.latest("77", sha)["reactorcide/eval"] === "pending", "pending eval");
+      await runJob(d.eval_job_id, "success", [
+        { job_name: "test", workflow: "ci", job_command: "make test" },
+        { job_name: "slow", workflow: "slow", job_command: "sleep 100" },
+      ]);
+      const test = (await jobsOf("ci")).find((j) => j.env.REACTORCIDE_SHA === sha)!;
+      await runJob(test.id, "success");
+      const [slow] = await api.sql`SELECT * FROM workflow_runs WHERE commit_sha = ${sha} AND name = 'slow'`;
+      await api.workflows.cancel(slow!.id, "admin");
+      await until(() => gl.latest("77", sha)["reactorcide/ci"] === "success" && gl.latest("77", sha)["reactorcide/slow"] === "canceled" && gl.latest("77", sha)["reactorcide/eval"] === "success", "GitLab end states");
+      await until(() => gl.notes("77", 9).length === 1 && gl.notes("77", 9)[0]!.body.includes("✅ success"), "merge request note");
+      expect(gl.notes("77", 9).length).toBe(1);
+      expect(gl.calls.every((c) => c.headers["private-token"] === "glpat-flow")).toBe(true);
+    } finally {
+      gl.stop();
+    }
+  });
+});
