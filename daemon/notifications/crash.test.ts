@@ -19,132 +19,111 @@ afterAll(async () => {
 
 const SECRET = "crash-hook-secret-42";
 
-test("daemon killed with a notification pending, then restarted: delivered once", async () => {
+/**
+ * serve --no-worker on a fresh database and data directory, started as often as a test needs
+ * (each start sees what the last left), a receiver that is down until `hook.listen()`, and
+ * requests with the admin token of the first start (a worker token when asked).
+ */
+async function daemonAndReceiver() {
   const base = mkdtempSync(join(tmpdir(), "rc-notify-crash-"));
   chmodSync(base, 0o711);
   const { url: databaseUrl } = await testDatabase("notify_crash");
-  const env = {
-    HOME: join(base, "home"),
-    XDG_CONFIG_HOME: join(base, "config"),
-    DATABASE_URL: databaseUrl,
-    REACTORCIDE_MASTER_KEY: "",
-    REACTORCIDE_PUBLIC_URL: "https://ci.example.test",
-    NODE_ENV: "production",
-  };
+  const env = { HOME: join(base, "home"), XDG_CONFIG_HOME: join(base, "config"), DATABASE_URL: databaseUrl, REACTORCIDE_MASTER_KEY: "", REACTORCIDE_PUBLIC_URL: "https://ci.example.test", NODE_ENV: "production" };
   const argv = [process.execPath, join(import.meta.dir, "..", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--no-worker"];
   const hook = await startHookReceiver(SECRET, { down: true });
+  let admin = "";
+  let current: Served | undefined;
+  return {
+    hook,
+    async start() {
+      current = await startServe(argv, env);
+      running.push(current);
+      admin ||= current.adminToken!;
+      return current;
+    },
+    async kill() {
+      current!.proc.kill("SIGKILL");
+      await current!.proc.exited;
+    },
+    async call(method: string, path: string, body?: unknown, token = admin): Promise<{ status: number; json: any }> {
+      const r = await fetch(current!.url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, json: await r.json() };
+    },
+    /** Plays a worker: the job runs and ends with `status`. */
+    async endJob(worker: string, jobId: string, status: "success" | "failure") {
+      expect((await this.call("POST", `/api/v1/internal/jobs/${jobId}/status`, { status: "running", worker_id: "w1" }, worker)).status).toBe(200);
+      expect((await this.call("POST", `/api/v1/internal/jobs/${jobId}/status`, { status, exit_code: status === "success" ? 0 : 1 }, worker)).status).toBe(200);
+    },
+  };
+}
 
-  const first = await startServe(argv, env);
-  running.push(first);
-  const token = first.adminToken!;
-  const call = (s: Served, method: string, path: string, body?: unknown) =>
-    fetch(s.url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  expect((await call(first, "POST", "/api/v1/projects", { name: "crashy" })).status).toBe(201);
-  const rule: any = await (await call(first, "POST", "/api/v1/projects/crashy/notifications", { on: "always", target: { type: "webhook", url: hook.url, secret: SECRET } })).json();
-  const test1 = await call(first, "POST", `/api/v1/projects/crashy/notifications/${rule.id}/test`);
-  expect(test1.status).toBe(202);
-  const pending: any = await test1.json();
-  expect(pending.state).toBe("pending");
-
-  first.proc.kill("SIGKILL");
-  await first.proc.exited;
-  hook.listen();
-
-  const second = await startServe(argv, env);
-  running.push(second);
-  // The first retry is due about 10 s after the failed attempt.
+/** After the restart: exactly one delivery arrives, signed. */
+async function deliveredOnce(hook: Awaited<ReturnType<typeof startHookReceiver>>) {
   const [got] = await hook.waitFor(1, 60_000);
   expect(got!.verified).toBe(true);
-  expect(got!.headers.get("x-reactorcide-delivery")).toBe(pending.delivery_id);
-  const listed: any = await (await call(second, "GET", "/api/v1/projects/crashy/notifications")).json();
-  expect(listed.notifications[0].last_deliveries[0]).toMatchObject({ id: pending.delivery_id, state: "delivered", attempts: 2 });
   // Nothing else comes: the delivery is marked done.
   await Bun.sleep(1500);
   expect(hook.received).toHaveLength(1);
+  return got!;
+}
+
+test("daemon killed with a notification pending, then restarted: delivered once", async () => {
+  const d = await daemonAndReceiver();
+  await d.start();
+  expect((await d.call("POST", "/api/v1/projects", { name: "crashy" })).status).toBe(201);
+  const rule = (await d.call("POST", "/api/v1/projects/crashy/notifications", { on: "always", target: { type: "webhook", url: d.hook.url, secret: SECRET } })).json;
+  const pending = await d.call("POST", `/api/v1/projects/crashy/notifications/${rule.id}/test`);
+  expect(pending).toMatchObject({ status: 202, json: { state: "pending" } });
+
+  await d.kill();
+  d.hook.listen();
+  const second = await d.start();
+  // The first retry is due about 10 s after the failed attempt.
+  const got = await deliveredOnce(d.hook);
+  expect(got.headers.get("x-reactorcide-delivery")).toBe(pending.json.delivery_id);
+  const listed = (await d.call("GET", "/api/v1/projects/crashy/notifications")).json;
+  expect(listed.notifications[0].last_deliveries[0]).toMatchObject({ id: pending.json.delivery_id, state: "delivered", attempts: 2 });
   expect(await second.stop()).toBe(0);
-  await hook.stop();
+  await d.hook.stop();
 }, 120_000);
 
 test("daemon killed right after a workflow run ended, its notification unsent: the restart sends it once", async () => {
-  const base = mkdtempSync(join(tmpdir(), "rc-notify-crash-"));
-  chmodSync(base, 0o711);
-  const { url: databaseUrl } = await testDatabase("notify_crash");
-  const env = {
-    HOME: join(base, "home"),
-    XDG_CONFIG_HOME: join(base, "config"),
-    DATABASE_URL: databaseUrl,
-    REACTORCIDE_MASTER_KEY: "",
-    NODE_ENV: "production",
-  };
-  const argv = [process.execPath, join(import.meta.dir, "..", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--no-worker"];
-  const hook = await startHookReceiver(SECRET, { down: true });
-  const first = await startServe(argv, env);
-  running.push(first);
-  const admin = first.adminToken!;
-  const call = async (s: Served, method: string, path: string, body?: unknown, token = admin): Promise<any> => {
-    const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, json: await r.json() };
-  };
-  await call(first, "POST", "/api/v1/projects", { name: "crashwf", default_image: "busybox" });
-  const rule = (await call(first, "POST", "/api/v1/projects/crashwf/notifications", { target: { type: "webhook", url: hook.url, secret: SECRET } })).json;
-  const worker = (await call(first, "POST", "/api/v1/tokens", { name: "crash-worker", worker: true })).json.token;
-  const run = (await call(first, "POST", "/api/v1/workflows", { project: "crashwf", workflow: { name: "nightly", jobs: { only: { command: "false" } } }, branch: "main" })).json;
-  const jobId = run.nodes[0].job_id;
-  expect((await call(first, "POST", `/api/v1/internal/jobs/${jobId}/status`, { status: "running", worker_id: "w1" }, worker)).status).toBe(200);
-  expect((await call(first, "POST", `/api/v1/internal/jobs/${jobId}/status`, { status: "failure", exit_code: 1 }, worker)).status).toBe(200);
+  const d = await daemonAndReceiver();
+  await d.start();
+  await d.call("POST", "/api/v1/projects", { name: "crashwf", default_image: "busybox" });
+  const rule = (await d.call("POST", "/api/v1/projects/crashwf/notifications", { target: { type: "webhook", url: d.hook.url, secret: SECRET } })).json;
+  const worker = (await d.call("POST", "/api/v1/tokens", { name: "crash-worker", worker: true })).json.token;
+  const run = (await d.call("POST", "/api/v1/workflows", { project: "crashwf", workflow: { name: "nightly", jobs: { only: { command: "false" } } }, branch: "main" })).json;
+  await d.endJob(worker, run.nodes[0].job_id, "failure");
   // Killed at once: the run's end is recorded; its notification at most pending (the receiver is down).
-  first.proc.kill("SIGKILL");
-  await first.proc.exited;
-  hook.listen();
-
-  const second = await startServe(argv, env);
-  running.push(second);
-  const [got] = await hook.waitFor(1, 60_000);
-  expect(got!.verified).toBe(true);
-  expect(got!.json).toMatchObject({ event: "workflow_run.ended", status: "failure", run: { id: run.id, name: "nightly", branch: "main" } });
-  await Bun.sleep(1500);
-  expect(hook.received).toHaveLength(1);
-  const listed = (await call(second, "GET", "/api/v1/projects/crashwf/notifications")).json;
+  await d.kill();
+  d.hook.listen();
+  const second = await d.start();
+  const got = await deliveredOnce(d.hook);
+  expect(got.json).toMatchObject({ event: "workflow_run.ended", status: "failure", run: { id: run.id, name: "nightly", branch: "main" } });
+  const listed = (await d.call("GET", "/api/v1/projects/crashwf/notifications")).json;
   expect(listed.notifications.find((n: { id: string }) => n.id === rule.id).last_deliveries).toMatchObject([{ subject: "workflow_run", subject_id: run.id, state: "delivered" }]);
   expect(await second.stop()).toBe(0);
-  await hook.stop();
+  await d.hook.stop();
 }, 120_000);
 
 test("daemon killed right after a job ended on its own: the restart sends its notification once", async () => {
-  const base = mkdtempSync(join(tmpdir(), "rc-notify-crash-"));
-  chmodSync(base, 0o711);
-  const { url: databaseUrl } = await testDatabase("notify_crash");
-  const env = { HOME: join(base, "home"), XDG_CONFIG_HOME: join(base, "config"), DATABASE_URL: databaseUrl, REACTORCIDE_MASTER_KEY: "", NODE_ENV: "production" };
-  const argv = [process.execPath, join(import.meta.dir, "..", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--no-worker"];
-  const hook = await startHookReceiver(SECRET, { down: true });
-  const first = await startServe(argv, env);
-  running.push(first);
-  const admin = first.adminToken!;
-  const call = async (s: Served, method: string, path: string, body?: unknown, token = admin): Promise<any> => {
-    const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, json: await r.json() };
-  };
-  await call(first, "POST", "/api/v1/projects", { name: "crashjob", default_image: "busybox" });
-  await call(first, "POST", "/api/v1/projects/crashjob/notifications", { jobs: true, target: { type: "webhook", url: hook.url, secret: SECRET } });
-  const worker = (await call(first, "POST", "/api/v1/tokens", { name: "crash-worker", worker: true })).json.token;
-  const job = (await call(first, "POST", "/api/v1/jobs", { name: "lonely", command: "false", project: "crashjob" })).json;
-  expect((await call(first, "POST", `/api/v1/internal/jobs/${job.id}/status`, { status: "running", worker_id: "w1" }, worker)).status).toBe(200);
-  expect((await call(first, "POST", `/api/v1/internal/jobs/${job.id}/status`, { status: "failure", exit_code: 1 }, worker)).status).toBe(200);
-  first.proc.kill("SIGKILL");
-  await first.proc.exited;
-  hook.listen();
-
-  const second = await startServe(argv, env);
-  running.push(second);
-  const [got] = await hook.waitFor(1, 60_000);
-  expect(got!.verified).toBe(true);
-  expect(got!.json).toMatchObject({ event: "job.ended", status: "failure", run: { kind: "job", id: job.id, name: "lonely" } });
-  await Bun.sleep(1500);
-  expect(hook.received).toHaveLength(1);
+  const d = await daemonAndReceiver();
+  await d.start();
+  await d.call("POST", "/api/v1/projects", { name: "crashjob", default_image: "busybox" });
+  await d.call("POST", "/api/v1/projects/crashjob/notifications", { jobs: true, target: { type: "webhook", url: d.hook.url, secret: SECRET } });
+  const worker = (await d.call("POST", "/api/v1/tokens", { name: "crash-worker", worker: true })).json.token;
+  const job = (await d.call("POST", "/api/v1/jobs", { name: "lonely", command: "false", project: "crashjob" })).json;
+  await d.endJob(worker, job.id, "failure");
+  await d.kill();
+  d.hook.listen();
+  const second = await d.start();
+  const got = await deliveredOnce(d.hook);
+  expect(got.json).toMatchObject({ event: "job.ended", status: "failure", run: { kind: "job", id: job.id, name: "lonely", url: `https://ci.example.test/jobs/${job.id}` } });
   expect(await second.stop()).toBe(0);
-  await hook.stop();
+  await d.hook.stop();
 }, 120_000);
