@@ -308,3 +308,29 @@ describe("workflow run events", () => {
     expect(got.every((e, i) => i === 0 || e.id > got[i - 1]!.id)).toBe(true);
   });
 });
+
+describe("crash safety", () => {
+  test("a job end whose advance a crash cut off is taken up after restart, by the event and by recover(), and no node is created twice", async () => {
+    const r = await submit({ project: "wf", workflow: { jobs: { a: { command: "true" }, b: { needs: ["a"], command: "true" } } } });
+    const a = jobOf(r.json, "a");
+    expect((await internal(`/jobs/${a}/status`, { status: "running", worker_id: "w1" })).status).toBe(200);
+    expect((await internal(`/jobs/${a}/status`, { status: "success", exit_code: 0 })).status).toBe(200);
+    // "Killed" before the job-ended event reached the workflow subscriber: b still waits.
+    expect(statuses(await show(r.json.id))).toEqual({ a: "success", b: "waiting" });
+    // A restarted coordinator: a new app on the same database, its engine recovering, its bus handing the event over.
+    const { buildApp } = await import("../app.ts");
+    const restarted = buildApp(api.deps);
+    await restarted.workflows.recover();
+    await restarted.workflows.recover();
+    await restarted.jobs.events.drain();
+    await api.jobs.events.drain();
+    const after = await show(r.json.id);
+    expect(statuses(after)).toEqual({ a: "success", b: "queued" });
+    const jobs = (await api.call("GET", "/api/v1/jobs?project=wf&name=b&limit=200")).json.jobs as { workflow_run_id: string }[];
+    expect(jobs.filter((j) => j.workflow_run_id === r.json.id)).toHaveLength(1);
+    await runJob(jobOf(after, "b"));
+    expect((await show(r.json.id)).status).toBe("success");
+    await restarted.jobs.events.stop();
+    restarted.workflows.close();
+  });
+});
