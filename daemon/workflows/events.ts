@@ -17,6 +17,9 @@ import { asc, eq, gt, sql } from "drizzle-orm";
 import { workflowEventCursors, workflowRunEvents } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 
+/** Advisory lock key serialising event writers (arbitrary, fixed: "rcwfevt"). */
+const WORKFLOW_EVENTS_LOCK = 0x7263776665767;
+
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export type WorkflowRunEventKind = "created" | "changed" | "ended";
 export type WorkflowRunEvent = typeof workflowRunEvents.$inferSelect;
@@ -30,8 +33,14 @@ export class WorkflowEvents {
     private readonly pollMs = 1000,
   ) {}
 
-  /** Inside the transaction that makes the change. */
+  /**
+   * Inside the transaction that makes the change. Subscribers read by id past a cursor, so ids
+   * must become visible in id order: a bigserial taken by a transaction that commits after a
+   * later id's would be skipped for good. The transaction-scoped lock makes event writers take
+   * their ids and commit one after another (held until this transaction ends).
+   */
   async record(tx: Tx, runId: string, kind: WorkflowRunEventKind, status: string): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(${WORKFLOW_EVENTS_LOCK})`);
     await tx.insert(workflowRunEvents).values({ runId, kind, status });
   }
 

@@ -307,6 +307,34 @@ describe("workflow run events", () => {
     expect(mine.filter((k) => k.startsWith("ended"))).toHaveLength(1);
     expect(got.every((e, i) => i === 0 || e.id > got[i - 1]!.id)).toBe(true);
   });
+
+  test("an event whose transaction commits after a later event's is still handed over (ids become visible in order)", async () => {
+    const { WorkflowEvents } = await import("../../workflows/events.ts");
+    const wf = { jobs: { a: { command: "true" } } };
+    const [r1, r2] = [(await submit({ project: "wf", workflow: wf })).json.id as string, (await submit({ project: "wf", workflow: wf })).json.id as string];
+    const events = new WorkflowEvents(api.db, 20);
+    const got: WorkflowRunEvent[] = [];
+    const stop = events.subscribe(`order-${crypto.randomUUID()}`, async (e) => void got.push(e));
+    await Bun.sleep(200);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let recorded!: () => void;
+    const firstRecorded = new Promise<void>((resolve) => (recorded = resolve));
+    // The first writer takes its id, then stays open while a second writer records and commits.
+    const slow = api.db.transaction(async (tx) => {
+      await events.record(tx, r1, "changed", "running");
+      recorded();
+      await gate;
+    });
+    await firstRecorded;
+    const quick = api.db.transaction((tx) => events.record(tx, r2, "changed", "running"));
+    await Bun.sleep(400);
+    release();
+    await Promise.all([slow, quick]);
+    for (let i = 0; i < 50 && !(got.some((e) => e.runId === r1) && got.some((e) => e.runId === r2)); i++) await Bun.sleep(50);
+    stop();
+    expect(got.filter((e) => e.runId === r1 || e.runId === r2).map((e) => e.runId)).toEqual([r1, r2]);
+  });
 });
 
 describe("crash safety", () => {
