@@ -166,7 +166,7 @@ export class WorkflowEngine {
   /** Runs `work` in one transaction, then hands the jobs it created to the queue and wakes subscribers. */
   private async commit<T>(work: (tx: Tx, created: Job[]) => Promise<T>): Promise<T> {
     const created: Job[] = [];
-    const result = await this.deps.db.transaction((tx) => work(tx, created));
+    const result = await this.events.transaction((tx) => work(tx, created));
     for (const job of created) await this.deps.queue.enqueue(job);
     this.events.wake();
     return result;

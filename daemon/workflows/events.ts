@@ -33,15 +33,40 @@ export class WorkflowEvents {
     private readonly pollMs = 1000,
   ) {}
 
+  /** Events recorded inside transactions opened by `transaction()`, written at their end. */
+  private readonly pending = new WeakMap<Tx, { runId: string; kind: WorkflowRunEventKind; status: string }[]>();
+
   /**
    * Inside the transaction that makes the change. Subscribers read by id past a cursor, so ids
    * must become visible in id order: a bigserial taken by a transaction that commits after a
-   * later id's would be skipped for good. The transaction-scoped lock makes event writers take
-   * their ids and commit one after another (held until this transaction ends).
+   * later id's would be skipped for good. Event writers therefore take a transaction-scoped lock
+   * before their ids and hold it to their commit. In a transaction opened by `transaction()` the
+   * rows (and the lock) wait for the end of the work, so the lock is the last one taken: a
+   * transaction holding it never waits for a row another writer locked, and no deadlock can
+   * form around it. Elsewhere the row is written, and the lock taken, at once.
    */
   async record(tx: Tx, runId: string, kind: WorkflowRunEventKind, status: string): Promise<void> {
+    const later = this.pending.get(tx);
+    if (later) later.push({ runId, kind, status });
+    else await this.write(tx, [{ runId, kind, status }]);
+  }
+
+  /** `db.transaction(work)`, with the events `work` records written (under the lock) after it. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      this.pending.set(tx, []);
+      const result = await work(tx);
+      const events = this.pending.get(tx)!;
+      this.pending.delete(tx);
+      await this.write(tx, events);
+      return result;
+    });
+  }
+
+  private async write(tx: Tx, events: { runId: string; kind: WorkflowRunEventKind; status: string }[]): Promise<void> {
+    if (events.length === 0) return;
     await tx.execute(sql`select pg_advisory_xact_lock(${WORKFLOW_EVENTS_LOCK})`);
-    await tx.insert(workflowRunEvents).values({ runId, kind, status });
+    await tx.insert(workflowRunEvents).values(events);
   }
 
   /** After a commit: subscribers look now instead of at their next poll. */

@@ -337,6 +337,76 @@ describe("workflow run events", () => {
   });
 });
 
+describe("concurrent event writers", () => {
+  test("writers that lock each other's runs after recording do not deadlock on the event lock", async () => {
+    const { workflowRuns } = await import("../../../schema/app/index.ts");
+    const { eq } = await import("drizzle-orm");
+    const wf = { jobs: { a: { command: "true" } } };
+    const [r1, r2] = [(await submit({ project: "wf", workflow: wf })).json.id as string, (await submit({ project: "wf", workflow: wf })).json.id as string];
+    const events = api.workflows.events;
+    const got: WorkflowRunEvent[] = [];
+    const stop = events.subscribe(`xlock-${crypto.randomUUID()}`, async (e) => void got.push(e));
+    await Bun.sleep(200);
+    let r2Locked!: () => void;
+    const locked = new Promise<void>((resolve) => (r2Locked = resolve));
+    let w1Waiting!: () => void;
+    const waiting = new Promise<void>((resolve) => (w1Waiting = resolve));
+    // W2 holds run 2's row; W1 records an event for run 1 and then wants run 2's row; W2 then
+    // records too. With the event lock taken at record(), W1 would hold it while waiting for W2,
+    // and W2 wait for it: Postgres would abort one of them (deadlock detected).
+    const w2 = events.transaction(async (tx) => {
+      await tx.select().from(workflowRuns).where(eq(workflowRuns.id, r2)).for("update");
+      r2Locked();
+      await waiting;
+      await Bun.sleep(300);
+      await events.record(tx, r2, "changed", "running");
+    });
+    await locked;
+    const w1 = events.transaction(async (tx) => {
+      await events.record(tx, r1, "changed", "running");
+      w1Waiting();
+      await tx.select().from(workflowRuns).where(eq(workflowRuns.id, r2)).for("update");
+    });
+    await Promise.all([w1, w2]);
+    for (let i = 0; i < 50 && !(got.some((e) => e.runId === r1) && got.some((e) => e.runId === r2)); i++) await Bun.sleep(50);
+    stop();
+    // W2 committed first, so its event has the smaller id; both are handed over.
+    expect(got.filter((e) => e.runId === r1 || e.runId === r2).map((e) => e.runId)).toEqual([r2, r1]);
+  });
+
+  test("many runs advanced, triggered and cancelled at once: no error, every run ends once, events in id order", async () => {
+    const got: WorkflowRunEvent[] = [];
+    const stop = api.workflows.events.subscribe(`stress-${crypto.randomUUID()}`, async (e) => void got.push(e));
+    await Bun.sleep(200);
+    const wf = { jobs: { a: { command: "true" }, ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`b${i}`, { needs: ["a"], command: "true" }])), c: { needs: ["b0", "b1", "b2", "b3"], command: "true" } } };
+    const runs = (await Promise.all(Array.from({ length: 8 }, () => submit({ project: "wf", workflow: wf })))).map((r) => r.json as Run);
+    const ids = runs.map((r) => r.id);
+    // Every round: every queued job of every run starts and ends at once, the engine told of each
+    // end concurrently; some runs also get a trigger or a cancel in the same moment.
+    for (let round = 0; round < 6; round++) {
+      const now = await Promise.all(ids.map(show));
+      const queued = now.flatMap((r) => r.nodes.filter((n) => n.status === "queued").map((n) => n.job_id!));
+      if (queued.length === 0) break;
+      await Promise.all(queued.map((id) => startJob(id)));
+      const token = round === 0 ? ((await internal(`/jobs/${queued[0]}/token`, {})).json.token as string) : "";
+      await Promise.all(queued.map((id) => internal(`/jobs/${id}/status`, { status: "success", exit_code: 0 })));
+      await Promise.all([
+        ...queued.map((id) => api.workflows.jobEnded(id)),
+        ...(round === 1 ? [api.workflows.cancel(ids[7]!, "stress")] : []),
+        ...(round === 0 ? [api.call("POST", `/api/v1/jobs/${queued[0]}/triggers`, { token, body: payload([{ job_name: "extra", job_command: "true" }]) })] : []),
+      ]);
+    }
+    await api.jobs.events.drain();
+    const ended = await Promise.all(ids.map(show));
+    expect(ended.map((r) => r.status)).toEqual([...Array(7).fill("success"), "cancelled"]);
+    for (let i = 0; i < 60 && got.filter((e) => ids.includes(e.runId) && e.kind === "ended").length < 8; i++) await Bun.sleep(50);
+    stop();
+    const mine = got.filter((e) => ids.includes(e.runId));
+    for (const id of ids) expect(mine.filter((e) => e.runId === id && e.kind === "ended")).toHaveLength(1);
+    expect(mine.every((e, i) => i === 0 || e.id > mine[i - 1]!.id)).toBe(true);
+  });
+});
+
 describe("crash safety", () => {
   test("a job end whose advance a crash cut off is taken up after restart, by the event and by recover(), and no node is created twice", async () => {
     const r = await submit({ project: "wf", workflow: { jobs: { a: { command: "true" }, b: { needs: ["a"], command: "true" } } } });
