@@ -11,6 +11,7 @@ import m0006 from "../../schema/migrations/app/0006_log_chunks.sql" with { type:
 import m0007 from "../../schema/migrations/app/0007_job_contract_fields.sql" with { type: "text" };
 import m0008 from "../../schema/migrations/app/0008_dashboard_sessions.sql" with { type: "text" };
 import m0009 from "../../schema/migrations/app/0009_job_events_outbox.sql" with { type: "text" };
+import m0010 from "../../schema/migrations/app/0010_webhook_deliveries_no_jobs_lock.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -31,4 +32,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0007_job_contract_fields": m0007,
   "0008_dashboard_sessions": m0008,
   "0009_job_events_outbox": m0009,
+  "0010_webhook_deliveries_no_jobs_lock": m0010,
 };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "@octokit/webhooks-methods";
+import postgres from "postgres";
 import { testApi } from "../testing/api.ts";
 import { DeliveryProcessor } from "./deliveries.ts";
 import { githubHeaders, githubPullRequest, githubPush, gitlabHeaders, gitlabMergeRequest, gitlabProject, gitlabPush } from "./testing/payloads.ts";
@@ -174,6 +175,35 @@ describe("GitHub webhooks (GitHub's example payloads, signed by @octokit/webhook
     const r = await deliver("/api/v1/webhooks/github", huge, await githubHeaders(SECRET, "push", "{}"));
     expect(r.status).toBe(413);
     await processor.drain();
+  });
+
+  test("the answer does not wait on the jobs table: with jobs locked by another transaction a delivery is answered 202 at once, and processed once the lock is gone", async () => {
+    const other = postgres({ ...(api.sql as unknown as { options: postgres.Options<{}> }).options, max: 1, onnotice: () => {} });
+    try {
+      let answered: { status: number; json: any } | "blocked" = "blocked";
+      const release = Promise.withResolvers<void>();
+      const holder = other.begin(async (tx) => {
+        // What a migration or a VACUUM FULL holds; before, the delivery's insert waited on it (its foreign key's ROW SHARE lock on jobs).
+        await tx`LOCK TABLE jobs IN EXCLUSIVE MODE`;
+        const r = await Promise.race([github("push", githubPush(REPO, { ref: "refs/heads/main", before: SHA, after: "d".repeat(40) })), Bun.sleep(5000).then(() => "blocked" as const)]);
+        answered = r;
+        const waiting = await tx`SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted`;
+        expect(waiting.map((w) => w.relname)).toEqual([]);
+        release.resolve();
+      });
+      await release.promise;
+      expect(answered).not.toBe("blocked");
+      const r = answered as unknown as { status: number; json: any };
+      expect(r.status).toBe(202);
+      expect(r.json.status).toBe("received");
+      await holder;
+      await processor.drain();
+      const d = (await api.sql`SELECT outcome, eval_job_id FROM webhook_deliveries WHERE id = ${r.json.id}`)[0]!;
+      expect(d.outcome).toBe("accepted");
+      expect(d.eval_job_id).not.toBeNull();
+    } finally {
+      await other.end();
+    }
   });
 
   test("a delivery recorded but not processed when the daemon died is processed by the next start", async () => {

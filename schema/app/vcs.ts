@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm";
 import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
-import { jobs } from "./jobs.ts";
 import { projects } from "./projects.ts";
 
 export const VCS_PROVIDERS = ["github", "gitlab"] as const;
@@ -34,7 +33,12 @@ export const webhookDeliveries = pgTable(
     reason: text("reason"),
     /** The mapped event (push, pull_request_opened, ...) and its facts, when it maps to one. */
     mapped: jsonb("mapped").$type<StoredVcsEvent>(),
-    evalJobId: uuid("eval_job_id").references(() => jobs.id, { onDelete: "set null" }),
+    /**
+     * The eval job the delivery started. Deliberately no foreign key: its check locks `jobs`
+     * (ROW SHARE) on every insert, even of a NULL, so the webhook's answer waited on anything
+     * holding a stronger lock on jobs. Jobs are never deleted on their own; a project's go with it.
+     */
+    evalJobId: uuid("eval_job_id"),
     attempts: integer("attempts").notNull().default(0),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
     processedAt: timestamp("processed_at", { withTimezone: true }),
@@ -43,6 +47,7 @@ export const webhookDeliveries = pgTable(
   (t) => [
     unique("webhook_deliveries_provider_delivery").on(t.provider, t.deliveryId),
     index("webhook_deliveries_project_idx").on(t.projectId, t.receivedAt),
+    index("webhook_deliveries_eval_job_idx").on(t.evalJobId),
     index("webhook_deliveries_received_idx").on(t.receivedAt).where(sql`status = 'received'`),
     check("webhook_deliveries_status_check", sql.raw(`status in (${WEBHOOK_DELIVERY_STATUSES.map((s) => `'${s}'`).join(", ")})`)),
   ],
