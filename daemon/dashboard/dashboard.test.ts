@@ -372,7 +372,7 @@ describe("dashboard in Chromium", () => {
 
   test("a workflow run drawn as a graph, live; retry failed; a job of steps shows its steps; cancel and retry a run", async () => {
     const { page, seen } = await signedIn(writer);
-    const flag = `/tmp/rc-dash-flaky-${crypto.randomUUID()}`;
+    const flag = `${stack.scratch}/flaky-${crypto.randomUUID()}`;
     const workflow = {
       jobs: {
         checkout: { command: "sleep 1; echo checked out" },

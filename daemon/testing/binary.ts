@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..", "..");
@@ -6,6 +7,8 @@ let building: Promise<string> | undefined;
 /** Compiles dist/reactorcide (and dist/pg/) once per test process, under the same flock as other suites' builds. */
 export function ensureDaemonBinary(): Promise<string> {
   building ??= (async () => {
+    // The lock lives in dist/, which a clean clone does not have yet.
+    mkdirSync(join(root, "dist"), { recursive: true });
     const proc = Bun.spawn(["flock", join(root, "dist", ".build.lock"), process.execPath, join(root, "scripts", "build.ts"), "daemon"], {
       cwd: root,
       stdout: "pipe",

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,8 @@ export interface Stack {
   url: string;
   admin: string;
   served: Served;
+  /** A directory the stack's jobs can write to (process runtime: they run on this host); removed with the stack. */
+  scratch: string;
   /** A JSON request with a bearer token (the admin's unless given). */
   call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any; text: string }>;
   /** A user with a token of their own. */
@@ -36,6 +38,9 @@ export async function startStack(): Promise<Stack> {
     [daemon, "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--runtime", "process", "--runner-path", runner, "--concurrency", "4"],
     { HOME: join(base, "home"), XDG_CONFIG_HOME: join(base, "config"), DATABASE_URL: "", REACTORCIDE_MASTER_KEY: "", REACTORCIDE_URL: "", REACTORCIDE_TOKEN: "", NODE_ENV: "production" },
   );
+  const scratch = join(base, "scratch");
+  mkdirSync(scratch, { mode: 0o777 });
+  chmodSync(scratch, 0o777);
   const admin = served.adminToken!;
   const url = served.url.replace(/\/$/, "");
   async function call(method: string, path: string, body?: unknown, token = admin) {
@@ -57,6 +62,7 @@ export async function startStack(): Promise<Stack> {
     url,
     admin,
     served,
+    scratch,
     call,
     async tokenFor(user) {
       const r = await call("POST", "/api/v1/tokens", { name: `${user} dashboard test`, user });

@@ -10,6 +10,7 @@ import type { deliveryView } from "../../api/routes/webhooks.ts";
 import type { ruleView } from "../../notifications/view.ts";
 import type { workflowRunView } from "../../workflows/view.ts";
 import type { NotifyOn, ProjectRole } from "../../../schema/app/index.ts";
+import type { ErrorBody } from "../../api/errors.ts";
 
 export type Project = ReturnType<typeof projectView>;
 export type WorkflowRun = ReturnType<typeof workflowRunView>;
@@ -84,7 +85,8 @@ async function call<T>(method: string, path: string, body?: unknown, bearer?: st
     json = undefined;
   }
   if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+    // Any error answer of the API has this shape; a proxy's error page has none of it.
+    const error = (json as Partial<ErrorBody> | undefined)?.error;
     const failure = new ApiFailure(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.field);
     if (response.status === 401 && !bearer) onSignedOut();
     throw failure;

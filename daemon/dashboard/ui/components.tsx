@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { ApiFailure, type JobStatus } from "./api.ts";
+import { useSession } from "./session.ts";
 
 export function StatusBadge({ status }: { status: JobStatus | string }) {
   return <span class={`status status-${status}`} data-status={status}>{status.replace("_", " ")}</span>;
@@ -50,5 +51,32 @@ export function Field({ label, children }: { label: string; children: ComponentC
       <dt>{label}</dt>
       <dd>{children}</dd>
     </div>
+  );
+}
+
+/** The project and status pickers of a list page; a choice applies at once. */
+export function ProjectStatusFilters({ project, status, statuses, onChange }: { project: string; status: string; statuses: readonly string[]; onChange(changes: { project?: string; status?: string }): void }) {
+  const { info } = useSession();
+  return (
+    <>
+      <label>
+        Project
+        <select name="project" value={project} onChange={(e) => onChange({ project: e.currentTarget.value })}>
+          <option value="">all</option>
+          {info.projects.map((p) => (
+            <option value={p.name}>{p.name}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Status
+        <select name="status" value={status} onChange={(e) => onChange({ status: e.currentTarget.value })}>
+          <option value="">any</option>
+          {statuses.map((s) => (
+            <option value={s}>{s.replace("_", " ")}</option>
+          ))}
+        </select>
+      </label>
+    </>
   );
 }

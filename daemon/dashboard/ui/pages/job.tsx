@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { textLine, type LogStreamName } from "../../../../runner/protocol/log-line.ts";
-import { api, TERMINAL, type Job } from "../api.ts";
+import { api, TERMINAL } from "../api.ts";
 import { duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
+import { usePolled } from "../hooks.ts";
 import { plainText } from "../log/ansi.ts";
 import { LogView } from "../log/log-view.tsx";
 import { can, projectName, useSession } from "../session.ts";
@@ -83,8 +84,6 @@ export function JobPage({ id }: { id: string }) {
 function JobView({ id }: { id: string }) {
   const { info } = useSession();
   const { route } = useLocation();
-  const [job, setJob] = useState<Job | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [follow, setFollow] = useState(lineFromHash() === null);
@@ -102,27 +101,7 @@ function JobView({ id }: { id: string }) {
   }, []);
 
   // The job itself, read again while it has not ended.
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = async () => {
-      try {
-        const next = await api.jobs.get(id);
-        if (stopped) return;
-        setJob(next);
-        setError(null);
-        if (TERMINAL.includes(next.status)) return;
-      } catch (e) {
-        if (!stopped) setError(e);
-      }
-      if (!stopped) timer = setTimeout(load, 1000);
-    };
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [id]);
+  const { value: job, error, setValue: setJob, setError } = usePolled(() => api.jobs.get(id), 1000, [id], (j) => TERMINAL.includes(j.status));
 
   const ended = job ? TERMINAL.includes(job.status) : undefined;
   const log = useJobLog(id, ended);

@@ -1,7 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
-import { useLocation } from "preact-iso";
-import { api, JOB_STATUSES, type JobList } from "../api.ts";
-import { duration, ErrorNote, StatusBadge, when } from "../components.tsx";
+import { useState } from "preact/hooks";
+import { api, JOB_STATUSES } from "../api.ts";
+import { duration, ErrorNote, ProjectStatusFilters, StatusBadge, when } from "../components.tsx";
+import { usePolled, useQueryFilters } from "../hooks.ts";
 import { projectName, useSession } from "../session.ts";
 
 /** How often the list is read again, so statuses change without a reload. */
@@ -10,40 +10,10 @@ const PAGE = 50;
 
 export function JobsPage() {
   const { info } = useSession();
-  const { query, path, route } = useLocation();
-  const project = query.project ?? "";
-  const status = query.status ?? "";
-  const name = query.name ?? "";
-  const offset = Number(query.offset ?? 0) || 0;
-  const [list, setList] = useState<JobList | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { values, offset, go } = useQueryFilters(["project", "status", "name"] as const);
+  const { project, status, name } = values;
   const [nameInput, setNameInput] = useState(name);
-
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = async () => {
-      try {
-        const next = await api.jobs.list({ project, status, name, limit: PAGE, offset });
-        if (!stopped) (setList(next), setError(null));
-      } catch (e) {
-        if (!stopped) setError(e);
-      }
-      if (!stopped) timer = setTimeout(load, REFRESH_MS);
-    };
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [project, status, name, offset]);
-
-  const go = (changes: Record<string, string>) => {
-    const next = new URLSearchParams({ project, status, name, ...changes });
-    for (const [k, v] of [...next]) if (!v) next.delete(k);
-    const s = next.toString();
-    route(`${path}${s ? `?${s}` : ""}`);
-  };
+  const { value: list, error } = usePolled(() => api.jobs.list({ project, status, name, limit: PAGE, offset }), REFRESH_MS, [project, status, name, offset]);
 
   return (
     <section>
@@ -52,27 +22,10 @@ export function JobsPage() {
         class="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          go({ name: nameInput.trim(), offset: "" });
+          go({ name: nameInput.trim() });
         }}
       >
-        <label>
-          Project
-          <select name="project" value={project} onChange={(e) => go({ project: e.currentTarget.value, offset: "" })}>
-            <option value="">all</option>
-            {info.projects.map((p) => (
-              <option value={p.name}>{p.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select name="status" value={status} onChange={(e) => go({ status: e.currentTarget.value, offset: "" })}>
-            <option value="">any</option>
-            {JOB_STATUSES.map((s) => (
-              <option value={s}>{s.replace("_", " ")}</option>
-            ))}
-          </select>
-        </label>
+        <ProjectStatusFilters project={project} status={status} statuses={JOB_STATUSES} onChange={go} />
         <label>
           Name
           <input name="name" value={nameInput} onInput={(e) => setNameInput(e.currentTarget.value)} placeholder="job name" />

@@ -1,6 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, type NewNotificationRule, type NotificationRule, type Project } from "../api.ts";
 import { ErrorNote, when } from "../components.tsx";
+import { useListed } from "../hooks.ts";
 
 const ON = ["failure", "always", "fixed", "success"] as const;
 const STATE_CLASS: Record<string, string> = { delivered: "success", failed: "failure", pending: "queued" };
@@ -11,27 +12,18 @@ function target(rule: NotificationRule): string {
 
 /** A project's notification rules (admin role): what fires, where it goes, how the last deliveries went. */
 export function Notifications({ project }: { project: Project }) {
-  const [rules, setRules] = useState<NotificationRule[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: rules, error, run: change } = useListed(() => api.projects.notifications(project.name).then((r) => r.notifications), [project.name]);
   const [notice, setNotice] = useState<{ text: string; ok: boolean } | null>(null);
   const [kind, setKind] = useState<"email" | "webhook">("email");
   const [on, setOn] = useState<NewNotificationRule["on"]>("failure");
   const [address, setAddress] = useState("");
   const [secret, setSecret] = useState("");
-  const load = () => api.projects.notifications(project.name).then((r) => setRules(r.notifications), setError);
-  useEffect(() => void load(), [project.name]);
-  const run = async (action: () => Promise<{ text: string; ok: boolean } | void>) => {
-    setError(null);
+  const run = (action: () => Promise<{ text: string; ok: boolean } | void>) => {
     setNotice(null);
-    try {
+    return change(async () => {
       const said = await action();
       if (said) setNotice(said);
-      await load();
-      return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    }
+    });
   };
   const add = (e: Event) => {
     e.preventDefault();

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Delivery, type Member, type Project, type ProjectRole, type SecretKey } from "../api.ts";
+import { api, type Project, type ProjectRole } from "../api.ts";
 import { ErrorNote, Field, when } from "../components.tsx";
+import { useListed } from "../hooks.ts";
 import { can, useSession } from "../session.ts";
 import { Notifications } from "./notifications.tsx";
 
@@ -65,21 +66,9 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
 }
 
 function Members({ project, admin }: { project: Project; admin: boolean }) {
-  const [members, setMembers] = useState<Member[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: members, error, run } = useListed(() => api.projects.members(project.name).then((r) => r.members), [project.name]);
   const [user, setUser] = useState("");
   const [role, setRole] = useState<ProjectRole>("read");
-  const load = () => api.projects.members(project.name).then((r) => setMembers(r.members), setError);
-  useEffect(() => void load(), [project.name]);
-  const run = async (action: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await action();
-      await load();
-    } catch (e) {
-      setError(e);
-    }
-  };
   return (
     <div class="card">
       <h2>Members</h2>
@@ -116,7 +105,7 @@ function Members({ project, admin }: { project: Project; admin: boolean }) {
           class="inline"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(() => api.projects.setMember(project.name, user.trim(), role)).then(() => setUser(""));
+            void run(() => api.projects.setMember(project.name, user.trim(), role)).then((ok) => ok && setUser(""));
           }}
         >
           <input placeholder="user name" aria-label="user name" value={user} required onInput={(e) => setUser(e.currentTarget.value)} />
@@ -133,23 +122,9 @@ function Members({ project, admin }: { project: Project; admin: boolean }) {
 }
 
 function Secrets({ project, admin }: { project: Project; admin: boolean }) {
-  const [secrets, setSecrets] = useState<SecretKey[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: secrets, error, run } = useListed(() => api.projects.secrets(project.name).then((r) => r.secrets), [project.name]);
   const [key, setKey] = useState("");
   const [value, setValue] = useState("");
-  const load = () => api.projects.secrets(project.name).then((r) => setSecrets(r.secrets), setError);
-  useEffect(() => void load(), [project.name]);
-  const run = async (action: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await action();
-      await load();
-      return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    }
-  };
   return (
     <div class="card">
       <h2>Secrets</h2>
@@ -235,11 +210,7 @@ function Webhook({ project, admin, onSaved }: { project: Project; admin: boolean
 
 /** Recent webhook deliveries and what became of them (the API shows them to admins). */
 function Deliveries({ project }: { project: Project }) {
-  const [deliveries, setDeliveries] = useState<Delivery[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    api.projects.deliveries(project.name).then((r) => setDeliveries(r.deliveries), setError);
-  }, [project.name]);
+  const { items: deliveries, error } = useListed(() => api.projects.deliveries(project.name).then((r) => r.deliveries), [project.name]);
   return (
     <div class="card" data-testid="deliveries">
       <h2>Recent deliveries</h2>

@@ -1,8 +1,9 @@
 import dagre from "@dagrejs/dagre";
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { api, NODE_RETRYABLE, RUN_ENDED, type WorkflowNode, type WorkflowRun } from "../api.ts";
+import { api, NODE_RETRYABLE, RUN_ENDED, type WorkflowNode } from "../api.ts";
 import { duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
+import { usePolled } from "../hooks.ts";
 import { can, projectName, useSession } from "../session.ts";
 
 const NODE_W = 170;
@@ -68,33 +69,10 @@ export function WorkflowPage({ id }: { id: string }) {
 function WorkflowView({ id }: { id: string }) {
   const { info } = useSession();
   const { route } = useLocation();
-  const [run, setRun] = useState<WorkflowRun | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  // Read again every second while the run goes on (and once more after an action).
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = async () => {
-      try {
-        const next = await api.workflows.get(id);
-        if (stopped) return;
-        setRun(next);
-        setError(null);
-        if (RUN_ENDED.includes(next.status) && next.nodes.every((n) => !["waiting", "queued", "running"].includes(n.status))) return;
-      } catch (e) {
-        if (!stopped) setError(e);
-      }
-      if (!stopped) timer = setTimeout(load, 1000);
-    };
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [id, tick]);
+  // Read again every second while the run goes on (and anew after an action).
+  const { value: run, error, setValue: setRun, refresh } = usePolled(() => api.workflows.get(id), 1000, [id], (r) => RUN_ENDED.includes(r.status) && r.nodes.every((n) => !["waiting", "queued", "running"].includes(n.status)));
 
   if (error && !run) return <ErrorNote error={error} />;
   if (!run) return <p class="empty">Loading…</p>;
@@ -106,7 +84,7 @@ function WorkflowView({ id }: { id: string }) {
     try {
       const result = await api.workflows[what](run.id);
       if (what === "retry") route(`/workflows/${result.id}`);
-      else (setRun(result), setTick((t) => t + 1));
+      else (setRun(result), refresh());
     } catch (e) {
       setActionError(e);
     } finally {

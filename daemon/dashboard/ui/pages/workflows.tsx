@@ -1,62 +1,19 @@
-import { useEffect, useState } from "preact/hooks";
-import { useLocation } from "preact-iso";
-import { api, RUN_STATUSES, type WorkflowRun } from "../api.ts";
-import { duration, ErrorNote, StatusBadge, when } from "../components.tsx";
+import { api, RUN_STATUSES } from "../api.ts";
+import { duration, ErrorNote, ProjectStatusFilters, StatusBadge, when } from "../components.tsx";
+import { usePolled, useQueryFilters } from "../hooks.ts";
 import { projectName, useSession } from "../session.ts";
 
 export function WorkflowsPage() {
   const { info } = useSession();
-  const { query, path, route } = useLocation();
-  const project = query.project ?? "";
-  const status = query.status ?? "";
-  const [runs, setRuns] = useState<WorkflowRun[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = async () => {
-      try {
-        const next = await api.workflows.list({ project, status, limit: 50 });
-        if (!stopped) (setRuns(next.workflows), setError(null));
-      } catch (e) {
-        if (!stopped) setError(e);
-      }
-      if (!stopped) timer = setTimeout(load, 2000);
-    };
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [project, status]);
-  const go = (changes: Record<string, string>) => {
-    const next = new URLSearchParams({ project, status, ...changes });
-    for (const [k, v] of [...next]) if (!v) next.delete(k);
-    const s = next.toString();
-    route(`${path}${s ? `?${s}` : ""}`);
-  };
+  const { values, go } = useQueryFilters(["project", "status"] as const);
+  const { project, status } = values;
+  const { value: list, error } = usePolled(() => api.workflows.list({ project, status, limit: 50 }), 2000, [project, status]);
+  const runs = list?.workflows ?? null;
   return (
     <section>
       <h1>Workflows</h1>
       <div class="filters">
-        <label>
-          Project
-          <select name="project" value={project} onChange={(e) => go({ project: e.currentTarget.value })}>
-            <option value="">all</option>
-            {info.projects.map((p) => (
-              <option value={p.name}>{p.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select name="status" value={status} onChange={(e) => go({ status: e.currentTarget.value })}>
-            <option value="">any</option>
-            {RUN_STATUSES.map((s) => (
-              <option value={s}>{s.replace("_", " ")}</option>
-            ))}
-          </select>
-        </label>
+        <ProjectStatusFilters project={project} status={status} statuses={RUN_STATUSES} onChange={go} />
       </div>
       <ErrorNote error={error} />
       {runs && runs.length === 0 && <p class="empty">No workflow runs{project || status ? " match these filters" : " yet"}.</p>}
