@@ -3,7 +3,8 @@ import { projectMembers, projects, type ProjectRole, type TokenScope } from "../
 import { sessionPrincipal, sessionSecretOf } from "../auth/sessions.ts";
 import { authenticate, type Principal } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
-import { ApiError, forbidden, isUuid, unauthorized } from "./errors.ts";
+import { isUuid } from "../../runner/protocol/index.ts";
+import { ApiError, forbidden, unauthorized } from "./errors.ts";
 
 export type Project = typeof projects.$inferSelect;
 

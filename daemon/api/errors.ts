@@ -1,9 +1,8 @@
+import { isUuid, type ApiErrorBody } from "../../runner/protocol/index.ts";
 import { JobInputError, JobStateError } from "../jobs/service.ts";
 
-/** The one error shape of the API: `{"error":{"code","message","field"}}`. */
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+/** The one error shape of the API (runner/protocol/api/error.ts). */
+export type ErrorBody = ApiErrorBody;
 
 export class ApiError extends Error {
   constructor(
@@ -39,9 +38,6 @@ export function fromJobServiceError(error: unknown): ApiError | undefined {
 export function errorResponse(error: ApiError): Response {
   return Response.json(error.body(), { status: error.status });
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string) => UUID.test(value);
 
 /** A path id that is not a UUID cannot name anything: 404 like any unknown id. */
 export function uuidOr404(value: string, what: string): string {

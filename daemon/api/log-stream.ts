@@ -2,7 +2,7 @@ import { isTerminalStatus } from "../../runner/protocol/index.ts";
 import type { Db } from "../db/client.ts";
 import { getJob } from "../jobs/store.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
-import { textLine } from "../../runner/protocol/log-line.ts";
+import { textLine, type LogEndEvent, type LogLineEvent } from "../../runner/protocol/log-line.ts";
 import { readJobLog, type ArchivedLine } from "../storage/job-logs.ts";
 import type { LogWakeups } from "../storage/log-notify.ts";
 import type { Sql } from "postgres";
@@ -46,7 +46,7 @@ export function followLogs(src: LogSources, jobId: string, afterSeq: number, sig
           if (src.stillAllowed && Date.now() - checkedAt >= (src.recheckMs ?? 15_000)) {
             checkedAt = Date.now();
             if (!(await src.stillAllowed())) {
-              send(`event: end\ndata: ${JSON.stringify({ status: "forbidden", reason: "the token or the role that opened this stream no longer allows reading the job" })}\n\n`);
+              send(`event: end\ndata: ${JSON.stringify({ status: "forbidden", reason: "the token or the role that opened this stream no longer allows reading the job" } satisfies LogEndEvent)}\n\n`);
               break;
             }
           }
@@ -57,7 +57,7 @@ export function followLogs(src: LogSources, jobId: string, afterSeq: number, sig
           let sent = 0;
           for await (const batch of readJobLog(src.sql, src.archive, jobId, last, ended, FOLLOW_READ_LINES)) {
             let text = "";
-            for (const l of batch) text += `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify({ seq: l.seq, stream: l.stream, line: l.line })}\n\n`;
+            for (const l of batch) text += `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify({ seq: l.seq, stream: l.stream, line: l.line } satisfies LogLineEvent)}\n\n`;
             await untilDrained(controller, signal);
             send(text);
             last = batch.at(-1)!.seq;
@@ -65,7 +65,7 @@ export function followLogs(src: LogSources, jobId: string, afterSeq: number, sig
           }
           if (sent === FOLLOW_READ_LINES) continue;
           if (ended) {
-            send(`event: end\ndata: ${JSON.stringify({ status: job?.status ?? "deleted", exit_code: job?.exitCode ?? null })}\n\n`);
+            send(`event: end\ndata: ${JSON.stringify({ status: job?.status ?? "deleted", exit_code: job?.exitCode ?? null } satisfies LogEndEvent)}\n\n`);
             break;
           }
           if (sent > 0) {

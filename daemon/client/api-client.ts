@@ -1,5 +1,5 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import type { Job, JobList, JobStatus, JobSubmit } from "../../runner/protocol/index.ts";
+import type { ApiErrorBody, Job, JobList, JobStatus, JobSubmit, LogEndEvent, LogLineEvent, LogStreamName } from "../../runner/protocol/index.ts";
 import { loadConfig, type ClientConfig } from "./config.ts";
 
 export class ClientError extends Error {
@@ -43,7 +43,7 @@ export class ApiClient {
     }
     if (!response.ok) {
       const text = await response.text();
-      let parsed: { error?: { message?: string; field?: string } } = {};
+      let parsed: Partial<ApiErrorBody> = {};
       try {
         parsed = JSON.parse(text);
       } catch {
@@ -95,15 +95,15 @@ export class ApiClient {
   }
 
   /** Follows a job's log (SSE); calls onLine per line and resolves with the end event's data. */
-  async follow(jobId: string, onLine: (line: string, stream: string) => void): Promise<{ status: string; exit_code: number | null }> {
+  async follow(jobId: string, onLine: (line: string, stream: LogStreamName) => void): Promise<LogEndEvent> {
     const response = await this.send("GET", `/api/v1/jobs/${encodeURIComponent(jobId)}/logs?follow=true`, undefined, "text/event-stream");
     const events = response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
     for await (const event of events) {
       if (event.event === "line") {
-        const data = JSON.parse(event.data) as { line: string; stream: string };
+        const data = JSON.parse(event.data) as LogLineEvent;
         onLine(data.line, data.stream);
       } else if (event.event === "end") {
-        return JSON.parse(event.data);
+        return JSON.parse(event.data) as LogEndEvent;
       }
     }
     throw new ClientError(0, "the log stream ended before the job did");

@@ -42,7 +42,7 @@ export async function followRun(client: ApiClient, runId: string, write: (text: 
               (end) => {
                 // Said as each job ends, as the local run does.
                 said.add(node.name);
-                write(`[${node.name}] ${end.status}${end.exit_code == null ? "" : ` (exit ${end.exit_code})`}\n`);
+                write(`[${node.name}] ${end.status}${"reason" in end ? `: ${end.reason}` : end.exit_code == null ? "" : ` (exit ${end.exit_code})`}\n`);
               },
               (error: Error) => write(`[${node.name}] log: ${error.message}\n`),
             ),

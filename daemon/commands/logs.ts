@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { LogStreamName } from "../../runner/protocol/log-line.ts";
+import { consola } from "consola";
 import { withClient } from "../client/run.ts";
 import { terminalLine, terminalTextLine } from "../client/terminal.ts";
 
@@ -12,7 +12,8 @@ export default defineCommand({
   async run({ args }) {
     await withClient(async (client) => {
       if (args.follow) {
-        const end = await client.follow(args.id, (line, stream) => console.log(terminalLine(line, stream as LogStreamName)));
+        const end = await client.follow(args.id, (line, stream) => console.log(terminalLine(line, stream)));
+        if ("reason" in end) consola.error(end.reason);
         if (end.status !== "success") process.exitCode = 1;
         return;
       }

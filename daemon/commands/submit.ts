@@ -5,7 +5,6 @@ import { parse } from "yaml";
 import type { ApiClient } from "../client/api-client.ts";
 import { isTerminalStatus, type Job, type JobSubmit } from "../../runner/protocol/index.ts";
 import { describeJob, printJson, withClient } from "../client/run.ts";
-import type { LogStreamName } from "../../runner/protocol/log-line.ts";
 import { terminalLine } from "../client/terminal.ts";
 
 /** Reads a YAML or JSON job file; env numbers and booleans become strings, as a shell sees them. */
@@ -57,7 +56,7 @@ export default defineCommand({
       if (!args.json) consola.success(`submitted ${describeJob(job)}`);
       let final = job;
       if (args.follow) {
-        await client.follow(job.id, (line, stream) => console.log(terminalLine(line, stream as LogStreamName)));
+        await client.follow(job.id, (line, stream) => console.log(terminalLine(line, stream)));
         final = await client.getJob(job.id);
       } else if (args.wait) {
         final = await waitFor(client, job.id);

@@ -7,8 +7,9 @@ import { printJson, withClient } from "../client/run.ts";
 import { resolveDataDir } from "../db/data-dir.ts";
 import { openDatabase } from "../db/database.ts";
 import { dataDirArg } from "./shared-args.ts";
+import { USER_NAME_PATTERN } from "../../runner/protocol/index.ts";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME = new RegExp(USER_NAME_PATTERN);
 
 /**
  * Straight on the database (DATABASE_URL or the data directory's embedded Postgres, joined if a

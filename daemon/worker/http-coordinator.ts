@@ -2,7 +2,7 @@
  * The coordinator over HTTP: the internal endpoints (/api/v1/internal, worker tokens only). Used
  * by remote workers and by `serve`'s own worker alike, so both take the same path.
  */
-import type { Heartbeat, Job, JobSecrets, LogBatch, StatusChange } from "../../runner/protocol/index.ts";
+import type { ApiErrorBody, FoundTriggers, Heartbeat, Job, JobSecrets, JobToken, LogBatch, StatusChange, TriggerOutcome } from "../../runner/protocol/index.ts";
 import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
 import type { Coordinator, FinishReport, JobAccess, TriggerSubmission, WorkerInfo, WorkerJob } from "./coordinator.ts";
 import type { LogLine } from "./logs/shipper.ts";
@@ -45,7 +45,7 @@ export class HttpCoordinator implements Coordinator {
   }
 
   private fail(what: string, status: number, json: unknown): never {
-    const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${status}`;
+    const message = (json as Partial<ApiErrorBody> | null)?.error?.message ?? `HTTP ${status}`;
     throw new CoordinatorHttpError(status, `${what}: ${message}`);
   }
 
@@ -93,13 +93,16 @@ export class HttpCoordinator implements Coordinator {
   async jobToken(jobId: string): Promise<JobAccess> {
     const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/token`);
     if (status !== 200) this.fail(`a job token for job ${jobId}`, status, json);
-    return { token: (json as { token: string }).token };
+    return { token: (json as JobToken).token };
   }
 
   async submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission> {
-    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/triggers`, { via, payload });
-    if (status === 201) return json as { created: string[]; duplicates: number };
-    const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${status}`;
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/triggers`, { via, payload } satisfies FoundTriggers);
+    if (status === 201) {
+      const outcome = json as TriggerOutcome;
+      return { created: outcome.created, duplicates: outcome.duplicates };
+    }
+    const message = (json as Partial<ApiErrorBody> | null)?.error?.message ?? `HTTP ${status}`;
     if (status === 422 || status === 400) return { refused: message };
     this.fail(`submitting the triggers of job ${jobId}`, status, json);
   }

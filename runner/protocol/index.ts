@@ -12,11 +12,15 @@
  *   runner-env.ts   the REACTORCIDE_* variables a worker hands the runner
  *   env-file.ts     the env-file format (one writer, one reader)
  *   log-line.ts     log streams and how a log line is stored and shown
+ *   api/            the public API's other bodies: the error shape, projects, tokens, secrets,
+ *                   session, workflow runs, notifications, deliveries, health
  *   patterns.ts     name, id, image and value patterns
+ *   schema-parts.ts literal unions, nullable, ISO times, ids
  *   problems.ts     schema problems as "field: what is allowed"
  *   version.ts      the version both executables print
  */
 export * from "./patterns.ts";
+export * from "./schema-parts.ts";
 export * from "./job.ts";
 export * from "./worker-api.ts";
 export * from "./job-spec.ts";
@@ -27,3 +31,6 @@ export * from "./env-file.ts";
 export * from "./log-line.ts";
 export * from "./problems.ts";
 export * from "./version.ts";
+export * from "./api/error.ts";
+export * from "./api/health.ts";
+export * from "./api/tokens.ts";

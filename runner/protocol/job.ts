@@ -4,9 +4,10 @@
  * both sides assume. The daemon's routes declare these schemas; the worker and the CLI client
  * read jobs typed by them.
  */
-import { Type, type Static, type TLiteral, type TSchema, type TUnion } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
+import { isoTime, literalUnion, Nullable, uuid } from "./schema-parts.ts";
 import { StepSchema } from "./step-spec.ts";
-import { IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_NAME_MAX, JOB_NAME_PATTERN, ENV_NAME_PATTERN, MEMORY_PATTERN, NO_NUL_PATTERN, ONE_LINE_PATTERN, SECRET_KEY_PATTERN, UUID_PATTERN } from "./patterns.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_NAME_MAX, JOB_NAME_PATTERN, ENV_NAME_PATTERN, MEMORY_PATTERN, NO_NUL_PATTERN, ONE_LINE_PATTERN, SECRET_KEY_PATTERN } from "./patterns.ts";
 
 export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -41,12 +42,7 @@ export const DEFAULT_IMAGE = "reactorcide/runner:dev";
 /** The Corndogs queue job tasks travel on. */
 export const JOB_TASK_QUEUE = "reactorcide-jobs";
 
-/** One of `values`, as an anyOf of constants (so errors list the choices), typed as the tuple's members for TypeBox and Elysia alike. */
-export function literalUnion<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
-  return Type.Union(values.map((v) => Type.Literal(v)), options) as never;
-}
 const literals = literalUnion;
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const SourceSchema = Type.Object(
   {
@@ -81,7 +77,6 @@ const priority = Type.Integer({ minimum: -1000, maximum: 1000, description: "hig
 const network = literals(NETWORK_MODES, { description: "none: only a loopback interface" });
 const retries = Type.Integer({ minimum: 0, maximum: MAX_RETRIES, description: "retries after an infrastructure error" });
 const untrusted = Type.Boolean({ description: "the source is not vetted (a fork's pull request): no process runtime; never lifted once set" });
-const uuid = (description: string) => Type.String({ pattern: UUID_PATTERN, description });
 
 /** POST /api/v1/jobs (and `reactorcide submit FILE`). */
 export const JobSubmitSchema = Type.Object(
@@ -107,7 +102,6 @@ export const JobSubmitSchema = Type.Object(
 );
 export type JobSubmit = Static<typeof JobSubmitSchema>;
 
-const isoTime = (description: string) => Type.String({ description: `${description} (ISO 8601)` });
 
 /** A job as the API returns it (public and worker routes alike). */
 export const JobSchema = Type.Object(

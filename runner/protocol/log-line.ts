@@ -3,9 +3,24 @@
  * kept. Postgres text cannot hold NUL, and a stored line is one line: both are rewritten to
  * something visible before a line is stored, never dropped, so any byte a job prints shows up.
  */
+import { Type } from "@sinclair/typebox";
+import type { JobStatus } from "./job.ts";
 
 export const LOG_STREAMS = ["stdout", "stderr", "system"] as const;
 export type LogStreamName = (typeof LOG_STREAMS)[number];
+
+/** GET /api/v1/jobs/{id}/logs: the log as text; `?follow=true` makes it the event stream below. */
+export const JobLogTextSchema = Type.String({
+  description: "the log as text/plain (textLine below); with ?follow=true a text/event-stream of `line` events (LogLineEvent) ending with one `end` event (LogEndEvent)",
+});
+/** A followed log's `line` event (its SSE id is `seq`). */
+export interface LogLineEvent {
+  seq: number;
+  stream: LogStreamName;
+  line: string;
+}
+/** A followed log's last event: the job's end, or why the stream stopped following it. */
+export type LogEndEvent = { status: JobStatus | "deleted"; exit_code: number | null } | { status: "forbidden"; reason: string };
 
 /** What a NUL byte in job output becomes: the replacement character, as for bytes that are not UTF-8. */
 export const NUL_SHOWN_AS = "\uFFFD";

@@ -13,6 +13,8 @@ export const JOB_NAME_MAX = 200;
 export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
 /** A project name (also accepted where a project id is). */
 export const PROJECT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
+/** A user's name (tokens are issued for users by name). */
+export const USER_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 /** A secret's key: an env name of up to 128 characters. */
 export const SECRET_KEY_PATTERN = "^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]{0,127}$";
 /** A worker's id. */
@@ -33,4 +35,5 @@ export const NO_NUL_PATTERN = "^[^\\u0000]*$";
 export const IMAGE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,499}$";
 export const IMAGE_DESCRIPTION = "an image reference such as alpine:3.20 or registry:5000/team/app@sha256:… (letters, digits, . _ / : @ -, starting with a letter or digit)";
 
-export const isUuid = (value: string): boolean => new RegExp(UUID_PATTERN).test(value);
+const UUID = new RegExp(UUID_PATTERN);
+export const isUuid = (value: string): boolean => UUID.test(value);

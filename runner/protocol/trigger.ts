@@ -68,6 +68,17 @@ export const TriggerPayloadSchema = Type.Object(
 );
 export type TriggerPayload = Static<typeof TriggerPayloadSchema>;
 
+/** The answer to a trigger POST (public and worker routes): the run the jobs joined, and what was new. */
+export const TriggerOutcomeSchema = Type.Object(
+  {
+    workflow_run_id: Type.String({ pattern: UUID, description: "the workflow run the follow-up jobs belong to" }),
+    created: Type.Array(Type.String(), { description: "names of the nodes created now" }),
+    duplicates: Type.Integer({ minimum: 0, description: "jobs already received by another path (same operation_id and job_name)" }),
+  },
+  { additionalProperties: false },
+);
+export type TriggerOutcome = Static<typeof TriggerOutcomeSchema>;
+
 /**
  * One trigger job from a document that is either a trigger job (`job_name`, `job_command`, ...) or
  * a job file (`name`, `command`, `image`, `source`, ..., runner/protocol/job-spec.ts), so one file

@@ -4,7 +4,8 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { IMAGE_PATTERN, WORKER_ID_PATTERN } from "./patterns.ts";
-import { JOB_STATUSES, literalUnion } from "./job.ts";
+import { JOB_STATUSES } from "./job.ts";
+import { literalUnion } from "./schema-parts.ts";
 import { TriggerPayloadSchema } from "./trigger.ts";
 import { LOG_STREAMS, type LogStreamName } from "./log-line.ts";
 
@@ -39,6 +40,13 @@ export const LogsAppendedSchema = Type.Object({ appended: Type.Integer(), last_s
 /** GET /internal/jobs/{id}/secrets. */
 export const JobSecretsSchema = Type.Object({ secrets: Type.Record(Type.String(), Type.String()) }, { additionalProperties: false });
 export type JobSecrets = Static<typeof JobSecretsSchema>;
+
+/** POST /internal/jobs/{id}/token: a job token for a running job. */
+export const JobTokenSchema = Type.Object(
+  { token: Type.String({ description: "the job's own token: its trigger route and its job only" }), expires_at: Type.String({ description: "when it stops working (ISO 8601)" }) },
+  { additionalProperties: false },
+);
+export type JobToken = Static<typeof JobTokenSchema>;
 
 /** POST /internal/workers/heartbeat. */
 export const HeartbeatSchema = Type.Object(

@@ -1,4 +1,5 @@
 import type { TriggerPayload } from "../protocol/trigger.ts";
+import type { ApiErrorBody } from "../protocol/api/error.ts";
 
 /** Where and how to reach the coordinator; all three come from the job's environment. */
 export interface CoordinatorTarget {
@@ -63,7 +64,7 @@ export async function postTriggers(
     // The coordinator's error shape says why (e.g. a refused trigger); anything else, the status.
     let reason = "";
     try {
-      reason = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? "";
+      reason = (JSON.parse(text) as Partial<ApiErrorBody>).error?.message ?? "";
     } catch {
       // not JSON
     }

@@ -14,8 +14,8 @@ export const users = pgTable("users", {
  * What a token may do: `api` is the public API (limited by the user's roles), `worker` the
  * internal worker endpoints, `job` one running job's own trigger route and job (job_id says which).
  */
-export const TOKEN_SCOPES = ["api", "worker", "job"] as const;
-export type TokenScope = (typeof TOKEN_SCOPES)[number];
+import { TOKEN_SCOPES, type TokenScope } from "../../runner/protocol/api/tokens.ts";
+export { TOKEN_SCOPES, type TokenScope };
 
 export const apiTokens = pgTable(
   "api_tokens",

@@ -1,7 +1,9 @@
 import { sql } from "drizzle-orm";
 import { router } from "../router.ts";
 import { workers } from "../../../schema/app/index.ts";
-import { FoundTriggersSchema, HeartbeatAckSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
+import { TriggerOutcomeSchema } from "../../../runner/protocol/trigger.ts";
+import { answers } from "../responses.ts";
+import { FoundTriggersSchema, HeartbeatAckSchema, JobTokenSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
 import { appendLogs, getJob } from "../../jobs/store.ts";
 import type { JobService } from "../../jobs/service.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
@@ -34,7 +36,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         if (!job) throw notFound("job");
         return jobView(job);
       },
-      { response: { 200: JobSchema }, detail: { summary: "One job, for the worker that was handed its id by the queue" } },
+      { response: answers({ 200: JobSchema }, 404), detail: { summary: "One job, for the worker that was handed its id by the queue" } },
     )
     .post(
       "/jobs/:id/status",
@@ -48,7 +50,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         if (body.status === "running") await logChanged(deps, job.id);
         return jobView(job);
       },
-      { body: StatusChangeSchema, response: { 200: JobSchema }, detail: { summary: "Move a job along queued → running → an end status" } },
+      { body: StatusChangeSchema, response: answers({ 200: JobSchema }, 404, 409), detail: { summary: "Move a job along queued → running → an end status" } },
     )
     .post(
       "/jobs/:id/logs",
@@ -62,7 +64,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         else await logChanged(deps, id);
         return { appended: body.lines.length, last_seq: stored.last };
       },
-      { body: LogBatchSchema, response: { 200: LogsAppendedSchema }, detail: { summary: "Append a batch of (already masked) log lines" } },
+      { body: LogBatchSchema, response: answers({ 200: LogsAppendedSchema }, 404), detail: { summary: "Append a batch of (already masked) log lines" } },
     )
     .get(
       "/jobs/:id/secrets",
@@ -84,7 +86,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         await audit(db, me, "secret.resolve", "job", job.id, { keys: Object.keys(values) });
         return { secrets: values };
       },
-      { response: { 200: JobSecretsSchema }, detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
+      { response: answers({ 200: JobSecretsSchema }, 404, 409), detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
     )
     .post(
       "/jobs/:id/token",
@@ -96,7 +98,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         const { token, expiresAt } = await issueJobToken(db, job);
         return { token, expires_at: expiresAt.toISOString() };
       },
-      { detail: { summary: "A job token for a running job: its trigger route and its own job only, until it ends" } },
+      { response: answers({ 200: JobTokenSchema }, 404, 409), detail: { summary: "A job token for a running job: its trigger route and its own job only, until it ends" } },
     )
     .post(
       "/jobs/:id/triggers",
@@ -115,6 +117,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
       },
       {
         body: FoundTriggersSchema,
+        response: answers({ 201: TriggerOutcomeSchema }, 404, 422),
         detail: { summary: "Triggers the worker found (triggers.json after the job, ::reactorcide::trigger:: lines); de-duplicated by operation_id" },
       },
     )
@@ -131,6 +134,6 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
           });
         return { id: body.id, ok: true };
       },
-      { body: HeartbeatSchema, response: { 200: HeartbeatAckSchema }, detail: { summary: "A worker says it is alive" } },
+      { body: HeartbeatSchema, response: answers({ 200: HeartbeatAckSchema }), detail: { summary: "A worker says it is alive" } },
     );
 }

@@ -1,5 +1,5 @@
 import { router } from "../router.ts";
-import { isTerminalStatus, JobListSchema, JobSchema, JobSubmitSchema } from "../../../runner/protocol/index.ts";
+import { isTerminalStatus, JobListSchema, JobLogTextSchema, JobSchema, JobSubmitSchema } from "../../../runner/protocol/index.ts";
 import { getJob, listJobs, type Job } from "../../jobs/store.ts";
 import type { JobService } from "../../jobs/service.ts";
 import { readJobLog } from "../../storage/job-logs.ts";
@@ -13,6 +13,7 @@ import { ApiError, badRequest, notFound, uuidOr404 } from "../errors.ts";
 import { JobListQuery, LogQuery, queryInt } from "../job-schemas.ts";
 import { jobView } from "../../jobs/view.ts";
 import { followLogs, textLogResponse } from "../log-stream.ts";
+import { answers } from "../responses.ts";
 
 export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) {
   const { db } = deps;
@@ -42,7 +43,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) 
         set.status = 201;
         return jobView(job);
       },
-      { body: JobSubmitSchema, response: { 201: JobSchema }, detail: { summary: "Submit a job; it answers 201 with the queued job" } },
+      { body: JobSubmitSchema, response: answers({ 201: JobSchema }, 404, 409), detail: { summary: "Submit a job; it answers 201 with the queued job" } },
     )
     .get(
       "/",
@@ -58,7 +59,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) 
           next_offset: rows.length > limit ? offset + limit : null,
         };
       },
-      { query: JobListQuery, response: { 200: JobListSchema }, detail: { summary: "Jobs you can read, newest first, with filters and pagination" } },
+      { query: JobListQuery, response: answers({ 200: JobListSchema }, 404), detail: { summary: "Jobs you can read, newest first, with filters and pagination" } },
     )
     .get(
       "/:id",
@@ -72,7 +73,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) 
         }
         return jobView(await jobFor(me, params.id, "read"));
       },
-      { response: { 200: JobSchema }, detail: { summary: "One job" } },
+      { response: answers({ 200: JobSchema }, 404), detail: { summary: "One job" } },
     )
     .post(
       "/:id/cancel",
@@ -83,7 +84,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) 
         await audit(db, me, "job.cancel", "job", job.id);
         return jobView(cancelled);
       },
-      { response: { 200: JobSchema }, detail: { summary: "Cancel a queued or running job" } },
+      { response: answers({ 200: JobSchema }, 404, 409), detail: { summary: "Cancel a queued or running job" } },
     )
     .post(
       "/:id/retry",
@@ -95,7 +96,7 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) 
         set.status = 201;
         return jobView(retry);
       },
-      { response: { 201: JobSchema }, detail: { summary: "Run an ended job again as a new attempt linked to the first" } },
+      { response: answers({ 201: JobSchema }, 404, 409), detail: { summary: "Run an ended job again as a new attempt linked to the first" } },
     )
     .get(
       "/:id/logs",
@@ -124,6 +125,6 @@ export function jobRoutes(deps: AppDeps, metrics: Metrics, service: JobService) 
         const lines = readJobLog(deps.sql, deps.archive, job.id, after, isTerminalStatus(job.status), limit);
         return textLogResponse(lines, request.signal);
       },
-      { query: LogQuery, detail: { summary: "The job's log as text; ?follow=true streams it (SSE) until the job ends" } },
+      { query: LogQuery, response: answers({ 200: JobLogTextSchema }, 404), detail: { summary: "The job's log as text; ?follow=true streams it (SSE) until the job ends" } },
     );
 }

@@ -1,5 +1,4 @@
 import { and, desc, eq } from "drizzle-orm";
-import { t } from "elysia";
 import { router } from "../router.ts";
 import { apiTokens, users } from "../../../schema/app/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
@@ -8,19 +7,8 @@ import { audit } from "../audit.ts";
 import { requireAdmin, requirePrincipal } from "../access.ts";
 import type { AppDeps } from "../deps.ts";
 import { notFound, uuidOr404 } from "../errors.ts";
-
-const TokenCreate = t.Object(
-  {
-    name: t.String({ minLength: 1, maxLength: 100, description: "what the token is for" }),
-    expires_in_days: t.Optional(t.Integer({ minimum: 1, maximum: 3650 })),
-    worker: t.Optional(t.Boolean({ description: "a worker token (internal endpoints only); administrators only" })),
-    user: t.Optional(
-      t.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description: "issue for this user (created if missing); administrators only" }),
-    ),
-    admin: t.Optional(t.Boolean({ description: "make that user an administrator; administrators only" })),
-  },
-  { additionalProperties: false },
-);
+import { answers } from "../responses.ts";
+import { TokenCreatedSchema, TokenCreateSchema, TokenListSchema, TokenRevokedSchema } from "../../../runner/protocol/index.ts";
 
 export function tokenRoutes({ db }: AppDeps) {
   return router("/api/v1/tokens")
@@ -36,7 +24,7 @@ export function tokenRoutes({ db }: AppDeps) {
         set.status = 201;
         return { id: issued.id, name: body.name, token: issued.token, expires_at: expiresAt?.toISOString() ?? null };
       },
-      { body: TokenCreate, detail: { summary: "Create a token; the response is the only time it is shown" } },
+      { body: TokenCreateSchema, response: answers({ 201: TokenCreatedSchema }), detail: { summary: "Create a token; the response is the only time it is shown" } },
     )
     .get(
       "/",
@@ -61,7 +49,7 @@ export function tokenRoutes({ db }: AppDeps) {
           })),
         };
       },
-      { detail: { summary: "List tokens (yours; all for administrators), never their values" } },
+      { response: answers({ 200: TokenListSchema }), detail: { summary: "List tokens (yours; all for administrators), never their values" } },
     )
     .delete(
       "/:id",
@@ -76,8 +64,8 @@ export function tokenRoutes({ db }: AppDeps) {
           .returning({ id: apiTokens.id });
         if (!row) throw notFound("token");
         await audit(db, me, "token.revoke", "token", id);
-        return { id, revoked: true };
+        return { id, revoked: true as const };
       },
-      { detail: { summary: "Revoke a token" } },
+      { response: answers({ 200: TokenRevokedSchema }, 404), detail: { summary: "Revoke a token" } },
     );
 }

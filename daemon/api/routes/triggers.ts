@@ -1,4 +1,5 @@
-import { TriggerPayloadSchema } from "../../../runner/protocol/trigger.ts";
+import { TriggerOutcomeSchema, TriggerPayloadSchema, type TriggerOutcome as TriggerOutcomeBody } from "../../../runner/protocol/trigger.ts";
+import { answers } from "../responses.ts";
 import { router } from "../router.ts";
 import { TriggerRefused, type TriggerOutcome, type WorkflowEngine } from "../../workflows/engine.ts";
 import { getJob } from "../../jobs/store.ts";
@@ -11,7 +12,7 @@ export function triggerRefused(error: TriggerRefused): ApiError {
   return new ApiError(422, "trigger_refused", error.message, error.field);
 }
 
-export function triggerOutcomeView(outcome: TriggerOutcome) {
+export function triggerOutcomeView(outcome: TriggerOutcome): TriggerOutcomeBody {
   return { workflow_run_id: outcome.runId, created: outcome.created, duplicates: outcome.duplicates };
 }
 
@@ -36,6 +37,6 @@ export function triggerRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         throw error;
       }
     },
-    { body: TriggerPayloadSchema, detail: { summary: "Follow-up jobs for a running job (its job token); the same operation_id twice creates them once" } },
+    { body: TriggerPayloadSchema, response: answers({ 201: TriggerOutcomeSchema }, 404, 409, 422), detail: { summary: "Follow-up jobs for a running job (its job token); the same operation_id twice creates them once" } },
   );
 }
