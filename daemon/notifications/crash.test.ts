@@ -1,9 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { testDatabase } from "../testing/postgres.ts";
-import { startServe, type Served } from "../testing/serve-process.ts";
+import { crashableServe, type CrashableServe } from "../testing/crash-serve.ts";
 import { startHookReceiver } from "./testing/receivers.ts";
 
 /**
@@ -12,53 +8,19 @@ import { startHookReceiver } from "./testing/receivers.ts";
  * and the next start delivers it, once, with the same delivery id.
  */
 
-const running: Served[] = [];
+const daemons: CrashableServe[] = [];
 afterAll(async () => {
-  for (const s of running) if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
+  for (const d of daemons) await d.close();
 });
 
 const SECRET = "crash-hook-secret-42";
 
-/**
- * serve --no-worker on a fresh database and data directory, started as often as a test needs
- * (each start sees what the last left), a receiver that is down until `hook.listen()`, and
- * requests with the admin token of the first start (a worker token when asked).
- */
+/** serve --no-worker (daemon/testing/crash-serve.ts) and a receiver that is down until `hook.listen()`. */
 async function daemonAndReceiver() {
-  const base = mkdtempSync(join(tmpdir(), "rc-notify-crash-"));
-  chmodSync(base, 0o711);
-  const { url: databaseUrl } = await testDatabase("notify_crash");
-  const env = { HOME: join(base, "home"), XDG_CONFIG_HOME: join(base, "config"), DATABASE_URL: databaseUrl, REACTORCIDE_MASTER_KEY: "", REACTORCIDE_PUBLIC_URL: "https://ci.example.test", NODE_ENV: "production" };
-  const argv = [process.execPath, join(import.meta.dir, "..", "main.ts"), "serve", "--data-dir", join(base, "data"), "--port", "0", "--corndogs-listen", "127.0.0.1:0", "--no-worker"];
+  const d = await crashableServe("notify_crash", { flags: ["--no-worker"], env: { REACTORCIDE_PUBLIC_URL: "https://ci.example.test" } });
+  daemons.push(d);
   const hook = await startHookReceiver(SECRET, { down: true });
-  let admin = "";
-  let current: Served | undefined;
-  return {
-    hook,
-    async start() {
-      current = await startServe(argv, env);
-      running.push(current);
-      admin ||= current.adminToken!;
-      return current;
-    },
-    async kill() {
-      current!.proc.kill("SIGKILL");
-      await current!.proc.exited;
-    },
-    async call(method: string, path: string, body?: unknown, token = admin): Promise<{ status: number; json: any }> {
-      const r = await fetch(current!.url + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: r.status, json: await r.json() };
-    },
-    /** Plays a worker: the job runs and ends with `status`. */
-    async endJob(worker: string, jobId: string, status: "success" | "failure") {
-      expect((await this.call("POST", `/api/v1/internal/jobs/${jobId}/status`, { status: "running", worker_id: "w1" }, worker)).status).toBe(200);
-      expect((await this.call("POST", `/api/v1/internal/jobs/${jobId}/status`, { status, exit_code: status === "success" ? 0 : 1 }, worker)).status).toBe(200);
-    },
-  };
+  return Object.assign(d, { hook });
 }
 
 /** After the restart: exactly one delivery arrives, signed. */

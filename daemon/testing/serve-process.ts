@@ -9,8 +9,11 @@ export interface Served {
   stop(): Promise<number>;
 }
 
-/** Starts `<argv> serve ...` and waits for its `listening on URL` line. */
-export async function startServe(argv: string[], env: Record<string, string | undefined>): Promise<Served> {
+/**
+ * Starts `<argv> serve ...` and waits for its `listening on URL` line. With `mayDie`, a process
+ * that exits first (a failpoint killed it while it started) is returned as it is, with no url.
+ */
+export async function startServe(argv: string[], env: Record<string, string | undefined>, options: { mayDie?: boolean } = {}): Promise<Served> {
   const proc = Bun.spawn(argv, { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let out = "";
   let err = "";
@@ -33,6 +36,9 @@ export async function startServe(argv: string[], env: Record<string, string | un
       out += value;
     }
   })();
+  if (!url && options.mayDie && (await Promise.race([proc.exited.then(() => true), Bun.sleep(2000).then(() => false)]))) {
+    return { proc, url: "", output: () => out + err, stop: () => proc.exited };
+  }
   if (!url) {
     proc.kill("SIGKILL");
     throw new Error(`serve did not print its address:\n${out}\n${err}`);

@@ -42,6 +42,7 @@ import type { JobQueue } from "../jobs/queue.ts";
 import { appendLogs, insertJob, type Job } from "../jobs/store.ts";
 import { recordJobEvents } from "../jobs/outbox.ts";
 import { jobView } from "../jobs/view.ts";
+import { failpoint } from "../failpoints.ts";
 import { WorkflowEvents, type Tx } from "./events.ts";
 import { DEFAULT_WORKFLOW_LIMITS, type WorkflowLimits } from "./limits.ts";
 
@@ -167,6 +168,7 @@ export class WorkflowEngine {
   private async commit<T>(work: (tx: Tx, created: Job[]) => Promise<T>): Promise<T> {
     const created: Job[] = [];
     const result = await this.events.transaction((tx) => work(tx, created));
+    failpoint("workflow.committed");
     for (const job of created) await this.deps.queue.enqueue(job);
     this.events.wake();
     return result;
@@ -236,9 +238,10 @@ export class WorkflowEngine {
   /** A job reached an end status: its run moves on. Safe to call twice, or for a job in no run. */
   async jobEnded(jobId: string): Promise<void> {
     const [job] = await this.deps.db
-      .select({ runId: jobs.workflowRunId, startedAt: jobs.startedAt })
+      .select({ runId: jobs.workflowRunId, startedAt: jobs.startedAt, name: jobs.name })
       .from(jobs)
       .where(eq(jobs.id, jobId));
+    failpoint("workflow.job-ended", job?.name);
     if (!job?.runId) {
       // An event's eval job is in no run, but the runs it started wait for it to end.
       const started = await this.deps.db.selectDistinct({ runId: workflowNodes.runId }).from(workflowNodes).where(eq(workflowNodes.parentJobId, jobId));
@@ -316,6 +319,7 @@ export class WorkflowEngine {
         project ??= (await tx.execute<{ default_image: string | null }>(sql`SELECT default_image FROM projects WHERE id = ${run.projectId}`)).map((r) => ({ defaultImage: r.default_image }))[0];
         const job = await insertJob(tx, this.jobValues(run, context, node, spec, project?.defaultImage ?? null));
         created.push(job!);
+        failpoint("workflow.node-created", node.name);
         jobOf.set(job!.id, { id: job!.id, status: job!.status, reason: null });
         await setNode(node, { status: "queued", jobId: job!.id, readyAt: new Date() });
       }
