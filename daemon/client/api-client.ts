@@ -1,5 +1,5 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import type { ApiErrorBody, Job, JobList, JobStatus, JobSubmit, LogEndEvent, LogLineEvent, LogStreamName } from "../../runner/protocol/index.ts";
+import type { ApiErrorBody, Job, JobList, JobStatus, JobSubmit, LogEndEvent, LogLineEvent, LogStreamName, WorkflowRunList, WorkflowRunStatus, WorkflowRunView, WorkflowSubmit } from "../../runner/protocol/index.ts";
 import { loadConfig, type ClientConfig } from "./config.ts";
 
 export class ClientError extends Error {
@@ -76,6 +76,26 @@ export class ApiClient {
   /** POST /api/v1/jobs/{id}/cancel or /retry. */
   jobAction(id: string, action: "cancel" | "retry"): Promise<Job> {
     return this.json<Job>("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${action}`);
+  }
+
+  /** POST /api/v1/workflows: the body as the contract's WorkflowSubmitSchema, the run as its WorkflowRunSchema. */
+  submitWorkflow(body: WorkflowSubmit): Promise<WorkflowRunView> {
+    return this.json<WorkflowRunView>("POST", "/api/v1/workflows", body);
+  }
+
+  getWorkflow(id: string): Promise<WorkflowRunView> {
+    return this.json<WorkflowRunView>("GET", `/api/v1/workflows/${encodeURIComponent(id)}`);
+  }
+
+  listWorkflows(filter: { project?: string; status?: WorkflowRunStatus | string; limit?: number; offset?: number } = {}): Promise<WorkflowRunList> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    return this.json<WorkflowRunList>("GET", `/api/v1/workflows?${query}`);
+  }
+
+  /** POST /api/v1/workflows/{id}/cancel, /retry or /retry-failed. */
+  workflowAction(id: string, action: "cancel" | "retry" | "retry-failed"): Promise<WorkflowRunView> {
+    return this.json<WorkflowRunView>("POST", `/api/v1/workflows/${encodeURIComponent(id)}/${action}`);
   }
 
   async text(path: string): Promise<string> {

@@ -4,19 +4,10 @@
  * same summary table (runner/workflow/report.ts) and the same exit code: 0 success, 1 failure.
  */
 import type { JobRun, WorkflowReport } from "../../runner/workflow/schedule.ts";
-import type { WorkflowRunViewBody } from "../workflows/view.ts";
+import type { WorkflowRunView } from "../../runner/protocol/index.ts";
 import type { ApiClient } from "./api-client.ts";
 
-export type RunView = Pick<WorkflowRunViewBody, "id" | "name" | "status" | "created_at" | "finished_at"> & {
-  nodes: Pick<WorkflowRunViewBody["nodes"][number], "name" | "status" | "job_id" | "reason" | "parent_job_id">[];
-};
-
-interface JobTimes {
-  status: string;
-  exit_code: number | null;
-  started_at: string | null;
-  finished_at: string | null;
-}
+export type RunView = WorkflowRunView;
 
 const ENDED = new Set(["success", "failure", "error", "cancelled", "timed_out", "skipped"]);
 export const RUN_ENDED = new Set(["success", "failure", "cancelled"]);
@@ -26,7 +17,7 @@ export async function followRun(client: ApiClient, runId: string, write: (text: 
   const said = new Set<string>();
   let run: RunView;
   for (;;) {
-    run = await client.json<RunView>("GET", `/api/v1/workflows/${encodeURIComponent(runId)}`);
+    run = await client.getWorkflow(runId);
     for (const node of run.nodes) {
       if (node.job_id && !following.has(node.name)) {
         write(`[${node.name}] start\n`);
@@ -58,7 +49,7 @@ export async function followRun(client: ApiClient, runId: string, write: (text: 
   }
   await Promise.all(following.values());
   const jobs = await Promise.all(
-    run.nodes.map((n) => (n.job_id ? client.json<JobTimes>("GET", `/api/v1/jobs/${encodeURIComponent(n.job_id)}`) : Promise.resolve(undefined))),
+    run.nodes.map((n) => (n.job_id ? client.getJob(n.job_id) : Promise.resolve(undefined))),
   );
   const byJob = new Map(run.nodes.map((n) => [n.job_id, n.name]));
   const rows: JobRun[] = run.nodes.map((node, i) => {

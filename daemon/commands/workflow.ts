@@ -3,7 +3,8 @@ import { consola } from "consola";
 import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { gitInfo } from "../../runner/git/info.ts";
-import { WORKFLOW_EVENTS } from "../../runner/protocol/workflow-spec.ts";
+import { WORKFLOW_EVENTS, type WorkflowEvent } from "../../runner/protocol/workflow-spec.ts";
+import type { WorkflowSubmit } from "../../runner/protocol/workflow-run.ts";
 import { formatWorkflowSummary } from "../../runner/workflow/report.ts";
 import { printJson, withClient } from "../client/run.ts";
 import { followRun, type RunView } from "../client/workflow-follow.ts";
@@ -47,7 +48,7 @@ const submit = defineCommand({
     const info = await gitInfo(dirname(args.file)).catch(() => null);
     const branch = args.branch ?? info?.branch ?? undefined;
     const sha = args.sha ?? info?.commit;
-    const body: Record<string, unknown> = { project: args.project, workflow: text, event: args.event, name: basename(args.file) };
+    const body: WorkflowSubmit = { project: args.project, workflow: text, event: args.event as WorkflowEvent, name: basename(args.file) };
     if (branch) body.branch = branch;
     if (sha) body.sha = sha;
     if (args["source-url"]) body.source = { type: "git", url: args["source-url"], ...(sha ? { ref: sha } : {}) };
@@ -55,7 +56,7 @@ const submit = defineCommand({
     await withClient(async (client) => {
       let run: RunView;
       try {
-        run = await client.json<RunView>("POST", "/api/v1/workflows", body);
+        run = await client.submitWorkflow(body);
       } catch (error) {
         // A workflow the coordinator refuses is bad input, as for the local run.
         if ((error as { status?: number }).status === 400 || (error as { status?: number }).status === 422) {
@@ -88,7 +89,7 @@ const show = defineCommand({
   args: { id: { type: "positional", required: true, description: "workflow run id" }, json: { type: "boolean", description: "print JSON" } },
   async run({ args }) {
     await withClient(async (client) => {
-      const run = await client.json<RunView>("GET", `/api/v1/workflows/${encodeURIComponent(args.id)}`);
+      const run = await client.getWorkflow(args.id);
       if (args.json) printJson(run);
       else showRun(run);
     });
@@ -101,7 +102,7 @@ function action(name: "cancel" | "retry" | "retry-failed", description: string, 
     args: { id: { type: "positional", required: true, description: "workflow run id" }, json: { type: "boolean", description: "print JSON" } },
     async run({ args }) {
       await withClient(async (client) => {
-        const run = await client.json<RunView>("POST", `/api/v1/workflows/${encodeURIComponent(args.id)}/${name}`);
+        const run = await client.workflowAction(args.id, name);
         if (args.json) printJson(run);
         else consola.success(`${done} ${describeRun(run)}`);
       });

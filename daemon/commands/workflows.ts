@@ -13,11 +13,8 @@ export default defineCommand({
     json: { type: "boolean", description: "print JSON" },
   },
   async run({ args }) {
-    const query = new URLSearchParams({ limit: args.limit });
-    if (args.project) query.set("project", args.project);
-    if (args.status) query.set("status", args.status);
     await withClient(async (client) => {
-      const page = await client.json<{ workflows: RunView[]; next_offset: number | null }>("GET", `/api/v1/workflows?${query}`);
+      const page = await client.listWorkflows({ limit: Number(args.limit), project: args.project, status: args.status });
       if (args.json) return printJson(page);
       if (page.workflows.length === 0) consola.info("no workflow runs");
       for (const run of page.workflows) console.log(describeRun(run));

@@ -686,7 +686,7 @@ export interface RunFilter {
 }
 
 /** Runs, newest first, with their nodes and the status of each node's job. */
-export async function listWorkflowRuns(db: Db, filter: RunFilter): Promise<{ run: WorkflowRun; nodes: WorkflowNode[]; jobStatus: Map<string, string> }[]> {
+export async function listWorkflowRuns(db: Db, filter: RunFilter): Promise<{ run: WorkflowRun; nodes: WorkflowNode[]; jobStatus: Map<string, JobStatus> }[]> {
   const where: SQL[] = [];
   if (filter.projectIds) {
     if (filter.projectIds.length === 0) return [];
@@ -720,7 +720,7 @@ async function withNodes(db: Db, runs: WorkflowRun[]) {
   const rank = (n: WorkflowNode) => position.get(n.runId)?.get(n.name) ?? Number.MAX_SAFE_INTEGER;
   nodes.sort((a, b) => rank(a) - rank(b) || a.createdAt.getTime() - b.createdAt.getTime() || a.depth - b.depth);
   const jobIds = nodes.map((n) => n.jobId).filter((x): x is string => !!x);
-  const jobStatus = new Map<string, string>();
+  const jobStatus = new Map<string, JobStatus>();
   if (jobIds.length) for (const j of await db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds))) jobStatus.set(j.id, j.status);
   return runs.map((run) => ({ run, nodes: nodes.filter((n) => n.runId === run.id), jobStatus }));
 }

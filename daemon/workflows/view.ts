@@ -1,7 +1,9 @@
+import type { JobStatus } from "../../runner/protocol/job.ts";
+import type { WorkflowRunView } from "../../runner/protocol/workflow-run.ts";
 import type { WorkflowNode, WorkflowRun } from "./engine.ts";
 
 /** A workflow run as the API shows it (snake_case, ISO times); a queued node shows its job's live status. */
-export function workflowRunView({ run, nodes, jobStatus }: { run: WorkflowRun; nodes: WorkflowNode[]; jobStatus: Map<string, string> }) {
+export function workflowRunView({ run, nodes, jobStatus }: { run: WorkflowRun; nodes: WorkflowNode[]; jobStatus: ReadonlyMap<string, JobStatus> }): WorkflowRunView {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     id: run.id,
@@ -13,7 +15,7 @@ export function workflowRunView({ run, nodes, jobStatus }: { run: WorkflowRun; n
     sha: run.commitSha,
     reason: run.reason,
     retry_of: run.retryOf,
-    created_at: iso(run.createdAt),
+    created_at: run.createdAt.toISOString(),
     finished_at: iso(run.finishedAt),
     nodes: nodes.map((n) => ({
       name: n.name,
@@ -26,4 +28,3 @@ export function workflowRunView({ run, nodes, jobStatus }: { run: WorkflowRun; n
     })),
   };
 }
-export type WorkflowRunViewBody = ReturnType<typeof workflowRunView>;

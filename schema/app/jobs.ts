@@ -6,9 +6,8 @@ import { users } from "./users.ts";
 
 // Statuses, their moves, sources and resources are the wire contract's (runner/protocol/job.ts).
 
-export const WORKFLOW_RUN_STATUSES = ["running", "awaiting_approval", "success", "failure", "cancelled"] as const;
-export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
-export const WORKFLOW_RUN_ENDED: readonly WorkflowRunStatus[] = ["success", "failure", "cancelled"];
+import { WORKFLOW_RUN_ENDED, WORKFLOW_RUN_STATUSES, type WorkflowRunStatus } from "../../runner/protocol/workflow-run.ts";
+export { WORKFLOW_RUN_ENDED, WORKFLOW_RUN_STATUSES, type WorkflowRunStatus };
 
 export const workflowRuns = pgTable(
   "workflow_runs",

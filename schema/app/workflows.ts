@@ -2,9 +2,8 @@ import { sql } from "drizzle-orm";
 import { bigint, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { jobs, workflowRuns } from "./jobs.ts";
 
-/** A node is `waiting` until its dependencies end, then carries its job's status, or `skipped`. */
-export const WORKFLOW_NODE_STATUSES = ["waiting", "queued", "running", "success", "failure", "error", "cancelled", "timed_out", "skipped"] as const;
-export type WorkflowNodeStatus = (typeof WORKFLOW_NODE_STATUSES)[number];
+import { WORKFLOW_NODE_STATUSES, type WorkflowNodeStatus } from "../../runner/protocol/workflow-run.ts";
+export { WORKFLOW_NODE_STATUSES, type WorkflowNodeStatus };
 
 /** One job of a workflow run: from the workflow file (for_each expanded) or added by a trigger. */
 export const workflowNodes = pgTable(

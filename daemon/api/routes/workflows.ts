@@ -1,7 +1,7 @@
 import { t } from "elysia";
 import { router } from "../router.ts";
-import { WORKFLOW_EVENTS } from "../../../runner/protocol/workflow-spec.ts";
-import { WORKFLOW_RUN_STATUSES } from "../../../schema/app/index.ts";
+import { literalUnion, WORKFLOW_RUN_STATUSES, WorkflowRunListSchema, WorkflowRunSchema, WorkflowSubmitSchema } from "../../../runner/protocol/index.ts";
+import { answers } from "../responses.ts";
 import type { Principal } from "../../auth/tokens.ts";
 import { revokeJobTokens } from "../../auth/job-tokens.ts";
 import { existingSecretKeys } from "../../secrets/store.ts";
@@ -14,39 +14,11 @@ import type { AppDeps } from "../deps.ts";
 import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { queryInt } from "../job-schemas.ts";
 import { jobLogEnded } from "../job-logs.ts";
-import { SECRET_KEY_PATTERN } from "../../../runner/protocol/index.ts";
 import { triggerRefused } from "./triggers.ts";
-
-const ONE_LINE = "^[^\\r\\n\\u0000]+$";
-const SourceRef = t.Object(
-  {
-    type: t.Union([t.Literal("git"), t.Literal("copy"), t.Literal("tarball"), t.Literal("none")]),
-    url: t.Optional(t.String({ maxLength: 2000, pattern: ONE_LINE })),
-    ref: t.Optional(t.String({ maxLength: 250, pattern: ONE_LINE })),
-  },
-  { additionalProperties: false },
-);
-
-const WorkflowSubmit = t.Object(
-  {
-    project: t.String({ minLength: 1, description: "project id or name" }),
-    // Checked in the handler, so the error says both forms (a union's error names neither).
-    workflow: t.Unknown({ description: "the workflow file: YAML text, or the same document as a JSON object" }),
-    name: t.Optional(t.String({ minLength: 1, maxLength: 200, pattern: ONE_LINE, description: "the run's name when the file has none (e.g. the file name)" })),
-    ref: t.Optional(t.String({ minLength: 1, maxLength: 250, pattern: ONE_LINE })),
-    sha: t.Optional(t.String({ pattern: "^[0-9a-fA-F]{4,64}$", description: "a commit id" })),
-    branch: t.Optional(t.String({ minLength: 1, maxLength: 250, pattern: ONE_LINE })),
-    event: t.Optional(t.Union(WORKFLOW_EVENTS.map((e) => t.Literal(e)))),
-    source: t.Optional(SourceRef),
-    ci_source: t.Optional(SourceRef),
-    secrets: t.Optional(t.Array(t.String({ pattern: SECRET_KEY_PATTERN }), { maxItems: 100, description: "project secrets every job of the run gets" })),
-  },
-  { additionalProperties: false },
-);
 
 const RunListQuery = t.Object({
   project: t.Optional(t.String({ minLength: 1 })),
-  status: t.Optional(t.Union(WORKFLOW_RUN_STATUSES.map((s) => t.Literal(s)))),
+  status: t.Optional(literalUnion(WORKFLOW_RUN_STATUSES)),
   limit: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "a whole number from 1 to 200 (default 50)" })),
   offset: t.Optional(t.String({ pattern: "^[0-9]{1,9}$", description: "a whole number (default 0)" })),
 });
@@ -114,7 +86,7 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         set.status = 201;
         return workflowRunView((await getWorkflowRun(db, run.id))!);
       },
-      { body: WorkflowSubmit, detail: { summary: "Start a run of a workflow file (YAML text or JSON); 201 with the run" } },
+      { body: WorkflowSubmitSchema, response: answers({ 201: WorkflowRunSchema }, 404, 409, 422), detail: { summary: "Start a run of a workflow file (YAML text or JSON); 201 with the run" } },
     )
     .get(
       "/",
@@ -127,12 +99,12 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         const rows = await listWorkflowRuns(db, { projectIds, status: query.status, limit: limit + 1, offset });
         return { workflows: rows.slice(0, limit).map(workflowRunView), next_offset: rows.length > limit ? offset + limit : null };
       },
-      { query: RunListQuery, detail: { summary: "Workflow runs you can read, newest first" } },
+      { query: RunListQuery, response: answers({ 200: WorkflowRunListSchema }, 404), detail: { summary: "Workflow runs you can read, newest first" } },
     )
     .get(
       "/:id",
       async ({ params, request }) => workflowRunView(await runFor(await requirePrincipal(db, request.headers, "api"), params.id, "read")),
-      { detail: { summary: "One workflow run with its nodes" } },
+      { response: answers({ 200: WorkflowRunSchema }, 404), detail: { summary: "One workflow run with its nodes" } },
     )
     .post(
       "/:id/cancel",
@@ -150,7 +122,7 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         await audit(db, me, "workflow.cancel", "workflow_run", run.id);
         return workflowRunView((await getWorkflowRun(db, run.id))!);
       },
-      { detail: { summary: "Cancel a run: waiting nodes cancelled, queued and running jobs stopped" } },
+      { response: answers({ 200: WorkflowRunSchema }, 404, 409, 422), detail: { summary: "Cancel a run: waiting nodes cancelled, queued and running jobs stopped" } },
     )
     .post(
       "/:id/retry",
@@ -164,7 +136,7 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         set.status = 201;
         return workflowRunView((await getWorkflowRun(db, again.id))!);
       },
-      { detail: { summary: "A new run of the same workflow definition" } },
+      { response: answers({ 201: WorkflowRunSchema }, 404, 409, 422), detail: { summary: "A new run of the same workflow definition" } },
     )
     .post(
       "/:id/retry-failed",
@@ -177,6 +149,6 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         await audit(db, me, "workflow.retry_failed", "workflow_run", run.id);
         return workflowRunView((await getWorkflowRun(db, run.id))!);
       },
-      { detail: { summary: "Run failed, cancelled and timed-out nodes (and those depending on them) again, in the same run" } },
+      { response: answers({ 200: WorkflowRunSchema }, 404, 409, 422), detail: { summary: "Run failed, cancelled and timed-out nodes (and those depending on them) again, in the same run" } },
     );
 }
