@@ -1,12 +1,12 @@
-import { and, eq } from "drizzle-orm";
-import { projectMembers, projects, type ProjectRole, type TokenScope } from "../../schema/app/index.ts";
+import type { ProjectRole, TokenScope } from "../../schema/app/index.ts";
 import { sessionPrincipal, sessionSecretOf } from "../auth/sessions.ts";
 import { authenticate, type Principal } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
-import { isUuid } from "../../runner/protocol/index.ts";
+import { findProject, memberProjectIds, roleOf, type Project } from "../projects/store.ts";
 import { ApiError, forbidden, unauthorized } from "./errors.ts";
 
-export type Project = typeof projects.$inferSelect;
+// The VCS code reads projects through here (daemon/projects/store.ts holds the queries).
+export { findProject, type Project };
 
 const RANK: Record<ProjectRole, number> = { read: 1, write: 2, admin: 3 };
 
@@ -61,22 +61,7 @@ export function requireAdmin(principal: Principal): void {
 }
 
 export async function roleIn(db: Db, principal: Principal, projectId: string): Promise<ProjectRole | undefined> {
-  if (principal.isAdmin) return "admin";
-  const [row] = await db
-    .select({ role: projectMembers.role })
-    .from(projectMembers)
-    .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, principal.userId)))
-    .limit(1);
-  return row?.role;
-}
-
-export async function findProject(db: Db, ref: string): Promise<Project | undefined> {
-  const [row] = await db
-    .select()
-    .from(projects)
-    .where(isUuid(ref) ? eq(projects.id, ref) : eq(projects.name, ref))
-    .limit(1);
-  return row;
+  return principal.isAdmin ? "admin" : roleOf(db, principal.userId, projectId);
 }
 
 /**
@@ -95,7 +80,5 @@ export async function requireProjectRole(db: Db, principal: Principal, ref: stri
 
 /** Ids of the projects the caller may read (undefined: all, for administrators). */
 export async function readableProjectIds(db: Db, principal: Principal): Promise<string[] | undefined> {
-  if (principal.isAdmin) return undefined;
-  const rows = await db.select({ id: projectMembers.projectId }).from(projectMembers).where(eq(projectMembers.userId, principal.userId));
-  return rows.map((r) => r.id);
+  return principal.isAdmin ? undefined : memberProjectIds(db, principal.userId);
 }

@@ -1,10 +1,9 @@
-import type { projects } from "../../schema/app/index.ts";
+import type { ProjectView, VcsProvider } from "../../runner/protocol/index.ts";
+import type { Project } from "../projects/store.ts";
 import { FORGES } from "../vcs/forges.ts";
 
-type Project = typeof projects.$inferSelect;
-
 /** A project as the API shows it (snake_case, ISO times; sealed values only as has_*). */
-export function projectView(p: Project) {
+export function projectView(p: Project): ProjectView {
   return {
     id: p.id,
     name: p.name,
@@ -16,7 +15,8 @@ export function projectView(p: Project) {
     ci_source_url: p.ciSourceUrl,
     ci_source_ref: p.ciSourceRef,
     fork_pr_policy: p.forkPrPolicy,
-    vcs_provider: p.vcsProvider,
+    // The column's check constraint allows only these.
+    vcs_provider: p.vcsProvider as VcsProvider,
     vcs_api_url: p.vcsApiUrl ?? FORGES[p.vcsProvider as keyof typeof FORGES]?.defaultApiUrl ?? null,
     has_webhook_secret: p.webhookSecretEnc !== null,
     has_vcs_token: p.vcsTokenEnc !== null,

@@ -36,3 +36,4 @@ export * from "./version.ts";
 export * from "./api/error.ts";
 export * from "./api/health.ts";
 export * from "./api/tokens.ts";
+export * from "./api/projects.ts";

@@ -6,8 +6,8 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => "bytea",
 });
 
-export const FORK_PR_POLICIES = ["never", "approval", "always"] as const;
-export type ForkPrPolicy = (typeof FORK_PR_POLICIES)[number];
+import { FORK_PR_POLICIES, PROJECT_ROLES, type ForkPrPolicy, type ProjectRole } from "../../runner/protocol/api/projects.ts";
+export { FORK_PR_POLICIES, PROJECT_ROLES, type ForkPrPolicy, type ProjectRole };
 
 export const projects = pgTable(
   "projects",
@@ -39,8 +39,6 @@ export const projects = pgTable(
   ],
 );
 
-export const PROJECT_ROLES = ["read", "write", "admin"] as const;
-export type ProjectRole = (typeof PROJECT_ROLES)[number];
 
 export const projectMembers = pgTable(
   "project_members",

@@ -2,8 +2,8 @@ import { sql } from "drizzle-orm";
 import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { projects } from "./projects.ts";
 
-export const VCS_PROVIDERS = ["github", "gitlab"] as const;
-export type VcsProvider = (typeof VCS_PROVIDERS)[number];
+import { VCS_PROVIDERS, type VcsProvider } from "../../runner/protocol/api/projects.ts";
+export { VCS_PROVIDERS, type VcsProvider };
 
 /** received: recorded, not yet turned into work (processed after a restart too); processed: done, see outcome. */
 export const WEBHOOK_DELIVERY_STATUSES = ["received", "processed"] as const;
