@@ -61,8 +61,8 @@ export function buildApp(deps: AppDeps) {
   });
   // Workflow runs move on from the durable "job ended" event: a daemon killed between a job's end
   // and its run's advance hands the event over again at start (advancing twice changes nothing).
-  jobs.events.subscribe("workflow-advance", async (event) => {
-    if (event.kind === "ended" && event.job.workflow_run_id) await workflows.jobEnded(event.job.id);
+  jobs.events.subscribe("workflow-advance", async (event) => void (await workflows.jobEnded(event.job.id)), {
+    wants: (event) => event.kind === "ended" && event.job.workflow_run_id !== null,
   });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })

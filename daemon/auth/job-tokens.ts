@@ -3,11 +3,11 @@
  * (POST /api/v1/jobs/{id}/triggers) and read its own job, nothing else. One expires at the job's
  * timeout plus a margin and is revoked when the job ends, so a leaked one is short-lived.
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { apiTokens } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 import type { Job } from "../jobs/store.ts";
-import { hashToken, newToken } from "./tokens.ts";
+import { hashToken, newToken, revokeTokens } from "./tokens.ts";
 import { ensureUser } from "./users.ts";
 
 /** The user job tokens belong to (no roles: a job token is checked against its job id only). */
@@ -25,5 +25,5 @@ export async function issueJobToken(db: Db, job: Pick<Job, "id" | "name" | "time
 }
 
 export async function revokeJobTokens(db: Db, jobId: string): Promise<void> {
-  await db.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.jobId, jobId), isNull(apiTokens.revokedAt)));
+  await revokeTokens(db, eq(apiTokens.jobId, jobId));
 }

@@ -1,7 +1,8 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import { createHash, randomBytes } from "node:crypto";
 import { apiTokens, users, type TokenScope } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
+import { TOKEN_REVOKED_CHANNEL, tokenCacheOf } from "./token-cache.ts";
 
 /** `rcd_` + 32 random bytes (base64url): recognisable in leaks, unguessable. */
 export function newToken(): string {
@@ -54,6 +55,10 @@ const TOUCH_EVERY_MS = 60_000;
 
 /** The principal behind a bearer token, or undefined when it is unknown, revoked or expired. */
 export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+  const hash = hashToken(token);
+  const cache = tokenCacheOf(db);
+  const cached = cache?.get(hash);
+  if (cached) return cached;
   const [row] = await db
     .select({
       tokenId: apiTokens.id,
@@ -67,7 +72,7 @@ export async function authenticate(db: Db, token: string): Promise<Principal | u
     })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)))
+    .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
     .limit(1);
   if (!row) return undefined;
   const now = Date.now();
@@ -75,5 +80,22 @@ export async function authenticate(db: Db, token: string): Promise<Principal | u
   if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
     await db.update(apiTokens).set({ lastUsedAt: new Date(now) }).where(eq(apiTokens.id, row.tokenId));
   }
-  return { tokenId: row.tokenId, scopes: row.scopes, userId: row.userId, userName: row.userName, isAdmin: row.isAdmin, ...(row.jobId ? { jobId: row.jobId } : {}) };
+  const principal: Principal = { tokenId: row.tokenId, scopes: row.scopes, userId: row.userId, userName: row.userName, isAdmin: row.isAdmin, ...(row.jobId ? { jobId: row.jobId } : {}) };
+  cache?.set(hash, principal, row.expiresAt);
+  return principal;
+}
+
+/**
+ * Revokes the live tokens `where` selects and tells every process's verified-token cache
+ * (token-cache.ts), in one statement; the NOTIFY goes out with the commit. Returns their ids.
+ */
+export async function revokeTokens(db: Db, where: SQL | undefined): Promise<string[]> {
+  const rows = await db.execute<{ id: string }>(sql`
+    WITH revoked AS (
+      UPDATE ${apiTokens} SET revoked_at = now() WHERE ${and(isNull(apiTokens.revokedAt), where)} RETURNING id
+    )
+    SELECT id, pg_notify(${TOKEN_REVOKED_CHANNEL}, id::text) FROM revoked`);
+  const ids = [...rows].map((r) => r.id);
+  tokenCacheOf(db)?.evict(ids);
+  return ids;
 }

@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import type { Sql } from "postgres";
+import { GroupCommit } from "../db/group-commit.ts";
 import { nowNs } from "./clock.ts";
 import { CorndogsError } from "./errors.ts";
 import type { TaskNotifier } from "./notifier.ts";
@@ -61,15 +62,7 @@ interface PendingSubmit {
   task: NewTask;
   uuid: string;
   now: string;
-  resolve(task: WireTask): void;
-  reject(error: unknown): void;
 }
-/**
- * Batch INSERTs in flight at once: two lets one batch fill while the other waits for its fsync
- * (measured on 2 cores: 1 and 4 to 10 were no better).
- */
-const SUBMIT_BATCHES_IN_FLIGHT = 2;
-const SUBMIT_BATCH_MAX = 500;
 
 /**
  * The Corndogs task store on Postgres. Every operation is one statement (prepared by
@@ -84,49 +77,20 @@ export class TaskStore {
 
   /**
    * Inserts the task and resolves after its commit. Submits that arrive while an INSERT is in
-   * flight wait and then go together as one multi-row INSERT (group commit): one fsync for the
-   * whole batch instead of one each, with every caller still answered only after the commit.
+   * flight wait and then go together as one multi-row INSERT (group commit: one fsync for the
+   * whole batch, every caller answered only after the commit).
    */
   submit(t: NewTask): Promise<WireTask> {
     // The time is taken on arrival, so FIFO order among a batch is the order the calls came in.
-    const now = i64(nowNs());
-    return new Promise((resolve, reject) => {
-      this.pendingSubmits.push({ task: t, uuid: crypto.randomUUID(), now, resolve, reject });
-      this.flushSubmits();
-    });
+    return this.submits.add({ task: t, uuid: crypto.randomUUID(), now: i64(nowNs()) });
   }
 
-  private readonly pendingSubmits: PendingSubmit[] = [];
-  private submitsInFlight = 0;
-
-  private flushSubmits(): void {
-    while (this.submitsInFlight < SUBMIT_BATCHES_IN_FLIGHT && this.pendingSubmits.length > 0) {
-      const batch = this.pendingSubmits.splice(0, SUBMIT_BATCH_MAX);
-      this.submitsInFlight++;
-      // Callers already answered ignore the reject; none is left waiting on an unexpected throw.
-      void this.insertBatch(batch)
-        .catch((error: unknown) => batch.forEach((p) => p.reject(error)))
-        .finally(() => {
-          this.submitsInFlight--;
-          this.flushSubmits();
-        });
-    }
-  }
-
-  private async insertBatch(batch: PendingSubmit[]): Promise<void> {
-    let rows: Row[];
-    try {
-      rows = await this.insertRows(batch);
-    } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
-      // One bad row (say a NUL byte in a queue name) must fail only its own caller.
-      await Promise.all(batch.map((one) => this.insertBatch([one])));
-      return;
-    }
+  private readonly submits = new GroupCommit<PendingSubmit, WireTask>(async (batch) => {
+    const rows = await this.insertRows(batch);
     const byUuid = new Map(rows.map((row) => [row.uuid, row]));
-    for (const p of batch) p.resolve(toWire(byUuid.get(p.uuid)!));
     for (const queue of new Set(batch.map((p) => p.task.queue))) this.notifier?.taskReady(queue);
-  }
+    return batch.map((p) => toWire(byUuid.get(p.uuid)!));
+  });
 
   /** One statement whatever the batch size (arrays through unnest), so postgres.js prepares it once. */
   private insertRows(batch: PendingSubmit[]): Promise<Row[]> {

@@ -60,23 +60,35 @@ export const JOB_EVENTS_CHANNEL = "reactorcide_job_events";
 const BATCH = 100;
 const KEEP_DAYS = 7;
 
-/** Inside the transaction that makes the change: one event row per job, and a NOTIFY sent at commit. */
+/**
+ * Inside the transaction that makes the change: one event row per job, and a NOTIFY sent at
+ * commit, in one statement (one round trip whatever the number of jobs).
+ */
 export async function recordJobEvents(tx: Tx, kind: JobEventKind, views: readonly Job[]): Promise<void> {
   if (views.length === 0) return;
-  const rows = await tx
-    .insert(jobEvents)
-    .values(views.map((job) => ({ kind, jobId: job.id, job })))
-    .returning({ id: jobEvents.id });
-  for (const [i, row] of rows.entries()) {
-    const job = views[i]!;
-    const notice: JobEventNotice = { id: row.id, kind, job_id: job.id, project_id: job.project_id, status: job.status };
-    await tx.execute(sql`SELECT pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`);
-  }
+  await tx.execute(sql`
+    WITH recorded AS (
+      INSERT INTO ${jobEvents} (kind, job_id, job)
+      SELECT ${kind}, (j->>'id')::uuid, j FROM jsonb_array_elements(${JSON.stringify(views)}::jsonb) WITH ORDINALITY AS v(j, n)
+      ORDER BY n
+      RETURNING id, job_id, job
+    )
+    SELECT pg_notify(${JOB_EVENTS_CHANNEL}, json_build_object('id', id, 'kind', ${kind}::text, 'job_id', job_id, 'project_id', job->>'project_id', 'status', job->>'status')::text)
+    FROM recorded ORDER BY id`);
+}
+
+export interface SubscribeOptions {
+  /**
+   * The events this subscriber acts on (default: all). The others are marked delivered in bulk,
+   * one statement per batch, instead of a transaction each: most subscribers care about few events.
+   */
+  wants?: (event: JobEvent) => boolean;
 }
 
 interface Subscription {
   name: string;
   handler: JobEventHandler;
+  wants: (event: JobEvent) => boolean;
   since: number;
   /** Event id → when it may be tried again, after a handler threw. */
   retryAt: Map<number, { at: number; delay: number }>;
@@ -99,10 +111,10 @@ export class JobEventBus {
   ) {}
 
   /** A durable subscriber (see the header). Returns a function that unsubscribes it. */
-  subscribe(name: string, handler: JobEventHandler): () => void {
+  subscribe(name: string, handler: JobEventHandler, options: SubscribeOptions = {}): () => void {
     if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(name)) throw new Error(`job events: subscriber name ${JSON.stringify(name)} must be lower-case letters, digits, . _ -`);
     if (this.subscriptions.has(name)) throw new Error(`job events: a subscriber named ${name} already exists`);
-    this.subscriptions.set(name, { name, handler, since: Number.MAX_SAFE_INTEGER, retryAt: new Map() });
+    this.subscriptions.set(name, { name, handler, wants: options.wants ?? (() => true), since: Number.MAX_SAFE_INTEGER, retryAt: new Map() });
     if (this.running) void this.register(this.subscriptions.get(name)!).then(() => this.wake());
     return () => this.subscriptions.delete(name);
   }
@@ -219,24 +231,34 @@ export class JobEventBus {
       .limit(BATCH);
     let handled = 0;
     const now = Date.now();
-    for (const row of rows) {
+    const events = rows.map((row): JobEvent => ({ id: row.id, kind: row.kind, job: row.job, at: row.createdAt }));
+    const unwanted = events.filter((event) => !sub.wants(event)).map((event) => event.id);
+    if (unwanted.length > 0) {
+      // Nothing to do for these but remember they are done (one statement; prune needs the rows).
+      await this.db
+        .insert(jobEventDeliveries)
+        .values(unwanted.map((eventId) => ({ subscriber: sub.name, eventId })))
+        .onConflictDoNothing();
+      handled += unwanted.length;
+    }
+    for (const event of events) {
       if (!this.running && this.loop) break;
-      const retry = sub.retryAt.get(row.id);
+      if (!sub.wants(event)) continue;
+      const retry = sub.retryAt.get(event.id);
       if (retry && retry.at > now) continue;
-      const event: JobEvent = { id: row.id, kind: row.kind, job: row.job, at: row.createdAt };
       try {
         await this.db.transaction(async (tx) => {
           // Waits for another replica holding the same delivery, then finds it done.
-          const claimed = await tx.insert(jobEventDeliveries).values({ subscriber: sub.name, eventId: row.id }).onConflictDoNothing().returning();
+          const claimed = await tx.insert(jobEventDeliveries).values({ subscriber: sub.name, eventId: event.id }).onConflictDoNothing().returning();
           if (claimed.length === 0) return;
           await sub.handler(event, tx);
         });
-        sub.retryAt.delete(row.id);
+        sub.retryAt.delete(event.id);
         handled++;
       } catch (error) {
         const delay = Math.min((retry?.delay ?? 500) * 2, 60_000);
-        sub.retryAt.set(row.id, { at: Date.now() + delay, delay });
-        this.log.error(`subscriber ${sub.name}: job ${row.jobId} ${row.kind} (event ${row.id}) failed, trying again in ${delay / 1000} s: ${error instanceof Error ? error.message : error}`);
+        sub.retryAt.set(event.id, { at: Date.now() + delay, delay });
+        this.log.error(`subscriber ${sub.name}: job ${event.job.id} ${event.kind} (event ${event.id}) failed, trying again in ${delay / 1000} s: ${error instanceof Error ? error.message : error}`);
       }
     }
     return handled;

@@ -26,7 +26,8 @@ import { existingSecretKeys } from "../secrets/store.ts";
 import { parseMemory } from "../worker/settings.ts";
 import { JobEventBus } from "./outbox.ts";
 import type { JobQueue } from "./queue.ts";
-import { getJob, insertJob, transitionJob, type Job, type TransitionResult } from "./store.ts";
+import { GroupCommit } from "../db/group-commit.ts";
+import { getJob, insertJob, insertJobs, transitionJob, type Job, type NewJob, type TransitionResult } from "./store.ts";
 
 type Project = typeof projects.$inferSelect;
 
@@ -70,9 +71,19 @@ export interface FinishReport {
 
 export class JobService {
   readonly events: JobEventBus;
+  /**
+   * Submissions that arrive together are inserted together: one transaction (rows and their
+   * events) for the batch, each caller answered after the commit that holds its job.
+   */
+  private readonly inserts: GroupCommit<NewJob, Job>;
 
   constructor(private readonly deps: JobServiceDeps) {
     this.events = new JobEventBus(deps.db, deps.sql, { pollMs: deps.eventPollMs });
+    this.inserts = new GroupCommit(async (values) => {
+      const withIds = values.map((v) => ({ ...v, id: v.id ?? crypto.randomUUID() }));
+      const byId = new Map((await insertJobs(deps.db, withIds)).map((job) => [job.id, job]));
+      return withIds.map((v) => byId.get(v.id)!);
+    });
   }
 
   /** A new queued job of `project` (the caller checked the submitter may write there). */
@@ -94,7 +105,7 @@ export class JobService {
     if (missing.length) throw new JobInputError("secrets", `project ${project.name} has no secret ${missing.join(", ")}`);
     const parent = body.parent_job_id ? await getJob(db, body.parent_job_id) : undefined;
     if (body.parent_job_id && (!parent || parent.projectId !== project.id)) throw new JobInputError("parent_job_id", "no such job in this project");
-    const job = await insertJob(db, {
+    const job = await this.inserts.add({
       projectId: project.id,
       name: body.name,
       command: body.command,

@@ -32,9 +32,13 @@ export function subscribeToWorkflowRuns(db: Db, events: WorkflowEvents): () => v
 
 /** Subscribes the outbox to "job ended": jobs that ran on their own (a run's jobs come with their run). */
 export function subscribeToJobEnds(events: JobEventBus): () => void {
-  return events.subscribe(SUBSCRIBER, async (event, tx) => {
-    if (event.kind !== "ended") return;
-    const ended = endedOfJobView(event.job, event.at);
-    if (ended) await recordEnded(tx, ended);
-  });
+  return events.subscribe(
+    SUBSCRIBER,
+    async (event, tx) => {
+      const ended = endedOfJobView(event.job, event.at);
+      if (ended) await recordEnded(tx, ended);
+    },
+    // A run's jobs are reported with their run (endedOfJobView).
+    { wants: (event) => event.kind === "ended" && event.job.workflow_run_id === null },
+  );
 }

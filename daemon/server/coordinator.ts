@@ -1,6 +1,7 @@
 import { buildApp } from "../api/app.ts";
 import { DEFAULT_BODY_LIMIT } from "../api/deps.ts";
 import { LOG_BATCH_BODY_LIMIT } from "../api/routes/internal.ts";
+import { cacheVerifiedTokens } from "../auth/token-cache.ts";
 import { bootstrapAdmin } from "../auth/users.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import type { JobQueue } from "../jobs/queue.ts";
@@ -57,8 +58,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   let notifier: Notifier | undefined;
   let vcs: VcsServices | undefined;
   let jobEventBus: JobEventBus | undefined;
+  let stopTokenCache: (() => Promise<void>) | undefined;
   try {
     const admin = await bootstrapAdmin(database.db);
+    stopTokenCache = await cacheVerifiedTokens(database.db, database.sql);
     attached = await options.beforeListen?.(database);
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     const queue = options.queue;
@@ -118,6 +121,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         workflows.close();
         await vcs?.stop();
         await attached?.close();
+        await stopTokenCache?.();
         await database.close();
       },
     };
@@ -126,6 +130,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     await notifier?.stop();
     await vcs?.stop();
     await attached?.close();
+    await stopTokenCache?.();
     await database.close();
     throw error;
   }

@@ -4,9 +4,9 @@
  * timeout sweeper, and optionally a worker that reaches the API and the queue over the network
  * exactly as a remote worker does.
  */
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { apiTokens } from "../../schema/app/index.ts";
-import { issueToken } from "../auth/tokens.ts";
+import { issueToken, revokeTokens } from "../auth/tokens.ts";
 import { ensureUser } from "../auth/users.ts";
 import type { Db } from "../db/client.ts";
 import { CorndogsClient } from "../corndogs/client.ts";
@@ -70,15 +70,12 @@ const staleToken = sql`coalesce(${apiTokens.lastUsedAt}, ${apiTokens.createdAt})
 
 async function internalWorkerToken(db: Db): Promise<{ token: string; revoke(): Promise<void> }> {
   const user = await ensureUser(db, SERVE_WORKER_USER, false);
-  await db
-    .update(apiTokens)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiTokens.userId, user.id), isNull(apiTokens.revokedAt), staleToken));
+  await revokeTokens(db, and(eq(apiTokens.userId, user.id), staleToken));
   const issued = await issueToken(db, { userId: user.id, name: "serve's in-process worker", scopes: ["worker"] });
   return {
     token: issued.token,
     revoke: async () => {
-      await db.update(apiTokens).set({ revokedAt: new Date() }).where(eq(apiTokens.id, issued.id));
+      await revokeTokens(db, eq(apiTokens.id, issued.id));
     },
   };
 }

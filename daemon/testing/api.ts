@@ -61,7 +61,7 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
     return (await issueToken(db, { userId: user.id, name, scopes: options.worker ? ["worker"] : ["api"] })).token;
   }
 
-  return { app, metrics, workflows, jobs, deps, db, sql, admin, call, tokenFor, close: async () => {
+  return { app, metrics, workflows, jobs, deps, db, sql, url: database.url, admin, call, tokenFor, close: async () => {
       await jobs.events.stop();
       await notifier.stop();
       await sql.end();

@@ -64,11 +64,14 @@ export class StatusSync {
 
   /** Follows the job service's durable "job ended" events (at least once, across restarts): an eval job's end, or a job of a run it started. */
   followJobs(events: JobEventBus): void {
-    this.stopJobs = events.subscribe("vcs-statuses", async (event) => {
-      if (event.kind !== "ended") return;
-      const root = await this.evalRoot(event.job.id);
-      if (root) await this.sync(root);
-    });
+    this.stopJobs = events.subscribe(
+      "vcs-statuses",
+      async (event) => {
+        const root = await this.evalRoot(event.job.id);
+        if (root) await this.sync(root);
+      },
+      { wants: (event) => event.kind === "ended" },
+    );
   }
 
   /** Follows the workflow engine's durable run events (at least once, in order, across restarts). */

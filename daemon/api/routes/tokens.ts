@@ -1,7 +1,7 @@
 import { and, desc, eq } from "drizzle-orm";
 import { router } from "../router.ts";
 import { apiTokens, users } from "../../../schema/app/index.ts";
-import { issueToken } from "../../auth/tokens.ts";
+import { issueToken, revokeTokens } from "../../auth/tokens.ts";
 import { ensureUser } from "../../auth/users.ts";
 import { audit } from "../audit.ts";
 import { requireAdmin, requirePrincipal } from "../access.ts";
@@ -57,12 +57,9 @@ export function tokenRoutes({ db }: AppDeps) {
         const me = await requirePrincipal(db, request.headers, "api");
         const id = uuidOr404(params.id, "token");
         const owner = me.isAdmin ? undefined : eq(apiTokens.userId, me.userId);
-        const [row] = await db
-          .update(apiTokens)
-          .set({ revokedAt: new Date() })
-          .where(and(eq(apiTokens.id, id), owner))
-          .returning({ id: apiTokens.id });
-        if (!row) throw notFound("token");
+        const [revoked] = await revokeTokens(db, and(eq(apiTokens.id, id), owner));
+        // Revoked before: still the caller's (or visible to an administrator), so answered the same.
+        if (!revoked && !(await db.select({ id: apiTokens.id }).from(apiTokens).where(and(eq(apiTokens.id, id), owner)).limit(1)).length) throw notFound("token");
         await audit(db, me, "token.revoke", "token", id);
         return { id, revoked: true as const };
       },
