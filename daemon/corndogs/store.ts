@@ -107,13 +107,37 @@ export class TaskStore {
       RETURNING *`;
   }
 
-  async claim(c: Claim): Promise<WireTask | undefined> {
-    const [row] = await this.sql<Row[]>`
+  /**
+   * Claims the next task. Claims that arrive together for the same queue, state and overrides
+   * are one statement taking up to that many rows (group commit): fewer statements and commits
+   * when many consumers poll at once, and every claim is still atomic (FOR UPDATE SKIP LOCKED and
+   * the swap in one UPDATE). Within a batch the best tasks go to the earliest callers.
+   */
+  claim(c: Claim): Promise<WireTask | undefined> {
+    const key = [c.queue, c.currentState, i64(c.overrideTimeout), c.overrideCurrentState, c.overrideAutoTargetState].join("\0");
+    let group = this.claims.get(key);
+    if (!group) {
+      group = new GroupCommit<null, WireTask | undefined>(async (batch) => {
+        const rows = await this.claimRows(c, batch.length);
+        rows.sort((a, b) => Number(BigInt(b.priority) - BigInt(a.priority)) || Number(BigInt(a.was) - BigInt(b.was)));
+        return batch.map((_, i) => (rows[i] ? toWire(rows[i]) : undefined));
+      });
+      this.claims.set(key, group);
+      // Unused groups go (a consumer may vary its overrides): one map entry per live kind of claim.
+      if (this.claims.size > 1000) this.claims.delete(this.claims.keys().next().value!);
+    }
+    return group.add(null);
+  }
+
+  private readonly claims = new Map<string, GroupCommit<null, WireTask | undefined>>();
+
+  private claimRows(c: Claim, n: number): Promise<(Row & { was: string | bigint })[]> {
+    return this.sql<(Row & { was: string | bigint })[]>`
       WITH next AS (
-        SELECT uuid FROM corndogs_tasks
+        SELECT uuid, update_time FROM corndogs_tasks
         WHERE queue = ${c.queue} AND current_state = ${c.currentState}
         ORDER BY priority DESC, update_time ASC
-        LIMIT 1
+        LIMIT ${n}
         FOR UPDATE SKIP LOCKED
       )
       UPDATE corndogs_tasks t SET
@@ -124,8 +148,7 @@ export class TaskStore {
                        ELSE ${i64(c.overrideTimeout)}::bigint END,
         update_time = ${i64(nowNs())}
       FROM next WHERE t.uuid = next.uuid
-      RETURNING t.*`;
-    return row && toWire(row);
+      RETURNING t.*, next.update_time AS was`;
   }
 
   async get(uuid: string): Promise<WireTask | undefined> {
@@ -154,22 +177,46 @@ export class TaskStore {
     return undefined;
   }
 
-  /** Moves a live task to the archive with both states set to `finalState`. */
+  /**
+   * Moves a live task to the archive with both states set to `finalState`. Calls that arrive
+   * together go as one statement (group commit), each answered after the commit.
+   */
   async archive(uuid: string, expectState: string, finalState: "completed" | "canceled"): Promise<WireTask | undefined> {
-    const [row] = await this.sql<Row[]>`
-      WITH gone AS (
-        DELETE FROM corndogs_tasks
-        WHERE uuid = ${uuid} AND (${expectState}::text = '' OR current_state = ${expectState}::text)
-        RETURNING *
-      )
-      INSERT INTO corndogs_archived_tasks
-        (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
-      SELECT uuid, queue, ${finalState}, ${finalState}, submit_time, ${i64(nowNs())}, timeout, payload, priority
-      FROM gone
-      RETURNING *`;
-    if (row) return toWire(row);
+    const row = await this.archives[finalState].add({ uuid, expectState });
+    if (row) return row;
     await this.refuseStale(uuid, expectState, finalState === "completed" ? "complete" : "cancel");
     return undefined;
+  }
+
+  private readonly archives = {
+    completed: this.archiveGroup("completed"),
+    canceled: this.archiveGroup("canceled"),
+  };
+
+  private archiveGroup(finalState: "completed" | "canceled") {
+    return new GroupCommit<{ uuid: string; expectState: string }, WireTask | undefined>(async (batch) => {
+      const rows = await this.sql<Row[]>`
+        WITH wanted AS (
+          SELECT u, es FROM unnest(${batch.map((b) => b.uuid)}::uuid[], ${batch.map((b) => b.expectState)}::text[]) AS w(u, es)
+        ), gone AS (
+          DELETE FROM corndogs_tasks t USING wanted
+          WHERE t.uuid = wanted.u AND (wanted.es = '' OR t.current_state = wanted.es)
+          RETURNING t.*
+        )
+        INSERT INTO corndogs_archived_tasks
+          (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
+        SELECT uuid, queue, ${finalState}, ${finalState}, submit_time, ${i64(nowNs())}, timeout, payload, priority
+        FROM gone
+        RETURNING *`;
+      // A task named twice in one batch is deleted once (by whichever request matches its state):
+      // the first caller gets it, the other finds it gone.
+      const byUuid = new Map(rows.map((row) => [row.uuid, row]));
+      return batch.map((b) => {
+        const row = byUuid.get(b.uuid);
+        byUuid.delete(b.uuid);
+        return row && toWire(row);
+      });
+    });
   }
 
   /** Nothing matched: FAILED_PRECONDITION if the task lives in another state, else it is unknown (OK, unset). */
