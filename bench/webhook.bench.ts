@@ -2,9 +2,10 @@
 /**
  * GitHub webhook deliveries over real HTTP against `reactorcide serve` (its own process, embedded
  * Postgres, no worker): how fast a signed push is answered (p50/p99, 1 and 16 senders), next to
- * GET /healthz on the same server in the same run, and the time from sending a delivery to the
- * first pending commit status (reactorcide/eval) arriving at the GitHub stand-in. Payloads are
- * GitHub's published push example, signed with @octokit/webhooks-methods. Writes
+ * GET /healthz (no database) and GET /readyz (one SELECT 1) on the same server in the same run,
+ * and the time from sending a delivery to the first pending commit status (reactorcide/eval)
+ * arriving at the GitHub stand-in. Payloads are GitHub's published push example, signed with
+ * @octokit/webhooks-methods. Writes
  * bench/results/webhook.json. Env: WEBHOOK_BENCH_REQUESTS (per measurement, default 1000).
  */
 import { consola } from "consola";
@@ -79,6 +80,8 @@ try {
     );
   const send = (d: { body: string; headers: Record<string, string> }) => fetch(`${server.url}/api/v1/webhooks/github`, { method: "POST", headers: d.headers, body: d.body });
   const health = () => fetch(`${server.url}/healthz`);
+  // One database round trip (SELECT 1) through the same server: the floor for anything that touches Postgres.
+  const ready = () => fetch(`${server.url}/readyz`);
 
   const warm = await prepare(200);
   await measure(8, warm.length, 202, (i) => send(warm[i]!));
@@ -88,9 +91,13 @@ try {
   for (const clients of [1, 16]) {
     const deliveries = await prepare(REQUESTS);
     const baseline = await measure(clients, REQUESTS, 200, health);
+    const dbBaseline = await measure(clients, REQUESTS, 200, ready);
     const answered = await measure(clients, REQUESTS, 202, (i) => send(deliveries[i]!));
-    results[`clients_${clients}`] = { delivery_answer: answered, healthz_baseline: baseline };
-    consola.info(`${clients} senders: delivery p50 ${answered.p50_ms} ms, p99 ${answered.p99_ms} ms (${answered.requests_per_s}/s); healthz p50 ${baseline.p50_ms} ms, p99 ${baseline.p99_ms} ms`);
+    results[`clients_${clients}`] = { delivery_answer: answered, healthz_baseline: baseline, readyz_baseline: dbBaseline };
+    consola.info(
+      `${clients} senders: delivery p50 ${answered.p50_ms} ms, p99 ${answered.p99_ms} ms (${answered.requests_per_s}/s); ` +
+        `healthz p50 ${baseline.p50_ms} ms, p99 ${baseline.p99_ms} ms; readyz (SELECT 1) p50 ${dbBaseline.p50_ms} ms, p99 ${dbBaseline.p99_ms} ms`,
+    );
   }
 
   // Let the backlog of the load above drain, then time single deliveries to their first status.
@@ -115,7 +122,7 @@ try {
     name: "webhook",
     results: { requests_per_measurement: REQUESTS, load_average_1m_at_start: loadAtStart, ...results, delivery_to_first_pending_status: statusFigures, goals: { answer_p99_ms: 100, first_status_ms: 2000 } },
     notes:
-      "POST /api/v1/webhooks/github (signed push, GitHub's example payload: find the project, HMAC check, record the delivery, answer 202) against GET /healthz on the same server; " +
+      "POST /api/v1/webhooks/github (signed push, GitHub's example payload: find the project, HMAC check, record the delivery, answer 202) against GET /healthz (no database) and GET /readyz (one SELECT 1) on the same server; " +
       "then one delivery at a time to the reactorcide/eval pending status reaching a GitHub stand-in on 127.0.0.1 (delivery processed into an eval job, status through the Postgres outbox). " +
       "Server: `bun daemon/main.ts serve --no-worker`, embedded Postgres; senders in a separate process on the same machine.",
   });

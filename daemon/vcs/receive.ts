@@ -5,11 +5,13 @@
  * answer is the same 401 for an unknown repository and a bad signature.
  */
 import { createHash } from "node:crypto";
-import { and, eq, isNotNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { projects, webhookDeliveries, type WebhookDeliveryOutcome } from "../../schema/app/index.ts";
+import type { VcsProvider } from "../../schema/app/vcs.ts";
 import { findProject, type Project } from "../api/access.ts";
 import { ApiError, badRequest } from "../api/errors.ts";
 import type { Db } from "../db/client.ts";
+import { Batcher } from "../db/batcher.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import { hmacSha256Hex } from "./constant-time.ts";
 import type { VcsEvent } from "./event.ts";
@@ -31,18 +33,70 @@ function decodePayload(contentType: string, raw: Uint8Array): unknown {
   return JSON.parse(json);
 }
 
-async function candidates(db: Db, forge: Forge, projectRef: string | undefined, payload: unknown): Promise<Project[]> {
+type ProjectRow = typeof projects.$inferSelect;
+
+/**
+ * The projects of a provider that can receive webhooks (a repo_url and a webhook secret), read by
+ * one query for all the deliveries that arrived while the previous read was in flight.
+ */
+export type ProjectLookup = Batcher<VcsProvider, ProjectRow[]>;
+
+function projectLookup(db: Db): ProjectLookup {
+  return new Batcher(async (providers) => {
+    const rows = await db
+      .select()
+      .from(projects)
+      .where(and(inArray(projects.vcsProvider, [...new Set(providers)]), isNotNull(projects.repoUrl), isNotNull(projects.webhookSecretEnc)));
+    return providers.map((p) => rows.filter((r) => r.vcsProvider === p));
+  }, 1);
+}
+
+async function candidates(deps: WebhookReceiver, forge: Forge, projectRef: string | undefined, payload: unknown): Promise<Project[]> {
   if (projectRef) {
-    const p = await findProject(db, projectRef);
+    const p = await findProject(deps.db, projectRef);
     return p && p.vcsProvider === forge.provider ? [p] : [];
   }
   const keys = new Set(forge.repositoryUrls(payload).map(repoKey).filter((k): k is string => k !== null));
   if (keys.size === 0) return [];
-  const rows = await db
-    .select()
-    .from(projects)
-    .where(and(eq(projects.vcsProvider, forge.provider), isNotNull(projects.repoUrl), isNotNull(projects.webhookSecretEnc)));
+  const rows = await deps.lookup.add(forge.provider);
   return rows.filter((p) => keys.has(repoKey(p.repoUrl!) ?? ""));
+}
+
+type NewDelivery = typeof webhookDeliveries.$inferInsert;
+type Delivery = typeof webhookDeliveries.$inferSelect;
+
+/**
+ * Records deliveries, concurrent ones together in one INSERT (group commit: one commit and one
+ * WAL flush for a burst, each sender answered after its row is committed). Resolves to the new
+ * row, or undefined when the delivery id was recorded before (also earlier in the same batch).
+ */
+export type DeliveryRecorder = Batcher<NewDelivery, Delivery | undefined>;
+
+function deliveryRecorder(db: Db): DeliveryRecorder {
+  return new Batcher(async (batch) => {
+    const key = (d: { provider: string; deliveryId: string }) => `${d.provider}\n${d.deliveryId}`;
+    const firstAt = new Map<string, number>();
+    batch.forEach((d, i) => firstAt.has(key(d)) || firstAt.set(key(d), i));
+    const rows = await db
+      .insert(webhookDeliveries)
+      .values(batch.filter((d, i) => firstAt.get(key(d)) === i))
+      .onConflictDoNothing({ target: [webhookDeliveries.provider, webhookDeliveries.deliveryId] })
+      .returning();
+    const made = new Map(rows.map((r) => [key(r), r]));
+    return batch.map((d, i) => (firstAt.get(key(d)) === i ? made.get(key(d)) : undefined));
+  });
+}
+
+/** What the webhook route keeps for its life: the database, the master keys, and the batched statements of its hot path. */
+export interface WebhookReceiver {
+  db: Db;
+  keys: readonly MasterKey[];
+  lookup: ProjectLookup;
+  recorder: DeliveryRecorder;
+}
+
+export function webhookReceiver(db: Db, keys: readonly MasterKey[]): WebhookReceiver {
+  return { db, keys, lookup: projectLookup(db), recorder: deliveryRecorder(db) };
 }
 
 export interface Received {
@@ -62,7 +116,7 @@ export interface Received {
 }
 
 export async function receiveDelivery(
-  deps: { db: Db; keys: readonly MasterKey[] },
+  deps: WebhookReceiver,
   forge: Forge,
   request: { headers: Headers; raw: Uint8Array; projectRef?: string },
 ): Promise<Received> {
@@ -75,7 +129,7 @@ export async function receiveDelivery(
   } catch (error) {
     parseError = error;
   }
-  const found = parseError && !request.projectRef ? [] : await candidates(db, forge, request.projectRef, payload);
+  const found = parseError && !request.projectRef ? [] : await candidates(deps, forge, request.projectRef, payload);
   let project: Project | undefined;
   for (const p of found) {
     const secret = openProjectField(deps.keys, p, "webhook_secret");
@@ -113,24 +167,20 @@ export async function receiveDelivery(
     if (reason) outcome = "filtered";
   }
   const action = payload && typeof payload === "object" && typeof (payload as { action?: unknown }).action === "string" ? (payload as { action: string }).action : null;
-  const [row] = await db
-    .insert(webhookDeliveries)
-    .values({
-      projectId: project.id,
-      provider: forge.provider,
-      deliveryId,
-      event: eventName,
-      action: action ?? (payload as { object_attributes?: { action?: string } })?.object_attributes?.action ?? null,
-      payloadSha256: createHash("sha256").update(request.raw).digest("hex"),
-      payload,
-      status: outcome ? "processed" : "received",
-      outcome,
-      reason,
-      mapped: event ? { ...event } : null,
-      processedAt: outcome ? new Date() : null,
-    })
-    .onConflictDoNothing({ target: [webhookDeliveries.provider, webhookDeliveries.deliveryId] })
-    .returning();
+  const row = await deps.recorder.add({
+    projectId: project.id,
+    provider: forge.provider,
+    deliveryId,
+    event: eventName,
+    action: action ?? (payload as { object_attributes?: { action?: string } })?.object_attributes?.action ?? null,
+    payloadSha256: createHash("sha256").update(request.raw).digest("hex"),
+    payload,
+    status: outcome ? "processed" : "received",
+    outcome,
+    reason,
+    mapped: event ? { ...event } : null,
+    processedAt: outcome ? new Date() : null,
+  });
   if (!row) {
     const [earlier] = await db
       .select()

@@ -72,6 +72,20 @@ describe("GitHub webhooks (GitHub's example payloads, signed by @octokit/webhook
     expect((await evalJobs()).length).toBe(count);
   });
 
+  test("a burst of 16 concurrent deliveries (two of them the same delivery id) is recorded once each: 15 answered 202, the repeat 200, 15 eval jobs", async () => {
+    const before = (await evalJobs()).length;
+    const repeated = crypto.randomUUID();
+    const sends = Array.from({ length: 16 }, (_, i) =>
+      github("push", githubPush(REPO, { ref: "refs/heads/main", before: SHA, after: (0xb00 + i).toString(16).padStart(40, "0") }), { delivery: i >= 14 ? repeated : undefined }),
+    );
+    const answers = await Promise.all(sends);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array(15).fill(202)]);
+    expect(answers.find((a) => a.status === 200)!.json.duplicate).toBe(true);
+    expect((await api.sql`SELECT count(*)::int AS n FROM webhook_deliveries WHERE delivery_id = ${repeated}`)[0]!.n).toBe(1);
+    await processor.drain();
+    expect((await evalJobs()).length).toBe(before + 15);
+  });
+
   test("a forged signature, an unknown repository, no signature and a signed ping for another project all get the same 401; nothing is recorded", async () => {
     const count = (await api.sql`SELECT count(*)::int AS n FROM webhook_deliveries`)[0]!.n;
     const push = githubPush(REPO, { ref: "refs/heads/main", before: SHA2, after: SHA });

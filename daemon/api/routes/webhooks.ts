@@ -3,7 +3,7 @@ import { t } from "elysia";
 import { webhookDeliveries } from "../../../schema/app/index.ts";
 import type { Forge } from "../../vcs/forge.ts";
 import { FORGES } from "../../vcs/forges.ts";
-import { receiveDelivery } from "../../vcs/receive.ts";
+import { receiveDelivery, webhookReceiver } from "../../vcs/receive.ts";
 import { redeliver } from "../../vcs/redeliver.ts";
 import { requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
@@ -40,10 +40,10 @@ export function deliveryView(d: Delivery) {
 
 /** POST /api/v1/webhooks/{github,gitlab}: no API token; the forge's signature or token is the credential. */
 export function webhookRoutes(deps: AppDeps) {
-  const keys = [deps.key, ...(deps.oldKeys ?? [])];
+  const receiver = webhookReceiver(deps.db, [deps.key, ...(deps.oldKeys ?? [])]);
   const hook = (forge: Forge) => async ({ request, body, query, set }: { request: Request; body: unknown; query: Record<string, string | undefined>; set: { status?: number | string } }) => {
     const raw = body instanceof Uint8Array ? body : new Uint8Array();
-    const received = await receiveDelivery({ db: deps.db, keys }, forge, { headers: request.headers, raw, projectRef: query.project || undefined });
+    const received = await receiveDelivery(receiver, forge, { headers: request.headers, raw, projectRef: query.project || undefined });
     if (received.pending) deps.vcs?.deliveryRecorded();
     set.status = received.status;
     return received.body;
