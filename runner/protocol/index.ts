@@ -37,3 +37,5 @@ export * from "./api/error.ts";
 export * from "./api/health.ts";
 export * from "./api/tokens.ts";
 export * from "./api/projects.ts";
+export * from "./api/secrets.ts";
+export * from "./api/session.ts";

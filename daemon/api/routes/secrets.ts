@@ -1,25 +1,12 @@
-import { t } from "elysia";
-import { MIN_SECRET_LENGTH } from "../../../runner/secrets/encodings.ts";
 import { router } from "../router.ts";
-import { SECRET_KEY_PATTERN } from "../../../runner/protocol/index.ts";
+import { SECRET_KEY_PATTERN, SecretDeletedSchema, SecretKeyListSchema, SecretSetSchema, SecretValueSchema } from "../../../runner/protocol/index.ts";
+import { answers } from "../responses.ts";
 import { deleteSecret, listSecretKeys, putSecret } from "../../secrets/store.ts";
 import { requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { badRequest, notFound } from "../errors.ts";
 
-const SecretValue = t.Object(
-  {
-    value: t.String({
-      // Shorter values cannot be masked in logs (runner/secrets: MIN_SECRET_LENGTH); NUL cannot reach a process environment.
-      minLength: MIN_SECRET_LENGTH,
-      maxLength: 65536,
-      pattern: "^[^\\u0000]*$",
-      description: `at least ${MIN_SECRET_LENGTH} characters (shorter values cannot be masked in logs), up to 65536, no NUL; stored encrypted, never returned by the API`,
-    }),
-  },
-  { additionalProperties: false },
-);
 const keyPattern = new RegExp(SECRET_KEY_PATTERN);
 
 function checkKey(key: string): string {
@@ -45,7 +32,7 @@ export function secretRoutes(deps: AppDeps) {
           })),
         };
       },
-      { detail: { summary: "Secret keys and timestamps (write role); never values" } },
+      { response: answers({ 200: SecretKeyListSchema }, 404), detail: { summary: "Secret keys and timestamps (write role); never values" } },
     )
     .put(
       "/:id/secrets/:key",
@@ -56,9 +43,9 @@ export function secretRoutes(deps: AppDeps) {
         const outcome = await putSecret(db, deps.key, project.id, key, body.value);
         await audit(db, me, `secret.${outcome === "created" ? "create" : "update"}`, "project", project.id, { key });
         set.status = outcome === "created" ? 201 : 200;
-        return { key, [outcome]: true };
+        return outcome === "created" ? { key, created: true as const } : { key, updated: true as const };
       },
-      { body: SecretValue, detail: { summary: "Set a secret (admin role)" } },
+      { body: SecretValueSchema, response: answers({ 200: SecretSetSchema, 201: SecretSetSchema }, 404), detail: { summary: "Set a secret (admin role)" } },
     )
     .delete(
       "/:id/secrets/:key",
@@ -68,8 +55,8 @@ export function secretRoutes(deps: AppDeps) {
         const key = checkKey(params.key);
         if (!(await deleteSecret(db, project.id, key))) throw notFound(`secret ${key}`);
         await audit(db, me, "secret.delete", "project", project.id, { key });
-        return { key, deleted: true };
+        return { key, deleted: true as const };
       },
-      { detail: { summary: "Delete a secret (admin role)" } },
+      { response: answers({ 200: SecretDeletedSchema }, 404), detail: { summary: "Delete a secret (admin role)" } },
     );
 }

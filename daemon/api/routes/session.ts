@@ -1,5 +1,8 @@
-import { asc, eq } from "drizzle-orm";
-import { apiTokens, projectMembers, projects } from "../../../schema/app/index.ts";
+import { eq } from "drizzle-orm";
+import { apiTokens } from "../../../schema/app/index.ts";
+import { SessionSchema, SignedOutSchema, type SessionInfo } from "../../../runner/protocol/index.ts";
+import { projectRoles } from "../../projects/store.ts";
+import { answers } from "../responses.ts";
 import { createSession, csrfToken, endSession, SESSION_COOKIE, sessionPrincipal, sessionSecretOf } from "../../auth/sessions.ts";
 import type { Principal } from "../../auth/tokens.ts";
 import { requirePrincipal } from "../access.ts";
@@ -21,16 +24,8 @@ export function sessionRoutes(deps: AppDeps) {
   const { db } = deps;
 
   /** Who the caller is and the role they hold in each project they can read (the dashboard hides what they cannot do). */
-  async function whoami(me: Principal) {
-    const rows = me.isAdmin
-      ? (await db.select({ id: projects.id, name: projects.name }).from(projects).orderBy(asc(projects.name))).map((p) => ({ ...p, role: "admin" as const }))
-      : await db
-          .select({ id: projects.id, name: projects.name, role: projectMembers.role })
-          .from(projectMembers)
-          .innerJoin(projects, eq(projects.id, projectMembers.projectId))
-          .where(eq(projectMembers.userId, me.userId))
-          .orderBy(asc(projects.name));
-    return { user: me.userName, is_admin: me.isAdmin, projects: rows };
+  async function whoami(me: Principal): Promise<Pick<SessionInfo, "user" | "is_admin" | "projects">> {
+    return { user: me.userName, is_admin: me.isAdmin, projects: await projectRoles(db, me.userId, me.isAdmin) };
   }
 
   return router("/api/v1/session")
@@ -48,7 +43,7 @@ export function sessionRoutes(deps: AppDeps) {
         set.headers["cache-control"] = "no-store";
         return { ...(await whoami(me)), csrf_token: csrfToken(session.secret), expires_at: session.expiresAt.toISOString() };
       },
-      { detail: { summary: "Sign the dashboard in: trades the bearer token for an HttpOnly session cookie" } },
+      { response: answers({ 201: SessionSchema }), detail: { summary: "Sign the dashboard in: trades the bearer token for an HttpOnly session cookie" } },
     )
     .get(
       "/",
@@ -63,7 +58,7 @@ export function sessionRoutes(deps: AppDeps) {
           expires_at: session?.expiresAt.toISOString() ?? null,
         };
       },
-      { detail: { summary: "The caller, their project roles and (signed in) the session's CSRF token and expiry" } },
+      { response: answers({ 200: SessionSchema }), detail: { summary: "The caller, their project roles and (signed in) the session's CSRF token and expiry" } },
     )
     .delete(
       "/",
@@ -77,6 +72,6 @@ export function sessionRoutes(deps: AppDeps) {
         set.headers["set-cookie"] = sessionCookie(request, "", 0);
         return { signed_out: secret !== undefined };
       },
-      { detail: { summary: "Sign out: ends the session and clears its cookie" } },
+      { response: answers({ 200: SignedOutSchema }), detail: { summary: "Sign out: ends the session and clears its cookie" } },
     );
 }
