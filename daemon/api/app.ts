@@ -26,6 +26,7 @@ import { revokeJobTokens } from "../auth/job-tokens.ts";
 import { jobLogEnded } from "./job-logs.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
+import { isEventEvalJob } from "../vcs/eval-job.ts";
 
 /** The query parameter (or "path") whose decoded value holds a NUL, which no field accepts. */
 function nulInUrl(url: URL): string | undefined {
@@ -61,8 +62,9 @@ export function buildApp(deps: AppDeps) {
   });
   // Workflow runs move on from the durable "job ended" event: a daemon killed between a job's end
   // and its run's advance hands the event over again at start (advancing twice changes nothing).
+  // An event's eval job is in no run, yet the runs it started wait for its end.
   jobs.events.subscribe("workflow-advance", async (event) => void (await workflows.jobEnded(event.job.id)), {
-    wants: (event) => event.kind === "ended" && event.job.workflow_run_id !== null,
+    wants: (event) => event.kind === "ended" && (event.job.workflow_run_id !== null || isEventEvalJob(event.job)),
   });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })

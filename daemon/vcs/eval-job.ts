@@ -3,6 +3,8 @@ import type { NewJob } from "../jobs/store.ts";
 import type { VcsEvent } from "./event.ts";
 
 export const EVAL_JOB_NAME = "eval";
+/** The variable that marks an event's eval job (and names its delivery). */
+export const DELIVERY_ID_ENV = "REACTORCIDE_DELIVERY_ID";
 export const EVAL_CONTEXT = "reactorcide/eval";
 export const DEFAULT_EVAL_IMAGE = "reactorcide/runner:dev";
 
@@ -39,7 +41,7 @@ export function evalJob(project: Project, e: VcsEvent, options: { image?: string
     name: EVAL_JOB_NAME,
     image: options.image ?? DEFAULT_EVAL_IMAGE,
     command: "reactorcide-runner eval",
-    env: { ...eventEnv(e), REACTORCIDE_DELIVERY_ID: options.deliveryId },
+    env: { ...eventEnv(e), [DELIVERY_ID_ENV]: options.deliveryId },
     secretRefs: [],
     source: { type: "git", url: e.headRepoUrl, ref: e.sha },
     ciSource: { type: "git", url: project.ciSourceUrl ?? project.repoUrl ?? e.baseRepoUrl, ref: ciRef ?? e.sha },
@@ -47,4 +49,9 @@ export function evalJob(project: Project, e: VcsEvent, options: { image?: string
     // Main-line pushes before pull requests, as the seed's priorities say.
     priority: e.prNumber === undefined ? 10 : 5,
   };
+}
+
+/** Whether a job (as the API shows it) is an event's eval job: in no workflow run, yet the runs it starts wait for its end. */
+export function isEventEvalJob(job: { workflow_run_id: string | null; env?: Record<string, string> | null }): boolean {
+  return job.workflow_run_id === null && job.env?.[DELIVERY_ID_ENV] !== undefined;
 }
