@@ -12,6 +12,7 @@ import m0007 from "../../schema/migrations/app/0007_job_contract_fields.sql" wit
 import m0008 from "../../schema/migrations/app/0008_dashboard_sessions.sql" with { type: "text" };
 import m0009 from "../../schema/migrations/app/0009_job_events_outbox.sql" with { type: "text" };
 import m0010 from "../../schema/migrations/app/0010_webhook_deliveries_no_jobs_lock.sql" with { type: "text" };
+import m0011 from "../../schema/migrations/app/0011_job_secret_env.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -33,4 +34,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0008_dashboard_sessions": m0008,
   "0009_job_events_outbox": m0009,
   "0010_webhook_deliveries_no_jobs_lock": m0010,
+  "0011_job_secret_env": m0011,
 };

@@ -147,6 +147,7 @@ export class JobService {
       image: job.image,
       env: job.env,
       secretRefs: job.secretRefs,
+      secretEnvNames: job.secretEnvNames,
       source: job.source,
       ciSource: job.ciSource,
       timeoutSeconds: job.timeoutSeconds,

@@ -1,8 +1,24 @@
 import type { Job as JobView } from "../../runner/protocol/index.ts";
 import type { Job } from "./store.ts";
 
-/** A job as the API shows it: the contract's JobSchema (snake_case, ISO times), from its row. */
+/** What stands for a value of a `secret_env` name wherever a job is shown. */
+export const MASKED_ENV_VALUE = "***";
+
+/**
+ * A job as the API shows it: the contract's JobSchema (snake_case, ISO times), from its row. The
+ * values of its secret_env names are shown as *** (the API, job events, notifications).
+ */
 export function jobView(j: Job): JobView {
+  return view(j, false);
+}
+
+/** The same for the worker, which must inject the secret_env values: whole. */
+export function workerJobView(j: Job): JobView {
+  return view(j, true);
+}
+
+function view(j: Job, reveal: boolean): JobView {
+  const env = reveal || j.secretEnvNames.length === 0 ? j.env : Object.fromEntries(Object.entries(j.env).map(([k, v]) => [k, j.secretEnvNames.includes(k) ? MASKED_ENV_VALUE : v]));
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     id: j.id,
@@ -16,8 +32,9 @@ export function jobView(j: Job): JobView {
     image: j.image,
     command: j.command,
     steps: j.steps,
-    env: j.env,
+    env,
     secrets: j.secretRefs,
+    secret_env: j.secretEnvNames,
     source: j.source,
     ci_source: j.ciSource,
     resources: j.resources,

@@ -186,6 +186,8 @@ export class JobRun {
   private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper): Promise<FinishReport> {
     const secrets = await this.deps.coordinator.secrets(job.id);
     masker.register(Object.values(secrets));
+    // Values a trigger passed on may be its parent's secrets: masked here as in the runner.
+    masker.register(job.secret_env.map((name) => job.env[name]).filter((v): v is string => !!v));
     const access = await this.jobAccess(job, shipper);
     if (access) masker.register([access.token]);
     const spec = this.prepare(job, secrets, access);
@@ -253,7 +255,7 @@ export class JobRun {
       jobId: job.id,
       image: job.image ?? settings.defaultImage,
       argv: runnerArgv(job),
-      env: runnerEnv(job, [...Object.keys(secrets), ...(access ? ["REACTORCIDE_API_TOKEN"] : [])]),
+      env: runnerEnv(job, [...Object.keys(secrets), ...job.secret_env, ...(access ? ["REACTORCIDE_API_TOKEN"] : [])]),
       jobEnv,
       limits,
       timeoutSeconds: job.timeout ?? settings.defaultTimeout,

@@ -178,6 +178,37 @@ describe("the example workflow in runner containers", () => {
     expect(feature.code).toBe(0);
   }, 600_000);
 
+  test("values a trigger passes on (a project secret, a value the parent registered) stay masked in the child's log and the API; the child gets them whole", async () => {
+    const key = "dk-Secret-Value-9137";
+    const session = "sess-Registered-4471";
+    await system.setSecret("DEPLOY_KEY", key);
+    const sha = (v: string) => new Bun.CryptoHasher("sha256").update(v).digest("hex");
+    // The child drops the project secret (secrets: []): what masks its values is that a trigger passed them.
+    const command = [
+      `SESSION=$(printf 'sess-%s-%s' Registered 4471)`,
+      `reactorcide-runner register-secret "$SESSION"`,
+      `printf 'job_name: child\njob_command: echo "child token=$TOKEN session=$SESSION"; printf %%s "$TOKEN" | sha256sum; printf %%s "$SESSION" | sha256sum\nsecrets: []\nenv:\n  TOKEN: "%s"\n  SESSION: "%s"\n' "$DEPLOY_KEY" "$SESSION" > /tmp/child.yaml`,
+      `reactorcide-runner trigger /tmp/child.yaml`,
+    ].join("\n");
+    const parent = await system.submit({ name: "masked-parent", command, secrets: ["DEPLOY_KEY"] });
+    expect((await system.waitFor(parent.id, undefined, 120_000)).status).toBe("success");
+    const runId = ((await system.job(parent.id)) as unknown as { workflow_run_id: string }).workflow_run_id;
+    const run = await waitRun(system, runId);
+    expect(statuses(run)).toEqual({ "masked-parent": "success", child: "success" });
+    const childId = run.nodes.find((n) => n.name === "child")!.job_id!;
+    const log = await system.logText(childId);
+    expect(log).toContain("child token=*** session=***");
+    // It had them whole: their digests.
+    expect(log).toContain(sha(key));
+    expect(log).toContain(sha(session));
+    expect(log).not.toContain(key);
+    expect(log).not.toContain(session);
+    const child = (await system.http("GET", `/api/v1/jobs/${childId}`)).json as { env: Record<string, string>; secret_env: string[]; secrets: string[] };
+    expect(child).toMatchObject({ env: { TOKEN: "***", SESSION: "***" }, secrets: [] });
+    expect(child.secret_env.sort()).toEqual(["SESSION", "TOKEN"]);
+    expect(await system.logText(parent.id)).not.toContain(key);
+  }, 300_000);
+
   test("a failing job fails the run with exit 1; cancel and retry-failed end to end", async () => {
     const env = { REACTORCIDE_URL: system.url, REACTORCIDE_TOKEN: system.api.admin, NODE_ENV: "production" };
     const cli = [process.execPath, join(root, "daemon", "main.ts")];

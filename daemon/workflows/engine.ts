@@ -39,7 +39,7 @@ import { runSucceeded, skipReason, triggeredNodes } from "../../runner/workflow/
 import type { Workflow, WorkflowJob } from "../../runner/workflow/load.ts";
 import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import { appendLogs, insertJob, type Job } from "../jobs/store.ts";
+import { appendLogs, insertJobs, type Job, type NewJob } from "../jobs/store.ts";
 import { recordJobEvents } from "../jobs/outbox.ts";
 import { jobView } from "../jobs/view.ts";
 import { failpoint } from "../failpoints.ts";
@@ -301,6 +301,9 @@ export class WorkflowEngine {
       if (job && !isEnded(node.status) && isTerminalJob(job.status)) await setNode(node, { status: job.status as WorkflowNodeStatus });
     }
     let project: { defaultImage: string | null } | undefined;
+    // Nodes to queue: their jobs are inserted together after the decisions (a queued node ends
+    // nothing, so it cannot make another ready in this advance).
+    const ready: { node: WorkflowNode; values: NewJob }[] = [];
     for (let progress = true; progress; ) {
       progress = false;
       for (const node of nodes) {
@@ -317,12 +320,23 @@ export class WorkflowEngine {
           continue;
         }
         project ??= (await tx.execute<{ default_image: string | null }>(sql`SELECT default_image FROM projects WHERE id = ${run.projectId}`)).map((r) => ({ defaultImage: r.default_image }))[0];
-        const job = await insertJob(tx, this.jobValues(run, context, node, spec, project?.defaultImage ?? null));
-        created.push(job!);
-        failpoint("workflow.node-created", node.name);
-        jobOf.set(job!.id, { id: job!.id, status: job!.status, reason: null });
-        await setNode(node, { status: "queued", jobId: job!.id, readyAt: new Date() });
+        ready.push({ node, values: this.jobValues(run, context, node, spec, project?.defaultImage ?? null) });
+        node.status = "queued";
       }
+    }
+    if (ready.length) {
+      const inserted = new Map((await insertJobs(tx, ready.map((r) => r.values))).map((job) => [job.name, job]));
+      const readyAt = new Date();
+      for (const { node } of ready) {
+        const job = inserted.get(node.name)!;
+        created.push(job);
+        failpoint("workflow.node-created", node.name);
+        Object.assign(node, { jobId: job.id, readyAt });
+      }
+      const rows = sql.join(ready.map(({ node }) => sql`(${node.id}::uuid, ${node.jobId}::uuid)`), sql`, `);
+      const at = readyAt.toISOString();
+      await tx.execute(sql`UPDATE workflow_nodes AS n SET status = 'queued', job_id = v.job_id, ready_at = ${at}::timestamptz, updated_at = ${at}::timestamptz FROM (VALUES ${rows}) AS v(id, job_id) WHERE n.id = v.id`);
+      changed = true;
     }
 
     if (nodes.every((n) => isEnded(n.status))) {
@@ -347,6 +361,8 @@ export class WorkflowEngine {
       image: job.image ?? context.image ?? projectImage ?? DEFAULT_JOB_IMAGE,
       env: { ...context.eventEnv, ...jobEnvStrings(job.env) },
       secretRefs: spec.secrets ?? context.secrets,
+      // What a trigger passed on may hold its parent's secrets (as in a local run): masked.
+      secretEnvNames: (spec.secretEnvNames ?? []).filter((name) => job.env?.[name] !== undefined),
       source: spec.source ?? job.source ?? context.source,
       ciSource: spec.ciSource ?? job.ci_source ?? context.ciSource,
       timeoutSeconds: job.timeout ?? 3600,
@@ -442,6 +458,8 @@ export class WorkflowEngine {
       const trigger = fresh[i]!;
       const spec: NodeSpec = {
         ...node,
+        // An eval job's env for its jobs is the workflow file's, plain text as in a local run.
+        ...(allowedSecrets ? { secretEnvNames: [] } : {}),
         // An eval job has no secrets of its own: its jobs get exactly those they name.
         secrets: trigger.secrets ?? (allowedSecrets ? [] : parent!.secretRefs),
         ...(sourceOf(trigger.source_type, trigger.source_url, trigger.source_ref) ? { source: sourceOf(trigger.source_type, trigger.source_url, trigger.source_ref) } : {}),

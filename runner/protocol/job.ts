@@ -118,6 +118,9 @@ export const JobSchema = Type.Object(
     command: Type.String(),
     env: Type.Record(Type.String(), Type.String()),
     secrets: Type.Array(Type.String(), { description: "names of the project secrets injected" }),
+    secret_env: Type.Array(Type.String(), {
+      description: "names in env whose values a trigger passed on (they may be its parent's secrets): masked in the log, and shown as *** except to the worker",
+    }),
     source: Nullable(SourceSchema),
     ci_source: Nullable(SourceSchema),
     resources: Nullable(ResourcesSchema),

@@ -62,6 +62,8 @@ export const jobs = pgTable(
     steps: jsonb("steps").$type<StepSpec[]>(),
     env: jsonb("env").$type<Record<string, string>>().notNull().default({}),
     secretRefs: jsonb("secret_refs").$type<string[]>().notNull().default([]),
+    // Env names whose values a trigger passed on (they may be secrets of the parent): masked in the log and the API.
+    secretEnvNames: jsonb("secret_env_names").$type<string[]>().notNull().default([]),
     resources: jsonb("resources").$type<Resources>(),
     network: text("network").$type<NetworkMode>().notNull().default("default"),
     retries: integer("retries").notNull().default(0),

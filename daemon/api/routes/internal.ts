@@ -12,7 +12,7 @@ import { requirePrincipal } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError, conflict, notFound, uuidOr404 } from "../errors.ts";
-import { jobView } from "../../jobs/view.ts";
+import { jobView, workerJobView } from "../../jobs/view.ts";
 import { jobLogEnded, logChanged } from "../job-logs.ts";
 import { issueJobToken, revokeJobTokens } from "../../auth/job-tokens.ts";
 import { TriggerRefused, type WorkflowEngine } from "../../workflows/engine.ts";
@@ -34,9 +34,10 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         await requirePrincipal(db, request.headers, "worker");
         const job = await getJob(db, uuidOr404(params.id, "job"));
         if (!job) throw notFound("job");
-        return jobView(job);
+        // The worker injects the values a trigger passed on: it gets them whole (and masks them).
+        return workerJobView(job);
       },
-      { response: answers({ 200: JobSchema }, 404), detail: { summary: "One job, for the worker that was handed its id by the queue" } },
+      { response: answers({ 200: JobSchema }, 404), detail: { summary: "One job, for the worker that was handed its id by the queue (secret_env values whole)" } },
     )
     .post(
       "/jobs/:id/status",

@@ -29,6 +29,7 @@ export class MemoryCoordinator implements Coordinator {
       image: null,
       env: {},
       secrets: Object.keys(secrets),
+      secret_env: [],
       source: null,
       ci_source: null,
       resources: null,

@@ -1,0 +1,1 @@
+ALTER TABLE "jobs" ADD COLUMN "secret_env_names" jsonb DEFAULT '[]'::jsonb NOT NULL;
