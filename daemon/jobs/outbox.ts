@@ -35,6 +35,7 @@ import type { Sql } from "postgres";
 import type { Job } from "../../runner/protocol/index.ts";
 import { jobEventDeliveries, jobEvents, jobEventSubscribers, type JobEventKind } from "../../schema/app/index.ts";
 import type { Db, Tx } from "../db/client.ts";
+import { failpoint } from "../failpoints.ts";
 
 export type { JobEventKind };
 export interface JobEvent {
@@ -252,6 +253,8 @@ export class JobEventBus {
           const claimed = await tx.insert(jobEventDeliveries).values({ subscriber: sub.name, eventId: event.id }).onConflictDoNothing().returning();
           if (claimed.length === 0) return;
           await sub.handler(event, tx);
+          // The subscriber's work is done but not committed: a crash here must undo it with the claim.
+          failpoint("jobs.event-handled", sub.name);
         });
         sub.retryAt.delete(event.id);
         handled++;

@@ -24,6 +24,7 @@ import type { Db } from "../db/client.ts";
 import type { Sql } from "postgres";
 import { existingSecretKeys } from "../secrets/store.ts";
 import { parseMemory } from "../worker/settings.ts";
+import { failpoint } from "../failpoints.ts";
 import { JobEventBus } from "./outbox.ts";
 import type { JobQueue } from "./queue.ts";
 import { GroupCommit } from "../db/group-commit.ts";
@@ -201,6 +202,8 @@ export class JobService {
   }
 
   private async ended(job: Job): Promise<void> {
+    // The end and its event are committed; nothing has been handed to a subscriber yet.
+    failpoint("jobs.ended", job.name);
     this.events.wake();
     await this.deps.afterEnd?.(job);
   }
