@@ -27,6 +27,7 @@ import { jobLogEnded } from "./job-logs.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { isEventEvalJob } from "../vcs/eval-job.ts";
+import { requestUrl } from "./request-url.ts";
 
 /** The query parameter (or "path") whose decoded value holds a NUL, which no field accepts. */
 function nulInUrl(url: URL): string | undefined {
@@ -36,7 +37,7 @@ function nulInUrl(url: URL): string | undefined {
 }
 
 const WEBHOOK_PATH = "/api/v1/webhooks/";
-const isWebhook = (request: Request) => new URL(request.url).pathname.startsWith(WEBHOOK_PATH);
+const isWebhook = (request: Request) => requestUrl(request).pathname.startsWith(WEBHOOK_PATH);
 
 /**
  * The coordinator's HTTP API from its dependencies, with no listening socket: `serve` calls
@@ -76,7 +77,7 @@ export function buildApp(deps: AppDeps) {
     )
     .onRequest(async ({ request }) => {
       started.set(request, performance.now());
-      const url = new URL(request.url);
+      const url = requestUrl(request);
       const nul = nulInUrl(url);
       if (nul) return errorResponse(badRequest(`${nul}: must not contain a NUL character`, nul));
       const length = Number(request.headers.get("content-length") ?? 0);
@@ -97,7 +98,7 @@ export function buildApp(deps: AppDeps) {
     })
     // Bodies are read here, as JSON only, so an oversized chunked body is refused and bad JSON gets our error shape.
     // A webhook's body stays bytes: its signature is over exactly those, and it is read only after the check.
-    .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limitFor(new URL(request.url).pathname))))
+    .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limitFor(requestUrl(request).pathname))))
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
       const refused = fromJobServiceError(error);

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator, type Coordinator } from "../server/coordinator.ts";
@@ -117,6 +118,41 @@ describe("a body over the limit on the listening server", () => {
     const streamed = await fetch(`${coordinator.url}/api/v1/tokens`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: chunked });
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
+});
+
+describe("requests without a Host header on the listening server", () => {
+  let coordinator: Coordinator;
+  beforeAll(async () => {
+    const database = await testDatabase("nohost");
+    coordinator = await startCoordinator({ dataDir: await mkdtemp(join(tmpdir(), "rc-nohost-")), databaseUrl: database.url, host: "127.0.0.1", port: 0, queue: idleQueue });
+  });
+  afterAll(() => coordinator?.stop());
+
+  /** The raw bytes of a request on one connection, and what came back until the server closed it. */
+  const raw = (request: string) =>
+    new Promise<string>((resolve, reject) => {
+      let answer = "";
+      const socket = connect(coordinator.port, "127.0.0.1", () => socket.write(request));
+      socket.on("data", (chunk) => (answer += chunk.toString()));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(answer));
+      setTimeout(() => socket.destroy(), 5000);
+    });
+
+  test("HTTP/1.0 without Host (printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc) is served; an API route answers its usual 401", async () => {
+    // Was a 500: "Invalid URL" from reading the path-only URL Bun gives such a request.
+    const health = await raw("GET /healthz HTTP/1.0\r\n\r\n");
+    expect(health).toStartWith("HTTP/1.1 200");
+    const jobs = await raw("GET /api/v1/jobs HTTP/1.0\r\n\r\n");
+    expect(jobs).toStartWith("HTTP/1.1 401");
+    expect(jobs).toContain('"code":"unauthorized"');
+    const post = await raw('POST /api/v1/jobs HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+    expect(post).toStartWith("HTTP/1.1 401");
+  });
+
+  test("HTTP/1.1 without Host is 400, as RFC 9112 requires", async () => {
+    expect(await raw("GET /healthz HTTP/1.1\r\nconnection: close\r\n\r\n")).toStartWith("HTTP/1.1 400");
   });
 });
 

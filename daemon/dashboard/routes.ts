@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { router } from "../api/router.ts";
 import { notFound } from "../api/errors.ts";
 import { dashboardAssets } from "./assets.ts";
+import { requestUrl } from "../api/request-url.ts";
 
 /**
  * Scripts and styles only from this origin, no inline script or style, no plugins, no framing:
@@ -59,7 +60,7 @@ export function dashboardRoutes() {
     .get(
       "/*",
       ({ request }) => {
-        if (NOT_PAGES.test(new URL(request.url).pathname)) throw notFound("route");
+        if (NOT_PAGES.test(requestUrl(request).pathname)) throw notFound("route");
         return new Response(PAGE, { headers: { ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } });
       },
       { detail: { hide: true } },

@@ -13,6 +13,8 @@ import m0008 from "../../schema/migrations/app/0008_dashboard_sessions.sql" with
 import m0009 from "../../schema/migrations/app/0009_job_events_outbox.sql" with { type: "text" };
 import m0010 from "../../schema/migrations/app/0010_webhook_deliveries_no_jobs_lock.sql" with { type: "text" };
 import m0011 from "../../schema/migrations/app/0011_job_secret_env.sql" with { type: "text" };
+import m0012 from "../../schema/migrations/app/0012_log_shipped_offset.sql" with { type: "text" };
+import m0013 from "../../schema/migrations/app/0013_log_chunks_uncompressed.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -35,4 +37,6 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0009_job_events_outbox": m0009,
   "0010_webhook_deliveries_no_jobs_lock": m0010,
   "0011_job_secret_env": m0011,
+  "0012_log_shipped_offset": m0012,
+  "0013_log_chunks_uncompressed": m0013,
 };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { JOB_STATUSES, JOB_TRANSITIONS } from "../../runner/protocol/index.ts";
 import { authenticate, hashToken } from "../auth/tokens.ts";
 import { testApi } from "../testing/api.ts";
+import { chunkText, packChunk } from "../storage/log-chunk-codec.ts";
 
 /**
  * The data model of issue 4, table by table, on a freshly migrated database: the columns each
@@ -180,6 +181,12 @@ describe("data model", () => {
     await api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body) VALUES (${job}, 1, 2, ${"oa\nob\n"})`;
     await expect(api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body) VALUES (${job}, 1, 1, ${"oc\n"})`).rejects.toThrow(/job_log_chunks_job_id_first_seq_pk/);
     await expect(api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body) VALUES (${job}, 5, 4, ${"oc\n"})`).rejects.toThrow(/job_log_chunks_range_check/);
+    // Text in one column: the zstd-packed form, or the plain text of rows from before it.
+    await api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, packed) VALUES (${job}, 3, 3, ${packChunk("oc\n")})`;
+    await expect(api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq, body, packed) VALUES (${job}, 4, 4, ${"od\n"}, ${packChunk("od\n")})`).rejects.toThrow(/job_log_chunks_body_check/);
+    await expect(api.sql`INSERT INTO job_log_chunks (job_id, first_seq, last_seq) VALUES (${job}, 4, 4)`).rejects.toThrow(/job_log_chunks_body_check/);
+    const rows = await api.sql<{ body: string | null; packed: Uint8Array | null }[]>`SELECT body, packed FROM job_log_chunks WHERE job_id = ${job} ORDER BY first_seq`;
+    expect(rows.map(chunkText)).toEqual(["oa\nob\n", "oc\n"]);
     await api.sql`DELETE FROM jobs WHERE id = ${job}`;
     expect((await api.sql`SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = ${job}`)[0]!.n).toBe(0);
   });

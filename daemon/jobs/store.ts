@@ -3,6 +3,7 @@ import { isTerminalStatus, JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type L
 import { jobLogChunks, jobs } from "../../schema/app/index.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { encodeLines } from "../../runner/protocol/log-line.ts";
+import { packChunk } from "../storage/log-chunk-codec.ts";
 import { jobEvents } from "./events.ts";
 import { recordJobEvents } from "./outbox.ts";
 import { jobView } from "./view.ts";
@@ -104,23 +105,56 @@ export interface LogLine {
   line: string;
 }
 
+export type LogsStored = {
+  /** The job's last line number after this batch. */
+  last: number;
+  status: JobStatus;
+  /** Lines this call stored: 0 for a batch the job already had. */
+  appended: number;
+  /** Lines of the job's worker stored, by the worker's own count (log_shipped). */
+  shipped: number;
+};
+
+/** A worker's batch that would leave a gap: the lines between what is stored and its offset never arrived. */
+export class LogGapError extends Error {
+  constructor(
+    readonly shipped: number,
+    readonly offset: number,
+  ) {
+    super(`the job holds ${shipped} lines from its worker; a batch at offset ${offset} would leave a gap`);
+    this.name = "LogGapError";
+  }
+}
+
 /**
  * Appends lines in order, numbering them after the job's last line, as one chunk row in one
- * statement (the counter row's lock orders concurrent batches for a job). Returns the last
- * number and the job's status, or undefined when there is no such job.
+ * statement (the counter row's lock orders concurrent batches for a job). Returns where the log
+ * stands, or undefined when there is no such job.
+ *
+ * With `offset` (the worker's count of lines it shipped before these) the batch is stored only if
+ * it continues what the worker shipped: a batch sent again is acknowledged without storing it, the
+ * new tail of one that overlaps is stored, and one that would leave a gap throws LogGapError. The
+ * coordinator's own lines (no offset) are numbered in between and do not move the worker's count.
  */
-export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[]): Promise<{ last: number; status: JobStatus } | undefined> {
+export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[], offset?: number): Promise<LogsStored | undefined> {
   const n = lines.length;
-  if (n === 0) {
-    const [job] = await db.select({ last: jobs.logLines, status: jobs.status }).from(jobs).where(eq(jobs.id, jobId));
-    return job;
-  }
-  const rows = await db.execute<{ last: number; status: JobStatus }>(sql`
+  const where = offset === undefined ? sql`id = ${jobId}` : sql`id = ${jobId} AND log_shipped = ${offset}`;
+  const shippedAfter = offset === undefined ? sql`log_shipped` : sql`log_shipped + ${n}`;
+  const rows =
+    n === 0
+      ? []
+      : await db.execute<LogsStored>(sql`
     WITH counter AS (
-      UPDATE ${jobs} SET log_lines = log_lines + ${n} WHERE id = ${jobId} RETURNING log_lines, status
+      UPDATE ${jobs} SET log_lines = log_lines + ${n}, log_shipped = ${shippedAfter} WHERE ${where} RETURNING log_lines, log_shipped, status
     )
-    INSERT INTO ${jobLogChunks} (job_id, first_seq, last_seq, body)
-    SELECT ${jobId}, log_lines - ${n} + 1, log_lines, ${encodeLines(lines)} FROM counter
-    RETURNING last_seq AS last, (SELECT status FROM counter) AS status`);
-  return rows[0];
+    INSERT INTO ${jobLogChunks} (job_id, first_seq, last_seq, packed)
+    SELECT ${jobId}, log_lines - ${n} + 1, log_lines, ${packChunk(encodeLines(lines))} FROM counter
+    RETURNING last_seq AS last, (SELECT status FROM counter) AS status, ${n}::int AS appended, (SELECT log_shipped FROM counter) AS shipped`);
+  if (rows[0]) return rows[0];
+  const [job] = await db.select({ last: jobs.logLines, status: jobs.status, shipped: jobs.logShipped }).from(jobs).where(eq(jobs.id, jobId));
+  if (!job) return undefined;
+  if (offset === undefined || job.shipped >= offset + n) return { ...job, appended: 0 };
+  if (job.shipped < offset) throw new LogGapError(job.shipped, offset);
+  // Part of it is stored (a sender that cut its batches differently the second time): the rest.
+  return appendLogs(db, jobId, lines.slice(job.shipped - offset), job.shipped);
 }

@@ -8,6 +8,7 @@
 import type { Sql } from "postgres";
 import { decodeLine, type LogStreamName } from "../../runner/protocol/log-line.ts";
 import { batchesOfLines, type LogArchive } from "./log-archive.ts";
+import { chunkText } from "./log-chunk-codec.ts";
 
 export interface ArchivedLine {
   seq: number;
@@ -21,17 +22,18 @@ const CHUNKS_PER_READ = 1;
 interface ChunkRow {
   first_seq: number;
   last_seq: number;
+  /** Stored-form text: one line each, "\n" after each. */
   body: string;
 }
 
 async function* liveChunks(sql: Sql, jobId: string, fromSeq: number): AsyncGenerator<ChunkRow> {
   let next = fromSeq;
   for (;;) {
-    const rows = await sql<ChunkRow[]>`
-      SELECT first_seq, last_seq, body FROM job_log_chunks
+    const rows = await sql<(Omit<ChunkRow, "body"> & { body: string | null; packed: Uint8Array | null })[]>`
+      SELECT first_seq, last_seq, body, packed FROM job_log_chunks
       WHERE job_id = ${jobId} AND last_seq >= ${next} ORDER BY first_seq LIMIT ${CHUNKS_PER_READ}`;
     for (const row of rows) {
-      yield row;
+      yield { first_seq: row.first_seq, last_seq: row.last_seq, body: chunkText(row) };
       next = row.last_seq + 1;
     }
     if (rows.length < CHUNKS_PER_READ) return;

@@ -41,7 +41,11 @@ export interface Coordinator {
   start(jobId: string, workerId: string, image: string): Promise<boolean>;
   /** Secret values to inject, by env name; resolved at run time, never stored in the queue. */
   secrets(jobId: string): Promise<Record<string, string>>;
-  appendLogs(jobId: string, lines: LogLine[]): Promise<void>;
+  /**
+   * Stores masked lines. With `offset` (lines of this job shipped before these, by the worker's
+   * count) sending the same batch again stores nothing twice; without it they are appended.
+   */
+  appendLogs(jobId: string, lines: LogLine[], offset?: number): Promise<void>;
   /** running → terminal; false when the job was already terminal (e.g. cancelled meanwhile). */
   finish(jobId: string, report: FinishReport): Promise<boolean>;
   /** A job token for a running job (its trigger route and its own job only, until it ends). */

@@ -81,8 +81,9 @@ export class HttpCoordinator implements Coordinator {
     return (json as JobSecrets).secrets;
   }
 
-  async appendLogs(jobId: string, lines: LogLine[]): Promise<void> {
+  async appendLogs(jobId: string, lines: LogLine[], offset?: number): Promise<void> {
     const batch: LogBatch = {
+      ...(offset === undefined ? {} : { offset }),
       // stdout is the default stream; leaving it out keeps a batch of short lines small.
       lines: lines.map((l) => (l.stream === "stdout" ? { line: l.line } : { stream: l.stream, line: l.line })),
     };

@@ -127,7 +127,7 @@ export class JobRun {
     if (!(await coordinator.start(job.id, settings.workerId, job.image ?? settings.defaultImage))) return { kind: "skipped", reason: "job was no longer queued" };
 
     const masker = this.deps.newMasker();
-    const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (lines) => coordinator.appendLogs(job.id, lines) });
+    const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (lines, offset) => coordinator.appendLogs(job.id, lines, offset) });
     let report: FinishReport;
     try {
       report = await this.execute(job, masker, shipper);

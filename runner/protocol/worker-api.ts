@@ -32,10 +32,23 @@ export const LogLineSchema = Type.Object(
 );
 /** Lines one batch may carry (the worker ships a few MB at a time). */
 export const LOG_BATCH_MAX_LINES = 100_000;
-/** POST /internal/jobs/{id}/logs: lines already masked by the worker. */
-export const LogBatchSchema = Type.Object({ lines: Type.Array(LogLineSchema, { minItems: 1, maxItems: LOG_BATCH_MAX_LINES }) }, { additionalProperties: false });
+/**
+ * POST /internal/jobs/{id}/logs: lines already masked by the worker. With `offset` (how many lines
+ * the worker had shipped for this job before this batch, by its own count) a batch sent again, after
+ * a lost answer or a cut connection, is recognised and not stored twice; one that would leave a
+ * gap is refused (409). Without it the lines are appended at the end (the coordinator's own lines).
+ */
+export const LogBatchSchema = Type.Object(
+  {
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: "lines this job's worker shipped before this batch" })),
+    lines: Type.Array(LogLineSchema, { minItems: 1, maxItems: LOG_BATCH_MAX_LINES }),
+  },
+  { additionalProperties: false },
+);
 export type LogBatch = Static<typeof LogBatchSchema>;
-export const LogsAppendedSchema = Type.Object({ appended: Type.Integer(), last_seq: Type.Integer() }, { additionalProperties: false });
+/** `appended`: lines stored by this request (0 for a batch the coordinator already had); `shipped`: the worker's lines it holds. */
+export const LogsAppendedSchema = Type.Object({ appended: Type.Integer(), last_seq: Type.Integer(), shipped: Type.Integer() }, { additionalProperties: false });
+export type LogsAppended = Static<typeof LogsAppendedSchema>;
 
 /** GET /internal/jobs/{id}/secrets. */
 export const JobSecretsSchema = Type.Object({ secrets: Type.Record(Type.String(), Type.String()) }, { additionalProperties: false });

@@ -77,6 +77,37 @@ describe("internal worker endpoints", () => {
     }
   });
 
+  test("logs: a batch sent again at its offset is stored once, an overlapping one only for its new lines, a gap is 409", async () => {
+    const job = await submit();
+    const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ line: `w${from + i}` }));
+    const first = await internal("POST", `/jobs/${job.id}/logs`, { offset: 0, lines: lines(0, 3) });
+    expect(first.json).toEqual({ appended: 3, last_seq: 3, shipped: 3 });
+    // The answer was lost and the worker sends it again: acknowledged, not stored twice.
+    expect((await internal("POST", `/jobs/${job.id}/logs`, { offset: 0, lines: lines(0, 3) })).json).toEqual({ appended: 0, last_seq: 3, shipped: 3 });
+    // The coordinator's own line (no offset) goes in between without moving the worker's count.
+    expect((await internal("POST", `/jobs/${job.id}/logs`, { lines: [{ stream: "system", line: "from the coordinator" }] })).json).toEqual({ appended: 1, last_seq: 4, shipped: 3 });
+    // Cut differently the second time: only the lines after what is stored.
+    expect((await internal("POST", `/jobs/${job.id}/logs`, { offset: 1, lines: lines(1, 5) })).json).toEqual({ appended: 2, last_seq: 6, shipped: 5 });
+    // Lines 5 and 6 never came: storing 7.. would leave a hole in the log.
+    const gap = await internal("POST", `/jobs/${job.id}/logs`, { offset: 7, lines: lines(7, 8) });
+    expect(gap.status).toBe(409);
+    expect(gap.json.error).toMatchObject({ code: "conflict", field: "offset" });
+    expect(gap.json.error.message).toContain("5 lines");
+    expect((await internal("POST", `/jobs/${job.id}/logs`, { offset: -1, lines: lines(0, 1) })).json.error.field).toBe("offset");
+    const text = (await api.call("GET", `/api/v1/jobs/${job.id}/logs`)).text.trimEnd().split("\n");
+    expect(text).toEqual(["w0", "w1", "w2", "[reactorcide] from the coordinator", "w3", "w4"]);
+  });
+
+  test("logs: batches sent at once, each at its offset, are stored in offset order whichever arrives first", async () => {
+    const job = await submit();
+    const batches = Array.from({ length: 8 }, (_, b) => ({ offset: b * 50, lines: Array.from({ length: 50 }, (_, i) => ({ line: `l${b * 50 + i}` })) }));
+    // Last first: each waits at the coordinator for its predecessor instead of leaving a gap.
+    const results = await Promise.all([...batches].reverse().map((body) => internal("POST", `/jobs/${job.id}/logs`, body)));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const text = (await api.call("GET", `/api/v1/jobs/${job.id}/logs`)).text.trimEnd().split("\n");
+    expect(text).toEqual(Array.from({ length: 400 }, (_, i) => `l${i}`));
+  });
+
   test("logs: empty or bad batches are 400 naming the field; unknown job 404", async () => {
     const job = await submit();
     expect((await internal("POST", `/jobs/${job.id}/logs`, { lines: [] })).json.error.field).toBe("lines");

@@ -4,7 +4,7 @@ import { workers } from "../../../schema/app/index.ts";
 import { TriggerOutcomeSchema } from "../../../runner/protocol/trigger.ts";
 import { answers } from "../responses.ts";
 import { FoundTriggersSchema, HeartbeatAckSchema, JobTokenSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
-import { appendLogs, getJob } from "../../jobs/store.ts";
+import { appendLogs, getJob, LogGapError, type LogsStored } from "../../jobs/store.ts";
 import type { JobService } from "../../jobs/service.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { resolveSecrets } from "../../secrets/store.ts";
@@ -21,6 +21,8 @@ import { triggerOutcomeView, triggerRefused } from "./triggers.ts";
 /** A batch of log lines may be this large (the worker ships a few MB at a time; other bodies keep the API's limit). */
 export const LOG_BATCH_BODY_LIMIT = 8 * 1024 * 1024;
 export { LOG_BATCH_MAX_LINES };
+/** The longest pause of a log batch waiting for its predecessor (5, 10, ... 640 ms: about 1.3 s in all). */
+const GAP_WAIT_MS = 640;
 export const isLogBatchPath = (pathname: string) => /^\/api\/v1\/internal\/jobs\/[^/]+\/logs$/.test(pathname);
 
 /** Endpoints for workers only (tokens with the `worker` scope). */
@@ -58,14 +60,28 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
       async ({ params, body, request }) => {
         await requirePrincipal(db, request.headers, "worker");
         const id = uuidOr404(params.id, "job");
-        const stored = await appendLogs(db, id, body.lines);
+        let stored: LogsStored | undefined;
+        // A worker sends a few batches at once; one that overtook its predecessor waits for it a
+        // little here rather than being sent again.
+        for (let wait = 5; ; wait *= 2) {
+          try {
+            stored = await appendLogs(db, id, body.lines, body.offset);
+            break;
+          } catch (error) {
+            if (!(error instanceof LogGapError)) throw error;
+            if (wait > GAP_WAIT_MS) throw conflict(error.message, "offset");
+            await Bun.sleep(wait);
+          }
+        }
         if (stored === undefined) throw notFound("job");
         // Lines after the end (a worker's last words after a cancel) join the archived log.
-        if (isTerminalStatus(stored.status)) await jobLogEnded(deps, id);
-        else await logChanged(deps, id);
-        return { appended: body.lines.length, last_seq: stored.last };
+        if (stored.appended > 0) {
+          if (isTerminalStatus(stored.status)) await jobLogEnded(deps, id);
+          else await logChanged(deps, id);
+        }
+        return { appended: stored.appended, last_seq: stored.last, shipped: stored.shipped };
       },
-      { body: LogBatchSchema, response: answers({ 200: LogsAppendedSchema }, 404), detail: { summary: "Append a batch of (already masked) log lines" } },
+      { body: LogBatchSchema, response: answers({ 200: LogsAppendedSchema }, 404, 409), detail: { summary: "Append a batch of (already masked) log lines; sent again at the same offset, it is stored once" } },
     )
     .get(
       "/jobs/:id/secrets",

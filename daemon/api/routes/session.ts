@@ -10,10 +10,11 @@ import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { unauthorized } from "../errors.ts";
 import { router } from "../router.ts";
+import { requestUrl } from "../request-url.ts";
 
 /** Secure when the browser reached us over https, directly or through a proxy that says so. */
 function overHttps(request: Request): boolean {
-  return new URL(request.url).protocol === "https:" || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+  return requestUrl(request).protocol === "https:" || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
 }
 
 function sessionCookie(request: Request, value: string, maxAgeSeconds: number): string {

@@ -47,20 +47,51 @@ test("batches respect the line cap and ship at least every interval while output
   expect(batches.flat().map((l) => l.line)).toEqual(Array.from({ length: 25 }, (_, i) => `l${i}`));
 });
 
-test("a failing coordinator is retried without losing or reordering lines", async () => {
+/** A coordinator's log as the real one keeps it: a batch is taken only at the offset it holds (409 when ahead), once. */
+function offsetLog() {
   const received: LogLine[] = [];
+  const store = (b: LogLine[], offset: number) => {
+    if (offset > received.length) throw Object.assign(new Error(`gap: ${received.length} held, offset ${offset}`), { status: 409 });
+    received.push(...b.slice(received.length - offset));
+  };
+  return { received, store };
+}
+
+test("a failing coordinator is retried without losing or reordering lines", async () => {
+  const { received, store } = offsetLog();
   let calls = 0;
   const shipper = new LogShipper({
     masker: new Masker(),
     maxLines: 3,
-    send: async (b) => {
+    send: async (b, offset) => {
       if (++calls % 2 === 1) throw new Error("503 from coordinator");
-      received.push(...b);
+      store(b, offset);
     },
   });
   await shipper.pump("stdout", streamOf(["a\nb\nc\nd\ne\nf\ng\n"]));
   await shipper.close();
   expect(received.map((l) => l.line)).toEqual(["a", "b", "c", "d", "e", "f", "g"]);
+});
+
+test("batches in flight at once, answered out of order and some lost after storing, arrive once each, in order", async () => {
+  const { received, store } = offsetLog();
+  let calls = 0;
+  const shipper = new LogShipper({
+    masker: new Masker(),
+    maxLines: 2,
+    maxInFlight: 4,
+    send: async (b, offset) => {
+      const call = ++calls;
+      await Bun.sleep((call * 7) % 5); // later sends often answer first
+      store(b, offset);
+      if (call % 3 === 0) throw new Error("connection reset after the coordinator stored the batch");
+    },
+  });
+  const lines = Array.from({ length: 40 }, (_, i) => `n${i}`);
+  await shipper.pump("stdout", streamOf([lines.join("\n") + "\n"]));
+  await shipper.close();
+  expect(received.map((l) => l.line)).toEqual(lines);
+  expect(calls).toBeGreaterThan(20);
 });
 
 test("a coordinator that never accepts makes close() fail loudly instead of dropping lines", async () => {

@@ -1,8 +1,11 @@
 /**
  * Turns a job's stdout and stderr into masked lines and ships them to the coordinator in batches:
  * at most `maxLines` or `maxBytes` per batch, and at least every `intervalMs` while output flows.
- * One batch is in flight at a time, so lines arrive in order; a failed send is retried with
- * backoff and never drops lines silently (after `maxAttempts` the error is kept and reported).
+ * Up to `maxInFlight` batches travel at once (one request's round trip and the coordinator's
+ * statement overlap the next one's encoding and parsing). Each carries its offset (lines before
+ * it), so the coordinator stores batches in order and a batch sent again only once: a failed send
+ * is retried with backoff, one that arrived before its predecessor (409) is sent again once that
+ * one is stored, and nothing is dropped silently (after `maxAttempts` the error is kept and reported).
  */
 
 import { storableLine } from "../../../runner/protocol/log-line.ts";
@@ -27,7 +30,8 @@ export interface LineMasker {
 }
 
 export interface ShipperOptions {
-  send: (batch: LogLine[]) => Promise<void>;
+  /** Ships one batch; `offset` is how many lines went before it, so a batch sent twice is stored once. */
+  send: (batch: LogLine[], offset: number) => Promise<void>;
   masker: LineMasker;
   maxLines?: number;
   maxBytes?: number;
@@ -35,6 +39,8 @@ export interface ShipperOptions {
   /** Longest line kept whole; longer output without a newline is cut (after masking). */
   maxLineBytes?: number;
   maxAttempts?: number;
+  /** Batches sent at once, each waiting only for its predecessor to be stored. */
+  maxInFlight?: number;
   /** Job output kept in all; past it one system line says so and the rest is read and dropped. */
   maxTotalBytes?: number;
 }
@@ -47,9 +53,14 @@ function wireBytes(line: string): number {
 }
 
 /** A 4xx other than 408/429: the coordinator refused the batch, and sending it again cannot help. */
-function refusedForGood(error: unknown): boolean {
+function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === "number" && status >= 400 && status < 500 && status !== 408 && status !== 429;
+  return typeof status === "number" ? status : undefined;
+}
+
+function refusedForGood(error: unknown): boolean {
+  const status = statusOf(error);
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 export class LogShipper {
@@ -57,9 +68,12 @@ export class LogShipper {
   private pendingBytes = 0;
   private seq = 0;
   private timer: Timer | undefined;
-  private sending: Promise<void> = Promise.resolve();
+  /** Batches handed over and not yet stored (or failed for good), oldest first. */
+  private flights: Promise<void>[] = [];
+  /** Settles when the newest batch is stored or has failed for good (the next one waits on it after a 409). */
+  private last: Promise<void> = Promise.resolve();
   private failure: unknown;
-  /** Bytes handed to `sending` and not yet delivered; pump waits while this is high. */
+  /** Bytes of batches not yet delivered; pump waits while this is high. */
   private inFlightBytes = 0;
   private outputBytes = 0;
   private truncated = false;
@@ -75,6 +89,7 @@ export class LogShipper {
       intervalMs: options.intervalMs ?? 200,
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       maxAttempts: options.maxAttempts ?? 8,
+      maxInFlight: options.maxInFlight ?? 2,
       maxTotalBytes: options.maxTotalBytes ?? 100 * 2 ** 20,
     };
   }
@@ -120,7 +135,7 @@ export class LogShipper {
         masking.write(chunk);
         // Backpressure: a job printing faster than the coordinator takes lines waits (its pipe
         // fills) instead of the worker holding an ever longer queue of batches in memory.
-        while (this.inFlightBytes > this.o.maxBytes * 4 && !this.failure) await this.sending;
+        while (this.inFlightBytes > this.o.maxBytes * (this.o.maxInFlight + 1) && !this.failure && this.flights[0]) await this.flights[0];
       }
     } finally {
       masking.end();
@@ -172,20 +187,34 @@ export class LogShipper {
     this.pending = [];
     this.pendingBytes = 0;
     this.inFlightBytes += bytes;
-    this.sending = this.sending.then(() => this.sendWithRetry(batch)).finally(() => {
-      this.inFlightBytes -= bytes;
-    });
+    const before = this.last;
+    // A slot: the batch `maxInFlight` places ahead is done (its successors may still travel).
+    const slot = this.flights.length >= this.o.maxInFlight ? this.flights[this.flights.length - this.o.maxInFlight]! : Promise.resolve();
+    const flight: Promise<void> = slot
+      .then(() => this.sendWithRetry(batch, before))
+      .finally(() => {
+        this.inFlightBytes -= bytes;
+        this.flights.splice(this.flights.indexOf(flight), 1);
+      });
+    this.flights.push(flight);
+    this.last = flight;
   }
 
-  private async sendWithRetry(batch: LogLine[]): Promise<void> {
-    if (this.failure) return;
+  /** Sends `batch` until it is stored; `before` settles when the batch ahead of it is stored (or failed). */
+  private async sendWithRetry(batch: LogLine[], before: Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      if (this.failure) return;
       try {
-        await this.options.send(batch);
+        await this.options.send(batch, batch[0]!.seq - 1);
         return;
       } catch (error) {
+        // Ahead of its predecessor (the coordinator would have had a gap): again once that one is in.
+        if (statusOf(error) === 409 && attempt < this.o.maxAttempts) {
+          await before;
+          continue;
+        }
         if (attempt >= this.o.maxAttempts || refusedForGood(error)) {
-          this.failure = error;
+          this.failure ??= error;
           return;
         }
         await Bun.sleep(Math.min(5000, 50 * 2 ** attempt));
@@ -196,7 +225,7 @@ export class LogShipper {
   /** Ships everything queued; rejects if some lines could not be delivered. */
   async close(): Promise<void> {
     this.flushNow();
-    await this.sending;
+    while (this.flights.length) await Promise.all([...this.flights]);
     if (this.failure) {
       throw new Error(`log lines could not be shipped: ${this.failure instanceof Error ? this.failure.message : String(this.failure)}`);
     }

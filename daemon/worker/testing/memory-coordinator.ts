@@ -81,7 +81,15 @@ export class MemoryCoordinator implements Coordinator {
   async secrets(jobId: string) {
     return this.secretValues.get(jobId) ?? {};
   }
-  async appendLogs(jobId: string, lines: LogLine[]) {
+  /** The worker's lines held per job, by its count (as the real coordinator's log_shipped). */
+  readonly shipped = new Map<string, number>();
+  async appendLogs(jobId: string, lines: LogLine[], offset?: number) {
+    const held = this.shipped.get(jobId) ?? 0;
+    if (offset !== undefined) {
+      if (offset > held) throw Object.assign(new Error(`a batch at offset ${offset} would leave a gap after ${held} lines`), { status: 409 });
+      lines = lines.slice(held - offset);
+      this.shipped.set(jobId, held + lines.length);
+    }
     this.logs.set(jobId, [...(this.logs.get(jobId) ?? []), ...lines]);
   }
   async finish(jobId: string, report: FinishReport) {
