@@ -10,8 +10,8 @@ export interface RuleFilter {
   events: string[];
 }
 
-/** The event name a run without one counts as (started through the API or the CLI). */
-export const MANUAL_EVENT = "manual";
+import { MANUAL_EVENT } from "../../runner/protocol/api/notifications.ts";
+export { MANUAL_EVENT };
 
 /**
  * Whether `rule` fires for `ended`, given the status the same workflow (or job) last ended with on

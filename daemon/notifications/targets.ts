@@ -27,8 +27,5 @@ export function webhookUrlProblem(raw: string): string | undefined {
 /** What the API shows of a webhook URL: its origin only (an incoming-webhook URL's path is its credential). */
 export const urlOrigin = (raw: string) => new URL(raw).origin;
 
-/**
- * One plain address (`name@example.com`): no display name, no line breaks or commas that would add
- * recipients or headers.
- */
-export const EMAIL_PATTERN = "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";
+// One plain address, no display name (the contract's pattern).
+export { EMAIL_PATTERN } from "../../runner/protocol/api/notifications.ts";

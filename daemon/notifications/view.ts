@@ -1,7 +1,8 @@
 /** Rules and deliveries as the API shows them (the dashboard takes its types from here). */
+import type { NotificationDeliveryView, NotificationRuleView } from "../../runner/protocol/index.ts";
 import type { Delivery, Rule } from "./rules.ts";
 
-export function deliveryView(d: Delivery) {
+export function deliveryView(d: Delivery): NotificationDeliveryView {
   const iso = (x: Date | null) => x?.toISOString() ?? null;
   return {
     id: d.id,
@@ -19,7 +20,7 @@ export function deliveryView(d: Delivery) {
 }
 
 /** A rule as the API shows it: never the webhook's secret, and of its URL only the origin. */
-export function ruleView(r: Rule, deliveries: Delivery[] = []) {
+export function ruleView(r: Rule, deliveries: Delivery[] = []): NotificationRuleView {
   const target =
     r.target.type === "email"
       ? { type: "email" as const, to: r.target.to }

@@ -39,3 +39,4 @@ export * from "./api/tokens.ts";
 export * from "./api/projects.ts";
 export * from "./api/secrets.ts";
 export * from "./api/session.ts";
+export * from "./api/notifications.ts";

@@ -3,12 +3,17 @@ import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, times
 import { bytea, projects } from "./projects.ts";
 import { users } from "./users.ts";
 
-/** When a rule fires: `fixed` is the first success after a failure on the same branch and workflow. */
-export const NOTIFY_ON = ["failure", "always", "fixed", "success"] as const;
-export type NotifyOn = (typeof NOTIFY_ON)[number];
-
-export const NOTIFICATION_TARGET_TYPES = ["email", "webhook"] as const;
-export type NotificationTargetType = (typeof NOTIFICATION_TARGET_TYPES)[number];
+import {
+  DELIVERY_STATUSES,
+  NOTIFICATION_SUBJECTS,
+  NOTIFICATION_TARGET_TYPES,
+  NOTIFY_ON,
+  type DeliveryStatus,
+  type NotificationSubject,
+  type NotificationTargetType,
+  type NotifyOn,
+} from "../../runner/protocol/api/notifications.ts";
+export { DELIVERY_STATUSES, NOTIFICATION_SUBJECTS, NOTIFICATION_TARGET_TYPES, NOTIFY_ON, type DeliveryStatus, type NotificationSubject, type NotificationTargetType, type NotifyOn };
 
 /**
  * The target as stored in the clear. A webhook's URL (an incoming-webhook URL carries its credential
@@ -52,12 +57,6 @@ export const notificationRules = pgTable(
   ],
 );
 
-export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-/** What a delivery reports on: a workflow run, a job that ended on its own, or a sample (`test`). */
-export const NOTIFICATION_SUBJECTS = ["workflow_run", "job", "test"] as const;
-export type NotificationSubject = (typeof NOTIFICATION_SUBJECTS)[number];
 
 /**
  * The outbox: one row per (rule, event), written in the transaction that records the event, sent

@@ -1,43 +1,23 @@
-import { t } from "elysia";
-import { WORKFLOW_EVENTS } from "../../../runner/protocol/workflow-spec.ts";
-import { NOTIFY_ON } from "../../../schema/app/index.ts";
-import { MANUAL_EVENT } from "../../notifications/match.ts";
+import {
+  NotificationRuleCreateSchema,
+  NotificationRuleDeletedSchema,
+  NotificationRuleListSchema,
+  NotificationRuleSchema,
+  NotificationTestSchema,
+  type NotificationTargetInput,
+} from "../../../runner/protocol/index.ts";
+import { answers } from "../responses.ts";
 import { createRule, deleteRule, getRule, listRules, recentDeliveries, type TargetInput } from "../../notifications/rules.ts";
 import { ruleView } from "../../notifications/view.ts";
-import { EMAIL_PATTERN, webhookUrlProblem } from "../../notifications/targets.ts";
+import { webhookUrlProblem } from "../../notifications/targets.ts";
 import { requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
 import { badRequest, notFound, uuidOr404 } from "../errors.ts";
 import { router } from "../router.ts";
 
-export const NOTIFICATION_EVENTS = [...WORKFLOW_EVENTS, MANUAL_EVENT] as const;
-
-const Target = t.Object(
-  {
-    type: t.Union([t.Literal("email"), t.Literal("webhook")]),
-    to: t.Optional(
-      t.Array(t.String({ pattern: EMAIL_PATTERN, maxLength: 254, description: "a plain e-mail address (name@example.com)" }), { minItems: 1, maxItems: 50 }),
-    ),
-    url: t.Optional(t.String({ minLength: 1, maxLength: 2000 })),
-    secret: t.Optional(t.String({ minLength: 8, maxLength: 500, description: "signs the body (HMAC-SHA256); stored encrypted, never returned" })),
-  },
-  { additionalProperties: false },
-);
-
-const RuleCreate = t.Object(
-  {
-    on: t.Optional(t.Union(NOTIFY_ON.map((o) => t.Literal(o)))),
-    jobs: t.Optional(t.Boolean()),
-    branches: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 250, pattern: "^[^\\s\\u0000]+$", description: "a branch glob without spaces" }), { maxItems: 50 })),
-    events: t.Optional(t.Array(t.Union(NOTIFICATION_EVENTS.map((e) => t.Literal(e))), { maxItems: 20 })),
-    target: Target,
-  },
-  { additionalProperties: false },
-);
-
 /** The target's fields that go with its type, each problem naming its field. */
-function checkTarget(target: typeof Target.static): TargetInput {
+function checkTarget(target: NotificationTargetInput): TargetInput {
   if (target.type === "email") {
     if (!target.to) throw badRequest("target.to: is required for an email target: a list of addresses", "target.to");
     for (const field of ["url", "secret"] as const) {
@@ -72,7 +52,7 @@ export function notificationRoutes(deps: AppDeps) {
         set.status = 201;
         return ruleView(rule);
       },
-      { body: RuleCreate, detail: { summary: "Add a notification rule (admin role): e-mail or webhook when runs or jobs end" } },
+      { body: NotificationRuleCreateSchema, response: answers({ 201: NotificationRuleSchema }, 404), detail: { summary: "Add a notification rule (admin role): e-mail or webhook when runs or jobs end" } },
     )
     .get(
       "/:id/notifications",
@@ -83,7 +63,7 @@ export function notificationRoutes(deps: AppDeps) {
         const deliveries = await recentDeliveries(db, rules.map((r) => r.id));
         return { notifications: rules.map((r) => ruleView(r, deliveries.get(r.id))) };
       },
-      { detail: { summary: "The project's notification rules with their last deliveries (admin role); secrets never shown" } },
+      { response: answers({ 200: NotificationRuleListSchema }, 404), detail: { summary: "The project's notification rules with their last deliveries (admin role); secrets never shown" } },
     )
     .delete(
       "/:id/notifications/:rule",
@@ -93,9 +73,9 @@ export function notificationRoutes(deps: AppDeps) {
         const id = uuidOr404(params.rule, "notification rule");
         if (!(await deleteRule(db, project.id, id))) throw notFound("notification rule");
         await audit(db, me, "notification.delete", "project", project.id, { rule: id });
-        return { id, deleted: true };
+        return { id, deleted: true as const };
       },
-      { detail: { summary: "Delete a notification rule and its pending deliveries (admin role)" } },
+      { response: answers({ 200: NotificationRuleDeletedSchema }, 404), detail: { summary: "Delete a notification rule and its pending deliveries (admin role)" } },
     )
     .post(
       "/:id/notifications/:rule/test",
@@ -110,6 +90,6 @@ export function notificationRoutes(deps: AppDeps) {
         set.status = attempt.state === "delivered" ? 200 : 202;
         return { delivery_id: attempt.delivery.id, state: attempt.state, error: attempt.error ?? null };
       },
-      { detail: { summary: "Send a sample notification through the rule now (admin role); retried like any delivery if it fails" } },
+      { response: answers({ 200: NotificationTestSchema, 202: NotificationTestSchema }, 404), detail: { summary: "Send a sample notification through the rule now (admin role); retried like any delivery if it fails" } },
     );
 }
