@@ -230,3 +230,25 @@ describe("values reach the job exactly as submitted, through the real runner", (
     for (const line of ["MIIBpem", "secondLINEvalue42"]) expect(text).not.toContain(line);
   }, 60_000);
 });
+
+describe("the job's address of the coordinator", () => {
+  test("plain http only to this machine or across a container bridge; https anywhere; anything else: no address", async () => {
+    const { insecureTransportAllowed } = await import("./job-run.ts");
+    const cases: [string, boolean | null][] = [
+      ["https://ci.example.com", false],
+      ["http://127.0.0.1:8080", true],
+      ["http://localhost:8080", true],
+      ["http://[::1]:8080", true],
+      ["http://172.17.0.1:8080", true],
+      ["http://172.31.255.1", true],
+      ["http://10.88.0.1:8080", true],
+      ["http://172.32.0.1:8080", null],
+      ["http://10.0.0.5:8080", null],
+      ["http://192.168.1.5:8080", null],
+      ["http://ci.example.com", null],
+      ["ftp://127.0.0.1", null],
+      ["not a url", null],
+    ];
+    expect(cases.map(([url]) => [url, insecureTransportAllowed(url)])).toEqual(cases);
+  });
+});

@@ -292,6 +292,63 @@ describe("triggers from a running job", () => {
   });
 });
 
+describe("limits, job tokens, inheritance and metrics", () => {
+  test("a workflow file over the node limit is refused naming it; the limits come from the environment or are refused naming the variable", async () => {
+    const big = { jobs: Object.fromEntries(Array.from({ length: 13 }, (_, i) => [`j${i}`, { command: "true" }])) };
+    const r = await submit({ project: "wf", workflow: big });
+    expect(r.status).toBe(422);
+    expect(r.json.error).toMatchObject({ field: "workflow", message: "the workflow has 13 jobs; a run holds at most 12" });
+    const { workflowLimitsFromEnv, DEFAULT_WORKFLOW_LIMITS } = await import("../../workflows/limits.ts");
+    expect(DEFAULT_WORKFLOW_LIMITS).toEqual({ maxNodes: 500, maxDepth: 10, maxTriggersPerJob: 100 });
+    expect(workflowLimitsFromEnv({})).toEqual(DEFAULT_WORKFLOW_LIMITS);
+    expect(workflowLimitsFromEnv({ REACTORCIDE_WORKFLOW_MAX_NODES: "2000", REACTORCIDE_WORKFLOW_MAX_DEPTH: "3" })).toEqual({ maxNodes: 2000, maxDepth: 3, maxTriggersPerJob: 100 });
+    expect(() => workflowLimitsFromEnv({ REACTORCIDE_WORKFLOW_MAX_TRIGGERS_PER_JOB: "0" })).toThrow('REACTORCIDE_WORKFLOW_MAX_TRIGGERS_PER_JOB: must be a whole number of at least 1, got "0"');
+    expect(() => workflowLimitsFromEnv({ REACTORCIDE_WORKFLOW_MAX_NODES: "lots" })).toThrow("REACTORCIDE_WORKFLOW_MAX_NODES");
+  });
+
+  test("a job token expires at the job's timeout plus the margin; an expired one is refused", async () => {
+    const job = (await api.call("POST", "/api/v1/jobs", { body: { name: "timed", command: "true", project: "wf", timeout: 120 } })).json;
+    await startJob(job.id);
+    const issued = (await internal(`/jobs/${job.id}/token`, {})).json as { token: string; expires_at: string };
+    const started = Date.parse((await api.call("GET", `/api/v1/jobs/${job.id}`)).json.started_at);
+    const { JOB_TOKEN_MARGIN_SECONDS } = await import("../../auth/job-tokens.ts");
+    expect(Date.parse(issued.expires_at) - started).toBe((120 + JOB_TOKEN_MARGIN_SECONDS) * 1000);
+    const trigger = () => api.call("POST", `/api/v1/jobs/${job.id}/triggers`, { token: issued.token, body: payload([{ job_name: "later", job_command: "true" }]) });
+    await api.sql`UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE job_id = ${job.id}`;
+    expect((await trigger()).status).toBe(401);
+    expect((await api.call("GET", `/api/v1/jobs/${job.id}`, { token: issued.token })).status).toBe(401);
+  });
+
+  test("a follow-up job runs from its parent's source and job code unless its trigger names its own", async () => {
+    const source = { type: "git", url: "https://example.com/app.git", ref: "main" };
+    const ci = { type: "git", url: "https://example.com/ci.git", ref: "v1" };
+    const job = (await api.call("POST", "/api/v1/jobs", { body: { name: "sourced", command: "true", project: "wf", source, ci_source: ci } })).json;
+    await startJob(job.id);
+    const token = (await internal(`/jobs/${job.id}/token`, {})).json.token as string;
+    const r = await api.call("POST", `/api/v1/jobs/${job.id}/triggers`, {
+      token,
+      body: payload([{ job_name: "same", job_command: "true" }, { job_name: "other", job_command: "true", source_type: "git", source_url: "https://example.com/other.git", source_ref: "dev" }]),
+    });
+    expect(r.status).toBe(201);
+    await endJob(job.id);
+    const run = await show(r.json.workflow_run_id);
+    const same = (await api.call("GET", `/api/v1/jobs/${jobOf(run, "same")}`)).json;
+    const other = (await api.call("GET", `/api/v1/jobs/${jobOf(run, "other")}`)).json;
+    expect(same).toMatchObject({ source, ci_source: ci, project_id: job.project_id, untrusted: false });
+    expect(other).toMatchObject({ source: { type: "git", url: "https://example.com/other.git", ref: "dev" }, ci_source: ci });
+  });
+
+  test("/metrics: workflow runs by status and the time nodes wait between ready and started", async () => {
+    const r = await submit({ project: "wf", workflow: { jobs: { m1: { command: "true" }, m2: { needs: ["m1"], command: "true" } } } });
+    await drive(r.json.id);
+    const text = (await api.call("GET", "/metrics", { token: null })).text;
+    const success = Number(/^reactorcide_workflow_runs\{status="success"\} (\d+)$/m.exec(text)?.[1]);
+    expect(success).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^reactorcide_workflow_runs\{status="awaiting_approval"\} \d+$/m);
+    expect(Number(/^reactorcide_workflow_node_wait_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe("workflow run events", () => {
   test("a subscriber gets created, changed and ended in order, once each, and a new subscriber starts at the newest", async () => {
     const got: WorkflowRunEvent[] = [];
