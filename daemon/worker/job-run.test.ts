@@ -170,6 +170,20 @@ describe("job lifecycle in containers", () => {
     }
   });
 
+  test("an image outside the worker's allowed patterns is refused naming it; the default image and a match run", async () => {
+    const { coordinator, run } = await setup({ allowedImages: ["reactorcide/*"] });
+    const other = coordinator.add({ command: "echo ran", image: "evil.example/miner:latest" });
+    const report = finished(await run(other.id));
+    expect(report.status).toBe("error");
+    expect(report.reason).toBe(`image: evil.example/miner:latest is not an image this worker runs (allowed: ${image}, reactorcide/*)`);
+    expect(coordinator.text(other.id)).not.toContain("ran");
+    const plain = coordinator.add({ command: "echo default ran" });
+    expect(finished(await run(plain.id)).status).toBe("success");
+    const { workerConfig } = await import("./options.ts");
+    expect(workerConfig({}, { REACTORCIDE_WORKER_ALLOWED_IMAGES: " reactorcide/*, busybox:* " }, "/tmp/x").settings.allowedImages).toEqual(["reactorcide/*", "busybox:*"]);
+    expect(new Bun.Glob("reactorcide/*").match("reactorcide/runner:dev")).toBe(true);
+  });
+
   test("a value with a NUL byte is refused before anything starts, naming the variable", async () => {
     const { coordinator, run } = await setup();
     const job = coordinator.add({ command: "true" }, { NULLY: "a\0b" });

@@ -246,6 +246,10 @@ export class JobRun {
       cpus: r.cpu ?? settings.limits.cpus,
       pids: r.pids ?? settings.limits.pids,
     };
+    const image = job.image ?? settings.defaultImage;
+    if (image !== settings.defaultImage && settings.allowedImages.length && !settings.allowedImages.some((p) => new Bun.Glob(p).match(image))) {
+      throw new RefusedError(`image: ${image} is not an image this worker runs (allowed: ${[settings.defaultImage, ...settings.allowedImages].join(", ")})`);
+    }
     const max = settings.maxLimits;
     // Only what the job asked for: the worker's own defaults are the operator's choice.
     if (r.memory && limits.memoryBytes > max.memoryBytes) throw new RefusedError(`resources.memory: ${r.memory} is more than this worker allows (${Math.floor(max.memoryBytes / 2 ** 20)}m)`);
@@ -253,7 +257,7 @@ export class JobRun {
     if (r.pids !== undefined && limits.pids > max.pids) throw new RefusedError(`resources.pids: ${limits.pids} is more than this worker allows (${max.pids})`);
     return {
       jobId: job.id,
-      image: job.image ?? settings.defaultImage,
+      image,
       argv: runnerArgv(job),
       env: runnerEnv(job, [...Object.keys(secrets), ...job.secret_env, ...(access ? ["REACTORCIDE_API_TOKEN"] : [])]),
       jobEnv,

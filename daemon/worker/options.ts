@@ -28,6 +28,10 @@ export const workerArgs = {
     description:
       "The coordinator's address as jobs reach it, handed to each job with a job token for its triggers (https, or http on loopback or the container bridge); default: the worker's own coordinator URL for the process runtime or an https one [REACTORCIDE_JOB_COORDINATOR_URL]",
   },
+  "allowed-images": {
+    type: "string",
+    description: "Comma-separated image patterns jobs may name besides the default image (e.g. reactorcide/*,busybox:*); default: any [REACTORCIDE_WORKER_ALLOWED_IMAGES]",
+  },
   ...kubernetesArgs,
 } as const;
 
@@ -67,6 +71,10 @@ export function workerConfig(args: WorkerArgValues, env: Record<string, string |
     keepWorkspace: args["keep-workspace"] === true,
     readOnlyRoot: args["read-only-root"] === true,
     jobCoordinatorUrl: pick("job-coordinator-url", "REACTORCIDE_JOB_COORDINATOR_URL", "") || null,
+    allowedImages: pick("allowed-images", "REACTORCIDE_WORKER_ALLOWED_IMAGES", "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
     limits: {
       memoryBytes: parseMemory(String(args.memory ?? "2g"), "--memory"),
       cpus: positive("cpus", String(args.cpus ?? "2"), false),

@@ -31,6 +31,11 @@ export interface WorkerSettings {
    * null gives jobs no address, and their triggers come by triggers.json and stdout lines only.
    */
   jobCoordinatorUrl: string | null;
+  /**
+   * Images a job may name (glob patterns, `reactorcide/*`, `busybox:*`), besides the default image;
+   * empty: any. A job (a trigger's container_image among them) naming another is refused.
+   */
+  allowedImages: string[];
 }
 
 export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<WorkerSettings, "workerId" | "workspaceRoot">): WorkerSettings {
@@ -47,6 +52,7 @@ export function defaultSettings(overrides: Partial<WorkerSettings> & Pick<Worker
     maxLogBytes: 100 * 2 ** 20,
     workspaceOwner: process.getuid?.() === 0 ? { uid: 1001, gid: 1001 } : null,
     jobCoordinatorUrl: null,
+    allowedImages: [],
     ...overrides,
   };
 }
