@@ -40,3 +40,4 @@ export * from "./api/projects.ts";
 export * from "./api/secrets.ts";
 export * from "./api/session.ts";
 export * from "./api/notifications.ts";
+export * from "./api/webhooks.ts";

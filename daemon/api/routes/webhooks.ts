@@ -11,10 +11,12 @@ import type { AppDeps } from "../deps.ts";
 import { notFound, uuidOr404 } from "../errors.ts";
 import { queryInt } from "../job-schemas.ts";
 import { router } from "../router.ts";
+import { WebhookDeliveryListSchema, WebhookDeliverySchema, WebhookReceivedSchema, type WebhookDeliveryView } from "../../../runner/protocol/index.ts";
+import { answers, openAnswers } from "../responses.ts";
 
 type Delivery = typeof webhookDeliveries.$inferSelect;
 
-export function deliveryView(d: Delivery) {
+export function deliveryView(d: Delivery): WebhookDeliveryView {
   const mapped = d.mapped as { event?: string; sha?: string; branch?: string; tag?: string; prNumber?: number } | null;
   return {
     id: d.id,
@@ -49,8 +51,8 @@ export function webhookRoutes(deps: AppDeps) {
     return received.body;
   };
   return router("/api/v1/webhooks")
-    .post("/github", hook(FORGES.github), { detail: { summary: "GitHub webhook (X-Hub-Signature-256 under the project's webhook_secret); JSON or form-encoded payload=" } })
-    .post("/gitlab", hook(FORGES.gitlab), { detail: { summary: "GitLab webhook (X-Gitlab-Token is the project's webhook_secret)" } });
+    .post("/github", hook(FORGES.github), { response: openAnswers({ 200: WebhookReceivedSchema, 202: WebhookReceivedSchema }, 401, 404), detail: { summary: "GitHub webhook (X-Hub-Signature-256 under the project's webhook_secret); JSON or form-encoded payload=" } })
+    .post("/gitlab", hook(FORGES.gitlab), { response: openAnswers({ 200: WebhookReceivedSchema, 202: WebhookReceivedSchema }, 401, 404), detail: { summary: "GitLab webhook (X-Gitlab-Token is the project's webhook_secret)" } });
 }
 
 export function deliveryRoutes(deps: AppDeps) {
@@ -72,7 +74,7 @@ export function deliveryRoutes(deps: AppDeps) {
           .offset(offset);
         return { deliveries: rows.map(deliveryView) };
       },
-      { query: t.Object({ limit: t.Optional(t.String()), offset: t.Optional(t.String()) }, { additionalProperties: false }), detail: { summary: "Recent webhook deliveries and their outcomes (admin role)" } },
+      { query: t.Object({ limit: t.Optional(t.String()), offset: t.Optional(t.String()) }, { additionalProperties: false }), response: answers({ 200: WebhookDeliveryListSchema }, 404), detail: { summary: "Recent webhook deliveries and their outcomes (admin role)" } },
     )
     .post(
       "/:id/deliveries/:delivery/redeliver",
@@ -92,6 +94,6 @@ export function deliveryRoutes(deps: AppDeps) {
         set.status = 202;
         return deliveryView(updated);
       },
-      { detail: { summary: "Process a recorded delivery again, under the project's settings of now (admin role)" } },
+      { response: answers({ 202: WebhookDeliverySchema }, 404), detail: { summary: "Process a recorded delivery again, under the project's settings of now (admin role)" } },
     );
 }
