@@ -1,42 +1,32 @@
 /**
- * The dashboard's API client. Response types come from the contract's response schemas
- * (runner/protocol: JobSchema, JobListSchema) and, for routes without one yet, the API's own view
- * function; all are type-only imports, erased from the bundle, so a field the API renames or
- * drops is a type error here.
+ * The dashboard's API client. Request and response types are the contract's schemas
+ * (runner/protocol: the ones the routes declare); all are type-only imports, erased from the
+ * bundle, so a field the API renames or drops, or one sent that it does not take, is a type error here.
  */
-import type { Job, JobList, JobStatus } from "../../../runner/protocol/index.ts";
-import type { projectView } from "../../api/project-view.ts";
-import type { deliveryView } from "../../api/routes/webhooks.ts";
-import type { ruleView } from "../../notifications/view.ts";
-import type { workflowRunView } from "../../workflows/view.ts";
-import type { NotifyOn, ProjectRole } from "../../../schema/app/index.ts";
-import type { ErrorBody } from "../../api/errors.ts";
+import type {
+  ApiErrorBody as ErrorBody,
+  Job,
+  JobList,
+  JobStatus,
+  MemberView as Member,
+  NotificationRuleCreate,
+  NotificationRuleView as NotificationRule,
+  ProjectList,
+  ProjectRole,
+  ProjectUpdate,
+  ProjectView as Project,
+  SecretKeyInfo as SecretKey,
+  SessionInfo,
+  SignedOut,
+  WebhookDeliveryView as Delivery,
+  WorkflowRunList,
+  WorkflowRunView as WorkflowRun,
+  NotificationTestResult,
+} from "../../../runner/protocol/index.ts";
 
-export type Project = ReturnType<typeof projectView>;
-export type WorkflowRun = ReturnType<typeof workflowRunView>;
 export type WorkflowNode = WorkflowRun["nodes"][number];
-export type Delivery = ReturnType<typeof deliveryView>;
-export type NotificationRule = ReturnType<typeof ruleView>;
-export type NewNotificationRule = { on: NotifyOn; target: { type: "email"; to: string[] } | { type: "webhook"; url: string; secret?: string } };
-export type { Job, JobList, JobStatus, ProjectRole };
-
-export interface SessionInfo {
-  user: string;
-  is_admin: boolean;
-  projects: { id: string; name: string; role: ProjectRole }[];
-  csrf_token: string | null;
-  expires_at: string | null;
-}
-export interface Member {
-  user: string;
-  role: ProjectRole;
-}
-export interface SecretKey {
-  key: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+export type NewNotificationRule = NotificationRuleCreate;
+export type { Delivery, Job, JobList, JobStatus, Member, NotificationRule, Project, ProjectRole, SecretKey, SessionInfo, WorkflowRun };
 
 /** Every status, in the order the filter lists them; `satisfies` fails the build when the API gains one. */
 export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const satisfies readonly JobStatus[];
@@ -106,7 +96,7 @@ export const api = {
   session: {
     signIn: (token: string) => call<SessionInfo>("POST", "/api/v1/session", undefined, token),
     get: () => call<SessionInfo>("GET", "/api/v1/session"),
-    signOut: () => call<{ signed_out: boolean }>("DELETE", "/api/v1/session"),
+    signOut: () => call<SignedOut>("DELETE", "/api/v1/session"),
   },
   jobs: {
     list: (filter: { project?: string; status?: string; name?: string; limit?: number; offset?: number }) => call<JobList>("GET", `/api/v1/jobs${q(filter)}`),
@@ -124,16 +114,16 @@ export const api = {
   },
   workflows: {
     list: (filter: { project?: string; status?: string; limit?: number; offset?: number }) =>
-      call<{ workflows: WorkflowRun[]; next_offset: number | null }>("GET", `/api/v1/workflows${q(filter)}`),
+      call<WorkflowRunList>("GET", `/api/v1/workflows${q(filter)}`),
     get: (id: string) => call<WorkflowRun>("GET", `/api/v1/workflows/${seg(id)}`),
     cancel: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/cancel`),
     retry: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/retry`),
     retryFailed: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/retry-failed`),
   },
   projects: {
-    list: () => call<{ projects: Project[] }>("GET", "/api/v1/projects"),
+    list: () => call<ProjectList>("GET", "/api/v1/projects"),
     get: (ref: string) => call<Project>("GET", `/api/v1/projects/${seg(ref)}`),
-    update: (ref: string, changes: Partial<Pick<Project, "repo_url" | "default_branch" | "default_image" | "ci_source_url" | "ci_source_ref" | "fork_pr_policy">> & { webhook_secret?: string }) =>
+    update: (ref: string, changes: ProjectUpdate) =>
       call<Project>("PATCH", `/api/v1/projects/${seg(ref)}`, changes),
     members: (ref: string) => call<{ members: Member[] }>("GET", `/api/v1/projects/${seg(ref)}/members`),
     setMember: (ref: string, user: string, role: ProjectRole) => call<Member>("PUT", `/api/v1/projects/${seg(ref)}/members/${seg(user)}`, { role }),
@@ -146,6 +136,6 @@ export const api = {
     addNotification: (ref: string, rule: NewNotificationRule) => call<NotificationRule>("POST", `/api/v1/projects/${seg(ref)}/notifications`, rule),
     deleteNotification: (ref: string, id: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/notifications/${seg(id)}`),
     testNotification: (ref: string, id: string) =>
-      call<{ delivery_id: string; state: string; error: string | null }>("POST", `/api/v1/projects/${seg(ref)}/notifications/${seg(id)}/test`),
+      call<NotificationTestResult>("POST", `/api/v1/projects/${seg(ref)}/notifications/${seg(id)}/test`),
   },
 };
