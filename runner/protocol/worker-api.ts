@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { IMAGE_PATTERN, WORKER_ID_PATTERN } from "./patterns.ts";
-import { JOB_STATUSES } from "./job.ts";
+import { TERMINAL_STATUSES } from "./job.ts";
 import { literalUnion } from "./schema-parts.ts";
 import { TriggerPayloadSchema } from "./trigger.ts";
 import { LOG_STREAMS, type LogStreamName } from "./log-line.ts";
@@ -16,7 +16,7 @@ const WorkerId = Type.String({ pattern: WORKER_ID_PATTERN, description: "letters
 /** POST /internal/jobs/{id}/status: queued → running (with the worker and the image it runs), running → an end. */
 export const StatusChangeSchema = Type.Object(
   {
-    status: literalUnion(["running", "success", "failure", "error", "cancelled", "timed_out"] as const satisfies readonly Exclude<(typeof JOB_STATUSES)[number], "queued">[]),
+    status: literalUnion(["running", ...TERMINAL_STATUSES] as const),
     exit_code: Type.Optional(Type.Integer({ minimum: -1, maximum: 255 })),
     reason: Type.Optional(Type.String({ maxLength: 2000 })),
     worker_id: Type.Optional(WorkerId),
