@@ -72,6 +72,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       keys: [key],
       publicUrl: options.publicUrl ?? notifications.publicUrl,
       evalImage: options.evalImage,
+      archive,
       log: (line) => console.error(line),
     });
     const publicUrl = options.publicUrl ?? notifications.publicUrl;

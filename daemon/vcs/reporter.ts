@@ -17,7 +17,7 @@ export interface ReporterOptions {
   db: Db;
   sql: Sql;
   keys: readonly MasterKey[];
-  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  /** First retry delay; doubles per attempt up to maxBackoffMs (default 1 min: a status should not lag long behind the forge coming back). */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   /** A refusal that is not the forge being down (401, 404, 422) is given up after this many tries. */
@@ -49,7 +49,7 @@ export class VcsReporter {
   private readonly o: Required<Omit<ReporterOptions, "log">> & Pick<ReporterOptions, "log">;
 
   constructor(options: ReporterOptions) {
-    this.o = { baseBackoffMs: 1000, maxBackoffMs: 5 * 60_000, maxRefusals: 5, leaseMs: 60_000, idleMs: 5000, ...options };
+    this.o = { baseBackoffMs: 1000, maxBackoffMs: 60_000, maxRefusals: 5, leaseMs: 60_000, idleMs: 5000, ...options };
   }
 
   start(): void {

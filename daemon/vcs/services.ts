@@ -2,7 +2,9 @@ import type { Sql } from "postgres";
 import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
+import type { LogArchive } from "../storage/log-archive.ts";
 import { DeliveryProcessor } from "./deliveries.ts";
+import { evalProblemReader } from "./eval-problems.ts";
 import { VcsReporter } from "./reporter.ts";
 import { StatusSync } from "./status-sync.ts";
 
@@ -13,6 +15,8 @@ export interface VcsServicesOptions {
   keys: readonly MasterKey[];
   publicUrl?: string;
   evalImage?: string;
+  /** Where ended jobs' logs are, to show an eval's problems (without it, a failed eval shows its reason only). */
+  archive?: LogArchive;
   /** Reporter backoff (tests shorten it). */
   baseBackoffMs?: number;
   log?: (message: string) => void;
@@ -30,7 +34,8 @@ export interface VcsServices {
 /** Starts them and catches up on what a restart left: received deliveries, unsent reports, statuses behind their jobs. */
 export async function startVcsServices(o: VcsServicesOptions): Promise<VcsServices> {
   const reporter = new VcsReporter({ db: o.db, sql: o.sql, keys: o.keys, baseBackoffMs: o.baseBackoffMs, log: o.log });
-  const sync = new StatusSync({ db: o.db, publicUrl: o.publicUrl, onReports: () => reporter.kick(), log: o.log });
+  const problems = o.archive ? evalProblemReader(o.sql, o.archive) : undefined;
+  const sync = new StatusSync({ db: o.db, publicUrl: o.publicUrl, problems, onReports: () => reporter.kick(), log: o.log });
   const processor = new DeliveryProcessor({ db: o.db, queue: o.queue, evalImage: o.evalImage, publicUrl: o.publicUrl, onReports: () => reporter.kick(), log: o.log });
   sync.start();
   reporter.start();

@@ -16,6 +16,7 @@ import type { JobEventBus } from "../jobs/outbox.ts";
 import type { Job } from "../jobs/store.ts";
 import { jobUrl } from "./deliveries.ts";
 import { EVAL_CONTEXT } from "./eval-job.ts";
+import { problemsDescription, type EvalProblemReader } from "./eval-problems.ts";
 import type { VcsEvent } from "./event.ts";
 import type { ReportState } from "./forge.ts";
 import { setCommitStatus, setSummaryComment } from "./reports.ts";
@@ -44,6 +45,8 @@ export function jobState(status: JobStatus): ReportState {
 
 export interface StatusSyncOptions {
   db: Db;
+  /** The problems an ended eval job found in the CI definitions (from its log), shown on the status and the summary. */
+  problems?: EvalProblemReader;
   publicUrl?: string;
   onReports?: () => void;
   log?: (message: string) => void;
@@ -157,6 +160,8 @@ export class StatusSync {
 
     const evalState = jobState(evalJob.status);
     const launched = groups.size;
+    const ended = evalState !== "pending" && evalState !== "running";
+    const problems = ended && evalJob.status !== "success" && this.o.problems ? await this.o.problems(evalJobId) : [];
     await setCommitStatus(db, projectId, event.apiRepo, {
       sha: event.sha,
       context: EVAL_CONTEXT,
@@ -170,7 +175,9 @@ export class StatusSync {
               ? launched === 0
                 ? "no workflow matches this event"
                 : `started ${launched} workflow run${launched === 1 ? "" : "s"}`
-              : `eval ended ${evalJob.status}${evalJob.reason ? `: ${evalJob.reason}` : "; see its log"}`,
+              : problems.length
+                ? problemsDescription(problems, launched)
+                : `eval ended ${evalJob.status}${evalJob.reason ? `: ${evalJob.reason}` : "; see its log"}`,
       targetUrl: jobUrl(this.o.publicUrl, evalJobId),
     });
     for (const g of groups.values()) {
@@ -190,6 +197,7 @@ export class StatusSync {
       const body = renderSummary({
         sha: event.sha,
         eval: { name: "eval", status: evalJob.status, url: jobUrl(this.o.publicUrl, evalJobId), seconds: seconds({ started_at: evalJob.startedAt, finished_at: evalJob.finishedAt }) },
+        problems,
         groups: [...groups.values()],
       });
       await setSummaryComment(db, projectId, event.apiRepo, event.prNumber, body);

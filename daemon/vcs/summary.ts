@@ -42,9 +42,15 @@ export function duration(seconds: number | undefined): string {
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
 const link = (text: string, url?: string) => (url ? `[${cell(text)}](${url})` : cell(text));
 
-export function renderSummary(input: { sha: string; eval: SummaryJob; groups: SummaryGroup[] }): string {
+export function renderSummary(input: { sha: string; eval: SummaryJob; groups: SummaryGroup[]; problems?: string[] }): string {
   const lines = [SUMMARY_MARKER, `### Reactorcide for ${input.sha.slice(0, 12)}`, ""];
   lines.push(`${ICON[input.eval.status]} ${link("eval", input.eval.url)}: ${input.eval.status} (${duration(input.eval.seconds)})`, "");
+  if (input.problems?.length) {
+    // The files with problems were left out; the others ran.
+    lines.push("Problems in the CI definitions (those files were left out):", "");
+    for (const p of input.problems) lines.push(`- \`${p.replace(/`/g, "'").replace(/[\r\n]+/g, " ")}\``);
+    lines.push("");
+  }
   if (input.groups.length === 0) {
     lines.push(input.eval.status === "success" ? "No workflow matches this pull request." : "No workflow has started yet.");
   }

@@ -9,6 +9,7 @@ import { runGit } from "../git/run.ts";
 import { WORKFLOW_EVENTS, type WorkflowEvent } from "../protocol/workflow-spec.ts";
 import { triggerJobs } from "../triggers/trigger.ts";
 import { JOB_ROOT, RUNNER_ENV } from "../protocol/runner-env.ts";
+import { EVAL_PROBLEM_PREFIX } from "../protocol/problems.ts";
 
 /** citty keeps only the last of a repeated flag; --changed-file may be given many times. */
 export function repeatedFlag(rawArgs: string[], flag: string): string[] {
@@ -27,9 +28,6 @@ function fail(message: string): never {
 }
 
 const isPullRequest = (event: string) => event.startsWith("pull_request_");
-
-/** Marks the lines that name a problem of the CI definitions, so the commit status can show the first one. */
-export const PROBLEM_PREFIX = "eval problem: ";
 
 /**
  * Changed files against `base` (merge-base semantics: base...HEAD). The source is a shallow
@@ -100,7 +98,7 @@ export default defineCommand({
     }
     for (const note of loaded.notes) consola.info(note);
     // One file's problems leave out that file only; they are listed here and make eval fail at the end.
-    for (const p of loaded.problems) consola.error(`${PROBLEM_PREFIX}${p.field}: ${p.message}`);
+    for (const p of loaded.problems) consola.error(`${EVAL_PROBLEM_PREFIX}${p.field}: ${p.message}`);
     const candidates = loaded.candidates;
 
     const info = await gitInfo(sourceDir).catch(() => null);

@@ -72,3 +72,9 @@ export function schemaProblems(schema: TSchema, value: unknown, root = ""): Prob
   }
   return problems;
 }
+
+/**
+ * `reactorcide-runner eval` starts each line naming a problem of the CI definitions with this, so
+ * the coordinator finds them in the eval job's log for the commit status and the pull request summary.
+ */
+export const EVAL_PROBLEM_PREFIX = "eval problem: ";
