@@ -10,7 +10,7 @@
  *   daemon's RSS sampled meanwhile (the API runs in this process).
  */
 import { consola } from "consola";
-import { chmod, copyFile, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureRunnerBinary } from "../runner/testing/binary.ts";
@@ -39,7 +39,8 @@ const file = join(dir, "build.log");
 const bytes = Bun.file(file).size;
 const lineCount = (await Bun.file(file).text()).split("\n").length - 1;
 
-const runnerPath = join(await mkdtemp(join(tmpdir(), "reactorcide-bench-bin-")), "reactorcide-runner");
+const binDir = await mkdtemp(join(tmpdir(), "reactorcide-bench-bin-"));
+const runnerPath = join(binDir, "reactorcide-runner");
 await copyFile(await ensureRunnerBinary(), runnerPath);
 await chmod(runnerPath, 0o755);
 
@@ -70,6 +71,7 @@ const runnerMs = await timed(async () => {
   });
   for await (const _ of proc.stdout);
   if ((await proc.exited) !== 0) throw new Error(`runner failed: ${await new Response(proc.stderr).text()}`);
+  await rm(workspace, { recursive: true, force: true });
 });
 
 const system = await startTestSystem({ image: "unused-by-the-process-runtime" });
@@ -119,6 +121,7 @@ clearInterval(sampler);
 
 await system.close();
 await stopTestCluster();
+await Promise.all([dir, binDir].map((d) => rm(d, { recursive: true, force: true })));
 
 const results = {
   load_average_at_start: Math.round(loadAtStart * 10) / 10,

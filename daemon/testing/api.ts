@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueToken } from "../auth/tokens.ts";
@@ -23,7 +23,9 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
   const sql = connect(database.url, 5);
   await migrateApp(sql);
   const db = openDb(sql);
-  const archive = new FsLogArchive(mkdtempSync(join(tmpdir(), "rc-archive-")));
+  // Removed by close(): test runs left ~1,000 of these in /tmp.
+  const archiveDir = mkdtempSync(join(tmpdir(), "rc-archive-"));
+  const archive = new FsLogArchive(archiveDir);
   const key = overrides.key ?? masterKey(randomBytes(32));
   // Not started: tests that want the outbox sent call notifier.start() or runOnce().
   const notifier = new Notifier({ db, sql, archive, keys: [key], publicUrl: "http://ci.test", mail: { from: "Reactorcide <ci@test>" }, ...notifierOptions });
@@ -65,5 +67,6 @@ export async function testApi(overrides: Partial<AppDeps> = {}, notifierOptions:
       await jobs.events.stop();
       await notifier.stop();
       await sql.end();
+      rmSync(archiveDir, { recursive: true, force: true });
     } };
 }

@@ -99,7 +99,7 @@ export { LOG_STREAMS, type LogStreamName as LogStream } from "../../runner/proto
  * stored form of runner/protocol/log-line.ts (a stream character, the text, "\n" each). A row
  * per line cost ten times the text in row headers, index entries and WAL. `packed` holds it
  * compressed with zstd by the coordinator, and Postgres stores it as it is (STORAGE EXTERNAL,
- * migration 0012): its own pglz compression held shipping to 15-30 MB/s and cost ten times the CPU.
+ * migration 0013): its own pglz compression held shipping to 15-30 MB/s and cost ten times the CPU.
  * `body` is the uncompressed text of rows written before. Moved to the archive, and deleted here,
  * when the job ends.
  */

@@ -4,7 +4,7 @@
  * over the network exactly as remote workers do.
  */
 import { TERMINAL_STATUSES, type Job } from "../../../runner/protocol/index.ts";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CorndogsClient } from "../../corndogs/client.ts";
@@ -44,6 +44,8 @@ export async function startTestSystem(options: { image: string }) {
   if (project.status !== 201) throw new Error(`creating the test project: ${project.status} ${project.text}`);
   const projectId: string = project.json.id;
   const workers: RunningWorker[] = [];
+  /** Workspace roots of the workers, removed by close(). */
+  const roots: string[] = [];
 
   async function http(method: string, path: string, body?: unknown) {
     const response = await fetch(url + path, {
@@ -68,7 +70,7 @@ export async function startTestSystem(options: { image: string }) {
     async addWorker(w: SystemWorkerOptions): Promise<RunningWorker> {
       const settings = defaultSettings({
         workerId: `w-${crypto.randomUUID().slice(0, 8)}`,
-        workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-sys-ws-")),
+        workspaceRoot: roots[roots.push(await mkdtemp(join(tmpdir(), "reactorcide-sys-ws-"))) - 1]!,
         defaultImage: options.image,
         gracePeriod: 2,
         cancelPollMs: 200,
@@ -115,6 +117,7 @@ export async function startTestSystem(options: { image: string }) {
       client.close();
       await corndogs.close();
       await api.close();
+      await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
     },
   };
 }
