@@ -11,6 +11,9 @@ export interface S3ArchiveOptions {
   prefix?: string;
 }
 
+/** S3's smallest part but the last (5 MiB). */
+const PART_BYTES = 5 * 2 ** 20;
+
 /** Logs in an S3-compatible bucket through Bun's own S3 client (SigV4, path-style requests). */
 export class S3LogArchive implements LogArchive {
   readonly location: string;
@@ -31,12 +34,20 @@ export class S3LogArchive implements LogArchive {
 
   async put(jobId: string, parts: AsyncIterable<string> | string): Promise<void> {
     const key = this.prefix + logKey(jobId);
-    // One PUT of the whole object (what every S3-compatible store takes); the parts are held
-    // as a Blob until then, at most the job's log cap.
-    const chunks: string[] = [];
-    if (typeof parts === "string") chunks.push(parts);
-    else for await (const part of parts) chunks.push(part);
-    await this.client.write(key, new Blob(chunks), { type: "text/plain; charset=utf-8" });
+    // Streamed: a multipart upload of PART_BYTES parts (one PUT when the log is smaller), so
+    // archiving a 100 MB log holds a few parts in memory, not the log. S3 shows the object only
+    // once the upload completes: readers see the old log or the new one whole.
+    const writer = this.client.file(key).writer({ partSize: PART_BYTES, queueSize: 2, retry: 0, type: "text/plain; charset=utf-8" });
+    let buffered = 0;
+    for await (const part of typeof parts === "string" ? [parts] : parts) {
+      writer.write(part);
+      buffered += part.length;
+      if (buffered >= PART_BYTES) {
+        await writer.flush();
+        buffered = 0;
+      }
+    }
+    await writer.end();
   }
 
   async open(jobId: string): Promise<ReadableStream<Uint8Array> | null> {
