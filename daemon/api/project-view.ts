@@ -15,6 +15,9 @@ export function projectView(p: Project): ProjectView {
     ci_source_url: p.ciSourceUrl,
     ci_source_ref: p.ciSourceRef,
     fork_pr_policy: p.forkPrPolicy,
+    fork_pr_trust_maintainers: p.forkPrTrustMaintainers,
+    fork_pr_secrets: p.forkPrSecrets,
+    fork_pr_network: p.forkPrNetwork,
     // The column's check constraint allows only these.
     vcs_provider: p.vcsProvider as VcsProvider,
     vcs_api_url: p.vcsApiUrl ?? FORGES[p.vcsProvider as keyof typeof FORGES]?.defaultApiUrl ?? null,

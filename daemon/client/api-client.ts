@@ -94,7 +94,7 @@ export class ApiClient {
   }
 
   /** POST /api/v1/workflows/{id}/cancel, /retry or /retry-failed. */
-  workflowAction(id: string, action: "cancel" | "retry" | "retry-failed"): Promise<WorkflowRunView> {
+  workflowAction(id: string, action: "cancel" | "retry" | "retry-failed" | "approve" | "decline"): Promise<WorkflowRunView> {
     return this.json<WorkflowRunView>("POST", `/api/v1/workflows/${encodeURIComponent(id)}/${action}`);
   }
 

@@ -96,7 +96,7 @@ const show = defineCommand({
   },
 });
 
-function action(name: "cancel" | "retry" | "retry-failed", description: string, done: string) {
+function action(name: "cancel" | "retry" | "retry-failed" | "approve" | "decline", description: string, done: string) {
   return defineCommand({
     meta: { name, description },
     args: { id: { type: "positional", required: true, description: "workflow run id" }, json: { type: "boolean", description: "print JSON" } },
@@ -104,19 +104,25 @@ function action(name: "cancel" | "retry" | "retry-failed", description: string, 
       await withClient(async (client) => {
         const run = await client.workflowAction(args.id, name);
         if (args.json) printJson(run);
-        else consola.success(`${done} ${describeRun(run)}`);
+        else {
+          consola.success(`${done} ${describeRun(run)}`);
+          const fork = run.fork_pr;
+          if (fork && (name === "approve" || name === "decline")) consola.info(`pull request #${fork.pr_number} at ${fork.head_sha.slice(0, 12)}: a new push needs a new approval`);
+        }
       });
     },
   });
 }
 
 export default defineCommand({
-  meta: { name: "workflow", description: "Workflow runs on the coordinator: submit, show, cancel, retry, retry-failed" },
+  meta: { name: "workflow", description: "Workflow runs on the coordinator: submit, show, cancel, retry, retry-failed, approve, decline" },
   subCommands: {
     submit,
     show,
     cancel: action("cancel", "Cancel a run: waiting jobs cancelled, running ones stopped", "cancelled"),
     retry: action("retry", "A new run of the same workflow", "started"),
     "retry-failed": action("retry-failed", "Run failed, cancelled and timed-out jobs (and those after them) again in the same run", "retrying"),
+    approve: action("approve", "Approve a run awaiting approval (a fork pull request's): it starts, with the runs of the same pull request head", "approved"),
+    decline: action("decline", "Decline a run awaiting approval: it ends failure, declined", "declined"),
   },
 });

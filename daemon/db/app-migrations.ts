@@ -15,6 +15,7 @@ import m0010 from "../../schema/migrations/app/0010_webhook_deliveries_no_jobs_l
 import m0011 from "../../schema/migrations/app/0011_job_secret_env.sql" with { type: "text" };
 import m0012 from "../../schema/migrations/app/0012_log_shipped_offset.sql" with { type: "text" };
 import m0013 from "../../schema/migrations/app/0013_log_chunks_uncompressed.sql" with { type: "text" };
+import m0014 from "../../schema/migrations/app/0014_fork_pr_policy.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -39,4 +40,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0011_job_secret_env": m0011,
   "0012_log_shipped_offset": m0012,
   "0013_log_chunks_uncompressed": m0013,
+  "0014_fork_pr_policy": m0014,
 };

@@ -91,6 +91,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // Runs a crash left mid-way move on before new requests come (no node is created twice: advancing is one transaction per step).
     await workflows.recover();
     vcs.sync.followRuns(workflows.events);
+    vcs.useWorkflows(workflows);
     vcs.sync.followJobs(jobs.events);
     // Durable "job submitted" / "job ended" subscribers are registered here, before the bus starts
     // (jobs.events.subscribe(name, handler); daemon/jobs/outbox.ts). Events a crash left

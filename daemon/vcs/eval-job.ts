@@ -31,8 +31,8 @@ export function eventEnv(e: VcsEvent): Record<string, string> {
 /**
  * The one eval job an accepted event starts: the trusted checkout in /job/ci (the project's
  * ci_source if set, else its own repository: at the pull request's base SHA, or the pushed SHA),
- * the source at the event's exact head SHA in /job/src, and `reactorcide-runner eval`. It gets no
- * secrets: deciding what runs needs none.
+ * the source at the event's exact head SHA in /job/src (never the branch: a later push cannot slip
+ * in), and `reactorcide-runner eval`. It gets no secrets: deciding what runs needs none.
  */
 export function evalJob(project: Project, e: VcsEvent, options: { image?: string; deliveryId: string }): NewJob {
   const ciRef = project.ciSourceUrl ? (project.ciSourceRef ?? project.defaultBranch) : (e.prNumber !== undefined ? (e.baseSha ?? e.branch) : e.sha);
@@ -46,6 +46,8 @@ export function evalJob(project: Project, e: VcsEvent, options: { image?: string
     source: { type: "git", url: e.headRepoUrl, ref: e.sha },
     ciSource: { type: "git", url: project.ciSourceUrl ?? project.repoUrl ?? e.baseRepoUrl, ref: ciRef ?? e.sha },
     timeoutSeconds: 600,
+    // A fork's source is in /job/src: the eval job is untrusted like the jobs it starts (the process runtime refuses it; container hardening holds).
+    untrusted: e.isFork,
     // Main-line pushes before pull requests, as the seed's priorities say.
     priority: e.prNumber === undefined ? 10 : 5,
   };

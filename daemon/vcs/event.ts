@@ -30,12 +30,52 @@ export interface VcsEvent {
   actor?: string;
   /** GitHub's author_association (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, FIRST_TIME_CONTRIBUTOR, NONE...); GitLab has none. */
   authorAssociation?: string;
+  /** Pull request: its author (GitHub login; GitLab username when the hook names it). */
+  author?: string;
+  /** GitLab merge request: the author's user id, to ask the members API. */
+  authorId?: number;
+  /**
+   * Pull request: whether its author is a maintainer (GitHub author_association OWNER, MEMBER or
+   * COLLABORATOR; GitLab a member with Developer access or more, asked through its API by the
+   * delivery processor before eval starts). Undefined: not asked yet.
+   */
+  maintainer?: boolean;
   /** Where the forge's API finds the repository: GitHub `owner/repo`, GitLab the project id. */
   apiRepo: string;
   /** The repository's web page, for messages. */
   webUrl?: string;
 }
 
-export type MapResult = { kind: "event"; event: VcsEvent } | { kind: "ignored"; reason: string };
+/** A pull request comment `/reactorcide approve` or `/reactorcide decline` (GitHub issue_comment, GitLab Note Hook). */
+export interface VcsCommand {
+  kind: "command";
+  provider: VcsProvider;
+  command: "approve" | "decline";
+  apiRepo: string;
+  prNumber: number;
+  /** The commenter: GitHub login, GitLab username. */
+  actor: string;
+  /** GitLab: the commenter's user id (the members API takes ids). */
+  actorId?: number;
+  /** GitLab: the merge request's head when the note was written. */
+  headSha?: string;
+  commentId: string;
+}
+
+export type MapResult = { kind: "event"; event: VcsEvent } | { kind: "command"; command: VcsCommand } | { kind: "ignored"; reason: string };
+
+export const MAINTAINER_ASSOCIATIONS: readonly string[] = ["OWNER", "MEMBER", "COLLABORATOR"];
+/** GitLab's Developer role; a member with this access level or more may push, so counts as having write access. */
+export const GITLAB_DEVELOPER = 30;
+
+/** The command a comment body gives: a line that is exactly `/reactorcide approve` or `/reactorcide decline`. */
+export function commentCommand(body: unknown): "approve" | "decline" | undefined {
+  if (typeof body !== "string") return undefined;
+  for (const line of body.split(/\r?\n/)) {
+    const m = /^\s*\/reactorcide\s+(approve|decline)\s*$/.exec(line);
+    if (m) return m[1] as "approve" | "decline";
+  }
+  return undefined;
+}
 
 export const ZERO_SHA = /^0+$/;

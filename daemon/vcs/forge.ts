@@ -1,5 +1,5 @@
 import type { VcsProvider } from "../../schema/app/vcs.ts";
-import type { MapResult } from "./event.ts";
+import type { MapResult, VcsEvent } from "./event.ts";
 
 /** A commit status as we keep it; each forge maps the state to its own words. */
 export const REPORT_STATES = ["pending", "running", "success", "failure", "error", "cancelled"] as const;
@@ -50,6 +50,14 @@ export interface Forge {
   repositoryUrls(payload: unknown): string[];
   /** The event, or why it is ignored. */
   map(eventName: string, payload: unknown): MapResult;
+  /**
+   * Whether a user may write to the repository, asked through the forge's API (GitHub: the
+   * collaborator permission is admin or write; GitLab: a member with Developer access or more).
+   * Only they approve or decline a fork pull request by comment.
+   */
+  canWrite(target: ForgeTarget, user: { login: string; id?: number }): Promise<boolean>;
+  /** Whether a pull request's author is a maintainer (GitHub: its author_association; GitLab: asked through the members API). */
+  isMaintainer(target: ForgeTarget, event: VcsEvent): Promise<boolean>;
   postStatus(target: ForgeTarget, status: CommitStatus): Promise<void>;
   /** Finds our summary comment on a pull request by its marker (after a crash between creating it and recording its id). */
   findComment(target: ForgeTarget, pr: number, marker: string): Promise<string | undefined>;

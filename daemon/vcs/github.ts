@@ -1,8 +1,8 @@
 /** GitHub (and GitHub Enterprise, by vcs_api_url): webhooks, commit statuses, the pull request comment. */
 import { equalConstantTime, hmacSha256Hex } from "./constant-time.ts";
 import type { MapResult, VcsEvent } from "./event.ts";
-import { ZERO_SHA } from "./event.ts";
-import { forgeFetch, type CommitStatus, type Forge, type ForgeTarget, type ReportState } from "./forge.ts";
+import { commentCommand, MAINTAINER_ASSOCIATIONS, ZERO_SHA } from "./event.ts";
+import { ForgeHttpError, forgeFetch, type CommitStatus, type Forge, type ForgeTarget, type ReportState } from "./forge.ts";
 
 type Json = Record<string, any>;
 
@@ -77,9 +77,22 @@ function mapPullRequest(p: Json): MapResult {
       headRepoUrl: headRepo?.clone_url ?? b.baseRepoUrl,
       isFork,
       authorAssociation: pr.author_association,
+      author: pr.user?.login,
+      maintainer: typeof pr.author_association === "string" && MAINTAINER_ASSOCIATIONS.includes(pr.author_association),
       actor: p.sender?.login ?? pr.user?.login,
     },
   };
+}
+
+/** A new comment on a pull request (GitHub sends pull request comments as issue_comment, the issue carrying `pull_request`). */
+function mapIssueComment(p: Json): MapResult {
+  if (p.action !== "created") return { kind: "ignored", reason: `issue_comment action ${p.action ?? "(none)"} starts nothing (a new comment may)` };
+  if (!p.issue?.pull_request) return { kind: "ignored", reason: "a comment on an issue, not on a pull request" };
+  const command = commentCommand(p.comment?.body);
+  if (!command) return { kind: "ignored", reason: "the comment has no /reactorcide approve or /reactorcide decline line" };
+  const actor = p.comment?.user?.login ?? p.sender?.login;
+  if (typeof actor !== "string" || typeof p.repository?.full_name !== "string") return { kind: "ignored", reason: "the comment names no author or repository" };
+  return { kind: "command", command: { kind: "command", provider: "github", command, apiRepo: p.repository.full_name, prNumber: Number(p.issue.number), actor, commentId: String(p.comment?.id ?? "") } };
 }
 
 export const github: Forge = {
@@ -101,13 +114,28 @@ export const github: Forge = {
     let result: MapResult;
     if (eventName === "push") result = mapPush(p);
     else if (eventName === "pull_request") result = mapPullRequest(p);
-    else return { kind: "ignored", reason: `event ${eventName} starts nothing (push and pull_request do)` };
+    else if (eventName === "issue_comment") return mapIssueComment(p);
+    else return { kind: "ignored", reason: `event ${eventName} starts nothing (push, pull_request and issue_comment do)` };
     if (result.kind === "event") {
       const e = result.event;
       if (typeof e.sha !== "string" || !/^[0-9a-f]{40}$/.test(e.sha)) return { kind: "ignored", reason: "the payload has no commit SHA" };
       if (typeof e.apiRepo !== "string" || typeof e.baseRepoUrl !== "string") return { kind: "ignored", reason: "the payload names no repository" };
     }
     return result;
+  },
+  async canWrite(target, user) {
+    try {
+      const answer = (await forgeFetch(`${target.apiUrl}/repos/${repoPath(target)}/collaborators/${encodeURIComponent(user.login)}/permission`, { method: "GET", headers: headers(target) })) as Json;
+      // `permission` is admin, write, read or none (maintain shows as write, triage as read).
+      return answer?.permission === "admin" || answer?.permission === "write";
+    } catch (error) {
+      // 404: not a collaborator (or no such user).
+      if (error instanceof ForgeHttpError && error.status === 404) return false;
+      throw error;
+    }
+  },
+  async isMaintainer(_target, event) {
+    return event.maintainer === true;
   },
   async postStatus(target, status: CommitStatus) {
     await forgeFetch(`${target.apiUrl}/repos/${repoPath(target)}/statuses/${status.sha}`, {

@@ -1,7 +1,7 @@
 /** GitLab (gitlab.com or self-managed, by vcs_api_url): webhooks, commit statuses, the merge request note. */
 import { equalConstantTime } from "./constant-time.ts";
 import type { MapResult, VcsEvent } from "./event.ts";
-import { ZERO_SHA } from "./event.ts";
+import { commentCommand, GITLAB_DEVELOPER, ZERO_SHA } from "./event.ts";
 import { ForgeHttpError, forgeFetch, type Forge, type ForgeTarget, type ReportState } from "./forge.ts";
 
 type Json = Record<string, any>;
@@ -71,9 +71,50 @@ function mapMergeRequest(p: Json): MapResult {
       headRef: mr.source_branch,
       headRepoUrl: mr.source?.git_http_url ?? b.baseRepoUrl,
       isFork: sourceProject === undefined || String(sourceProject) !== String(targetProject),
+      ...(typeof mr.author_id === "number" ? { authorId: mr.author_id } : {}),
+      // The hook names the author by id only; its user is who acted, the author when opening.
+      ...(action === "open" && p.user?.username ? { author: p.user.username } : {}),
       actor: p.user?.username,
     },
   };
+}
+
+/** A new note on a merge request. */
+function mapNote(p: Json): MapResult {
+  const note = p.object_attributes ?? {};
+  if (note.noteable_type !== "MergeRequest" || !p.merge_request) return { kind: "ignored", reason: `a note on a ${note.noteable_type ?? "(unknown)"}, not on a merge request` };
+  if (note.action !== undefined && note.action !== "create") return { kind: "ignored", reason: `note action ${note.action} starts nothing (a new note may)` };
+  const command = commentCommand(note.note);
+  if (!command) return { kind: "ignored", reason: "the note has no /reactorcide approve or /reactorcide decline line" };
+  const actor = p.user?.username;
+  const apiRepo = String(p.project?.id ?? p.project_id ?? "");
+  if (typeof actor !== "string" || typeof p.user?.id !== "number" || !apiRepo) return { kind: "ignored", reason: "the note names no author or project" };
+  const head = p.merge_request.last_commit?.id;
+  return {
+    kind: "command",
+    command: {
+      kind: "command",
+      provider: "gitlab",
+      command,
+      apiRepo,
+      prNumber: Number(p.merge_request.iid),
+      actor,
+      actorId: p.user.id,
+      ...(typeof head === "string" && /^[0-9a-f]{40}$/.test(head) ? { headSha: head } : {}),
+      commentId: String(note.id ?? ""),
+    },
+  };
+}
+
+/** A project member's access level (GET /projects/:id/members/all/:user_id, inherited memberships too); 0 when not a member. */
+async function accessLevel(target: ForgeTarget, userId: number): Promise<number> {
+  try {
+    const member = (await forgeFetch(`${target.apiUrl}/projects/${project(target)}/members/all/${userId}`, { method: "GET", headers: headers(target) })) as Json;
+    return typeof member?.access_level === "number" && member.state !== "blocked" ? member.access_level : 0;
+  } catch (error) {
+    if (error instanceof ForgeHttpError && error.status === 404) return 0;
+    throw error;
+  }
 }
 
 export const gitlab: Forge = {
@@ -94,13 +135,22 @@ export const gitlab: Forge = {
     if (eventName === "Push Hook") result = mapPush(p, false);
     else if (eventName === "Tag Push Hook") result = mapPush(p, true);
     else if (eventName === "Merge Request Hook") result = mapMergeRequest(p);
-    else return { kind: "ignored", reason: `event ${eventName} starts nothing (Push Hook, Tag Push Hook and Merge Request Hook do)` };
+    else if (eventName === "Note Hook") return mapNote(p);
+    else return { kind: "ignored", reason: `event ${eventName} starts nothing (Push Hook, Tag Push Hook, Merge Request Hook and Note Hook do)` };
     if (result.kind === "event") {
       const e = result.event;
       if (typeof e.sha !== "string" || !/^[0-9a-f]{40}$/.test(e.sha)) return { kind: "ignored", reason: "the payload has no commit SHA" };
       if (!e.apiRepo || typeof e.baseRepoUrl !== "string") return { kind: "ignored", reason: "the payload names no project" };
     }
     return result;
+  },
+  async canWrite(target, user) {
+    if (user.id === undefined) return false;
+    return (await accessLevel(target, user.id)) >= GITLAB_DEVELOPER;
+  },
+  async isMaintainer(target, event) {
+    if (event.authorId === undefined) return false;
+    return (await accessLevel(target, event.authorId)) >= GITLAB_DEVELOPER;
   },
   async postStatus(target, status) {
     try {

@@ -14,8 +14,7 @@ import type { Db } from "../db/client.ts";
 import { Batcher } from "../db/batcher.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import { hmacSha256Hex } from "./constant-time.ts";
-import type { VcsEvent } from "./event.ts";
-import { filteredOut } from "./filter.ts";
+import { classifyDelivery, isCommand } from "./classify.ts";
 import type { Forge } from "./forge.ts";
 import { openProjectField } from "./project-secrets.ts";
 import { repoKey } from "./repo-url.ts";
@@ -154,18 +153,7 @@ export async function receiveDelivery(
   if (!deliveryId || deliveryId.length > 200) throw badRequest(`the ${idHeader} header is required (up to 200 characters)`, idHeader);
   if (!eventName || eventName.length > 100) throw badRequest(`the ${forge.provider === "github" ? "X-GitHub-Event" : "X-Gitlab-Event"} header is required`, "event");
 
-  const mapped = forge.map(eventName, payload);
-  let outcome: WebhookDeliveryOutcome | null = null;
-  let reason: string | null = null;
-  let event: VcsEvent | undefined;
-  if (mapped.kind === "ignored") {
-    outcome = "ignored";
-    reason = mapped.reason;
-  } else {
-    event = mapped.event;
-    reason = filteredOut(event, project);
-    if (reason) outcome = "filtered";
-  }
+  const { outcome, reason, mapped } = classifyDelivery(forge, eventName, payload, project);
   const action = payload && typeof payload === "object" && typeof (payload as { action?: unknown }).action === "string" ? (payload as { action: string }).action : null;
   const row = await deps.recorder.add({
     projectId: project.id,
@@ -178,7 +166,7 @@ export async function receiveDelivery(
     status: outcome ? "processed" : "received",
     outcome,
     reason,
-    mapped: event ? { ...event } : null,
+    mapped: mapped ? { ...mapped } : null,
     processedAt: outcome ? new Date() : null,
   });
   if (!row) {
@@ -196,6 +184,6 @@ export async function receiveDelivery(
   return {
     status: 202,
     pending: row.status === "received",
-    body: { id: row.id, delivery_id: deliveryId, duplicate: false, status: row.status, outcome: row.outcome, ...(event ? { event: event.event } : {}), reason: row.reason },
+    body: { id: row.id, delivery_id: deliveryId, duplicate: false, status: row.status, outcome: row.outcome, ...(mapped && !isCommand(mapped) ? { event: mapped.event } : {}), reason: row.reason },
   };
 }

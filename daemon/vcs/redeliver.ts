@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { webhookDeliveries } from "../../schema/app/index.ts";
 import type { Project } from "../api/access.ts";
 import type { Db } from "../db/client.ts";
-import { filteredOut } from "./filter.ts";
+import { classifyDelivery } from "./classify.ts";
 import { FORGES } from "./forges.ts";
 
 type Delivery = typeof webhookDeliveries.$inferSelect;
@@ -14,16 +14,14 @@ type Delivery = typeof webhookDeliveries.$inferSelect;
  */
 export async function redeliver(db: Db, row: Delivery, project: Project): Promise<Delivery> {
   const forge = FORGES[row.provider as keyof typeof FORGES];
-  const mapped = forge ? forge.map(row.event, row.payload) : { kind: "ignored" as const, reason: `unknown provider ${row.provider}` };
-  const reason = mapped.kind === "ignored" ? mapped.reason : filteredOut(mapped.event, project);
-  const outcome = mapped.kind === "ignored" ? "ignored" : reason ? "filtered" : null;
+  const { outcome, reason, mapped } = forge ? classifyDelivery(forge, row.event, row.payload, project) : { outcome: "ignored" as const, reason: `unknown provider ${row.provider}`, mapped: null };
   const [updated] = await db
     .update(webhookDeliveries)
     .set({
       status: outcome ? "processed" : "received",
       outcome,
       reason: outcome ? reason : "redelivery requested",
-      mapped: mapped.kind === "event" ? { ...mapped.event } : null,
+      mapped: mapped ? { ...mapped } : null,
       attempts: 0,
       processedAt: outcome ? new Date() : null,
     })

@@ -3,6 +3,7 @@ import type { Db } from "../db/client.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import type { LogArchive } from "../storage/log-archive.ts";
+import type { WorkflowEngine } from "../workflows/engine.ts";
 import { DeliveryProcessor } from "./deliveries.ts";
 import { evalProblemReader } from "./eval-problems.ts";
 import { VcsReporter } from "./reporter.ts";
@@ -28,6 +29,8 @@ export interface VcsServices {
   reporter: VcsReporter;
   sync: StatusSync;
   deliveryRecorded(): void;
+  /** The workflow engine (built after these services): pull request comments' approvals are applied from then on. */
+  useWorkflows(workflows: WorkflowEngine): void;
   stop(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export async function startVcsServices(o: VcsServicesOptions): Promise<VcsServic
   const reporter = new VcsReporter({ db: o.db, sql: o.sql, keys: o.keys, baseBackoffMs: o.baseBackoffMs, log: o.log });
   const problems = o.archive ? evalProblemReader(o.sql, o.archive) : undefined;
   const sync = new StatusSync({ db: o.db, publicUrl: o.publicUrl, problems, onReports: () => reporter.kick(), log: o.log });
-  const processor = new DeliveryProcessor({ db: o.db, queue: o.queue, evalImage: o.evalImage, publicUrl: o.publicUrl, onReports: () => reporter.kick(), log: o.log });
+  const processor = new DeliveryProcessor({ db: o.db, queue: o.queue, keys: o.keys, evalImage: o.evalImage, publicUrl: o.publicUrl, onReports: () => reporter.kick(), log: o.log });
   sync.start();
   reporter.start();
   processor.kick();
@@ -46,6 +49,7 @@ export async function startVcsServices(o: VcsServicesOptions): Promise<VcsServic
     reporter,
     sync,
     deliveryRecorded: () => processor.kick(),
+    useWorkflows: (workflows) => processor.useWorkflows(workflows),
     async stop() {
       await processor.stop();
       await sync.stop();

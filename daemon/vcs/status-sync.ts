@@ -189,7 +189,7 @@ export class StatusSync {
         sha: event.sha,
         context: g.context,
         state,
-        description: g.reason && state !== "pending" ? g.reason : g.status === "awaiting_approval" ? "waiting for a maintainer's approval" : state === "pending" ? counted : `${g.status}: ${counted}`,
+        description: g.reason && state !== "pending" ? g.reason : g.status === "awaiting_approval" ? AWAITING_APPROVAL : state === "pending" ? counted : `${g.status}: ${counted}`,
         targetUrl: g.url,
       });
     }
@@ -199,12 +199,16 @@ export class StatusSync {
         eval: { name: "eval", status: evalJob.status, url: jobUrl(this.o.publicUrl, evalJobId), seconds: seconds({ started_at: evalJob.startedAt, finished_at: evalJob.finishedAt }) },
         problems,
         groups: [...groups.values()],
+        ...(event.isFork ? { fork: { baseSha: event.baseSha, awaiting: [...groups.values()].some((g) => g.status === "awaiting_approval") } } : {}),
       });
       await setSummaryComment(db, projectId, event.apiRepo, event.prNumber, body);
     }
     this.o.onReports?.();
   }
 }
+
+/** The commit status of a fork pull request's run until a person approves or declines it. */
+export const AWAITING_APPROVAL = "awaiting approval";
 
 /** A workflow run's status as a commit status state. */
 export function runState(status: string): ReportState {

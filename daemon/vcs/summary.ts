@@ -42,8 +42,17 @@ export function duration(seconds: number | undefined): string {
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
 const link = (text: string, url?: string) => (url ? `[${cell(text)}](${url})` : cell(text));
 
-export function renderSummary(input: { sha: string; eval: SummaryJob; groups: SummaryGroup[]; problems?: string[] }): string {
+export function renderSummary(input: { sha: string; eval: SummaryJob; groups: SummaryGroup[]; problems?: string[]; fork?: { baseSha?: string; awaiting: boolean } }): string {
   const lines = [SUMMARY_MARKER, `### Reactorcide for ${input.sha.slice(0, 12)}`, ""];
+  if (input.fork) {
+    // Said on every fork pull request: whatever it changes under .reactorcide/ is not what ran.
+    const at = input.fork.baseSha ? ` at ${input.fork.baseSha.slice(0, 12)}` : "";
+    lines.push(
+      `> This pull request comes from a fork. Its workflows, job files and plugins were taken from the base repository${at}; changes it makes to CI files (\`.reactorcide/\`) were not used. Its jobs run untrusted, without secrets unless approved.`,
+      "",
+    );
+    if (input.fork.awaiting) lines.push("⏸️ Waiting for approval: someone with write access comments `/reactorcide approve` (or `/reactorcide decline`).", "");
+  }
   lines.push(`${ICON[input.eval.status]} ${link("eval", input.eval.url)}: ${input.eval.status} (${duration(input.eval.seconds)})`, "");
   if (input.problems?.length) {
     // The files with problems were left out; the others ran.

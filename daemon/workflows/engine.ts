@@ -24,6 +24,7 @@
  */
 import { and, asc, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import {
+  forkPrDecisions,
   jobs,
   triggerReceipts,
   WORKFLOW_RUN_ENDED,
@@ -64,6 +65,20 @@ export interface RunContext {
   untrusted: boolean;
   image: string | null;
   submittedBy: string | null;
+  /** A fork pull request's run (#14): what an approval of it binds to. */
+  forkPr?: ForkPrContext;
+  /** `none`: every job of the run gets no network (the project's fork_pr_network). */
+  network?: "none";
+}
+
+/** A fork pull request's facts, kept on its runs: an approval holds for this project, pull request, head and base SHA. */
+export interface ForkPrContext {
+  prNumber: number;
+  headSha: string;
+  baseSha: string;
+  headRepoUrl: string;
+  author: string | null;
+  maintainer: boolean;
 }
 
 /** A node's stored spec: the loaded job plus what a trigger narrowed. */
@@ -133,8 +148,16 @@ export interface EventRunsPlan {
   source: SourceRef | null;
   ciSource: SourceRef | null;
   untrusted: boolean;
-  /** Secret names a triggered job may ask for (the project's, for an event from its own repository; none for a fork). */
+  /**
+   * Secret names a triggered job may ask for: the project's, for an event from its own repository
+   * (naming another fails the run); for a fork's pull request those it may get (others are
+   * withheld: the job runs without them, and the eval job's log says so).
+   */
   allowedSecrets: string[];
+  /** A fork pull request's run: waits for a person (awaiting), starts at once (none, approved), or is declined at once. */
+  approval?: { state: "none" | "awaiting" | "approved" } | { state: "declined"; reason: string };
+  forkPr?: ForkPrContext;
+  network?: "none";
 }
 
 const ENDED_NODE: readonly string[] = [...TERMINAL_STATUSES, "skipped"];
@@ -164,8 +187,12 @@ export class WorkflowEngine {
     this.limits = deps.limits ?? DEFAULT_WORKFLOW_LIMITS;
   }
 
-  /** Runs `work` in one transaction, then hands the jobs it created to the queue and wakes subscribers. */
-  private async commit<T>(work: (tx: Tx, created: Job[]) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction, then hands the jobs it created to the queue and wakes
+   * subscribers. Public so a caller can commit its own rows (an approval, its audit entry) with
+   * approveIn/declineIn in the same transaction.
+   */
+  async commit<T>(work: (tx: Tx, created: Job[]) => Promise<T>): Promise<T> {
     const created: Job[] = [];
     const result = await this.events.transaction((tx) => work(tx, created));
     failpoint("workflow.committed");
@@ -225,14 +252,30 @@ export class WorkflowEngine {
 
   /** An awaiting_approval run starts: its first jobs are queued. */
   async approve(runId: string): Promise<WorkflowRun> {
-    return this.commit(async (tx, created) => {
-      const run = await this.lockRun(tx, runId);
-      if (run.status !== "awaiting_approval") throw new WorkflowConflict(`workflow run is ${run.status}; only one awaiting approval can be approved`);
-      await tx.update(workflowRuns).set({ status: "running", updatedAt: new Date() }).where(eq(workflowRuns.id, runId));
-      await this.events.record(tx, runId, "changed", "running");
-      created.push(...(await this.advanceIn(tx, runId)));
-      return (await this.getRun(tx, runId))!;
-    });
+    return this.commit((tx, created) => this.approveIn(tx, created, runId));
+  }
+
+  /** approve() inside the caller's transaction (commit()); the jobs it makes go to `created`. */
+  async approveIn(tx: Tx, created: Job[], runId: string): Promise<WorkflowRun> {
+    const run = await this.lockRun(tx, runId);
+    if (run.status !== "awaiting_approval") throw new WorkflowConflict(`workflow run is ${run.status}; only a run awaiting approval can be approved`);
+    await tx.update(workflowRuns).set({ status: "running", updatedAt: new Date() }).where(eq(workflowRuns.id, runId));
+    await this.events.record(tx, runId, "changed", "running");
+    created.push(...(await this.advanceIn(tx, runId)));
+    return (await this.getRun(tx, runId))!;
+  }
+
+  /** An awaiting_approval run ends `failure` with `reason` (e.g. "declined by alice"); no job of it ever starts. */
+  async declineIn(tx: Tx, runId: string, reason: string): Promise<WorkflowRun> {
+    const run = await this.lockRun(tx, runId);
+    if (run.status !== "awaiting_approval") throw new WorkflowConflict(`workflow run is ${run.status}; only a run awaiting approval can be declined`);
+    await tx
+      .update(workflowNodes)
+      .set({ status: "cancelled", reason, updatedAt: new Date() })
+      .where(and(eq(workflowNodes.runId, runId), eq(workflowNodes.status, "waiting")));
+    await tx.update(workflowRuns).set({ status: "failure", reason, finishedAt: new Date(), updatedAt: new Date() }).where(eq(workflowRuns.id, runId));
+    await this.events.record(tx, runId, "ended", "failure");
+    return (await this.getRun(tx, runId))!;
   }
 
   /** A job reached an end status: its run moves on. Safe to call twice, or for a job in no run. */
@@ -373,6 +416,7 @@ export class WorkflowEngine {
       submittedBy: context.submittedBy,
       // Trust flows down: an untrusted run or parent makes every job after it untrusted.
       untrusted: context.untrusted || spec.untrusted === true,
+      ...(context.network === "none" ? { network: "none" as const } : {}),
     };
   }
 
@@ -495,7 +539,8 @@ export class WorkflowEngine {
     for (const t of fresh) groups.set(t.workflow ?? parent.name, [...(groups.get(t.workflow ?? parent.name) ?? []), t]);
     const names: string[] = [];
     let firstRun = "";
-    for (const [name, group] of groups) {
+    const approval = plan.approval ?? { state: "none" };
+    for (const [name, triggers] of groups) {
       const context: RunContext = {
         eventEnv: plan.eventEnv,
         source: plan.source,
@@ -504,12 +549,31 @@ export class WorkflowEngine {
         untrusted: plan.untrusted,
         image: null,
         submittedBy: parent.submittedBy,
+        ...(plan.forkPr ? { forkPr: plan.forkPr } : {}),
+        ...(plan.network ? { network: plan.network } : {}),
       };
+      // A fork's jobs get only the secrets the project allows them (after approval); the others
+      // are withheld rather than failing the run, as the job of a trusted event gets them.
+      let group = triggers;
+      if (plan.forkPr) {
+        const withheld: string[] = [];
+        group = triggers.map((t) => {
+          const kept = (t.secrets ?? []).filter((n) => plan.allowedSecrets.includes(n));
+          const dropped = (t.secrets ?? []).filter((n) => !plan.allowedSecrets.includes(n));
+          if (dropped.length) withheld.push(`job ${t.job_name}: secret${dropped.length > 1 ? "s" : ""} ${dropped.join(", ")} withheld`);
+          return t.secrets ? { ...t, secrets: kept } : t;
+        });
+        if (withheld.length) {
+          const why = approval.state === "awaiting" ? "a fork's pull request gets only the project's fork_pr_secrets, once approved" : "a fork's pull request gets no secrets without an approval";
+          await appendLogs(tx as unknown as Db, parent.id, withheld.map((w) => ({ stream: "system" as const, line: `workflow ${name}: ${w}: ${why}` })));
+        }
+      }
       const [run] = await tx
         .insert(workflowRuns)
         .values({
           projectId: parent.projectId,
           name,
+          status: approval.state === "none" || approval.state === "approved" ? "running" : "awaiting_approval",
           event: plan.event,
           ref: plan.branch ?? null,
           commitSha: plan.sha,
@@ -531,8 +595,10 @@ export class WorkflowEngine {
         await appendLogs(tx as unknown as Db, parent.id, [{ stream: "system", line: `workflow ${name}: ${reason}` }]);
         continue;
       }
-      await this.events.record(tx, run!.id, "created", "running");
+      await this.events.record(tx, run!.id, "created", run!.status);
       const outcome = await this.addTriggered(tx, created, parent, payload, group, 0, run!.id, plan.allowedSecrets);
+      // Decided before its runs existed (a comment on the pull request while eval ran).
+      if (approval.state === "declined") await this.declineIn(tx, run!.id, approval.reason);
       names.push(...outcome.created);
     }
     return { runId: firstRun, created: names, duplicates };
@@ -740,5 +806,25 @@ async function withNodes(db: Db, runs: WorkflowRun[]) {
   const jobIds = nodes.map((n) => n.jobId).filter((x): x is string => !!x);
   const jobStatus = new Map<string, JobStatus>();
   if (jobIds.length) for (const j of await db.select({ id: jobs.id, status: jobs.status }).from(jobs).where(inArray(jobs.id, jobIds))) jobStatus.set(j.id, j.status);
-  return runs.map((run) => ({ run, nodes: nodes.filter((n) => n.runId === run.id), jobStatus }));
+  const decisions = await decisionsOf(db, runs);
+  return runs.map((run) => ({ run, nodes: nodes.filter((n) => n.runId === run.id), jobStatus, decision: decisions.get(run.id) ?? null }));
+}
+
+export type ForkPrDecisionRow = typeof forkPrDecisions.$inferSelect;
+
+/** The approval or decline each fork pull request's run is bound to, by run id. */
+async function decisionsOf(db: Db, runs: WorkflowRun[]): Promise<Map<string, ForkPrDecisionRow>> {
+  const out = new Map<string, ForkPrDecisionRow>();
+  const forks = runs.filter((r) => (r.context as unknown as RunContext).forkPr);
+  if (forks.length === 0) return out;
+  const rows = await db
+    .select()
+    .from(forkPrDecisions)
+    .where(inArray(forkPrDecisions.projectId, [...new Set(forks.map((r) => r.projectId))]));
+  for (const run of forks) {
+    const f = (run.context as unknown as RunContext).forkPr!;
+    const found = rows.find((d) => d.projectId === run.projectId && d.prNumber === f.prNumber && d.headSha === f.headSha && d.baseSha === f.baseSha);
+    if (found) out.set(run.id, found);
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 /**
  * A workflow run on the wire: POST /api/v1/workflows (a workflow file to run) and the run as the
- * API returns it, with its nodes. The statuses are the database's too (schema/app re-exports them).
+ * API returns it, with its nodes; for a fork pull request's run, what its approval binds to and who
+ * decided. The statuses are the database's too (schema/app re-exports them).
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { SourceSchema } from "./job.ts";
@@ -50,6 +51,36 @@ export const WorkflowNodeSchema = Type.Object(
 );
 export type WorkflowNodeView = Static<typeof WorkflowNodeSchema>;
 
+export const FORK_PR_DECISIONS = ["approved", "declined"] as const;
+export type ForkPrDecision = (typeof FORK_PR_DECISIONS)[number];
+export const FORK_PR_DECISION_VIAS = ["api", "comment"] as const;
+
+/** Who approved or declined a fork pull request's head, how and when. */
+export const ForkPrApprovalSchema = Type.Object(
+  {
+    decision: literalUnion(FORK_PR_DECISIONS),
+    by: Type.String({ description: "a user name, or github:<login> / gitlab:<username> for a pull request comment" }),
+    via: literalUnion(FORK_PR_DECISION_VIAS, { description: "api (API, CLI, dashboard) or comment (/reactorcide approve|decline)" }),
+    at: isoTime("decided"),
+  },
+  { additionalProperties: false },
+);
+
+/** A fork pull request's run: what an approval of it holds for (this project, pull request, head and base SHA). */
+export const ForkPrSchema = Type.Object(
+  {
+    pr_number: Type.Integer({ minimum: 1 }),
+    head_sha: Type.String({ description: "the fork's commit the run's source is checked out at" }),
+    base_sha: Type.String({ description: "the base repository's commit its job code comes from" }),
+    head_repo_url: Type.String({ description: "the fork's clone URL" }),
+    author: Nullable(Type.String()),
+    maintainer: Type.Boolean({ description: "the author is a maintainer (GitHub OWNER/MEMBER/COLLABORATOR, GitLab Developer or higher)" }),
+    approval: Nullable(ForkPrApprovalSchema),
+  },
+  { additionalProperties: false },
+);
+export type ForkPrView = Static<typeof ForkPrSchema>;
+
 /** A workflow run as the API returns it. */
 export const WorkflowRunSchema = Type.Object(
   {
@@ -64,6 +95,7 @@ export const WorkflowRunSchema = Type.Object(
     retry_of: Nullable(uuid("the run this one retries")),
     created_at: isoTime("started"),
     finished_at: Nullable(isoTime("ended")),
+    fork_pr: Nullable(ForkPrSchema),
     nodes: Type.Array(WorkflowNodeSchema),
   },
   { additionalProperties: false },

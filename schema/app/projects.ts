@@ -1,13 +1,14 @@
 import { sql } from "drizzle-orm";
-import { check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users.ts";
 
 export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => "bytea",
 });
 
-import { FORK_PR_POLICIES, PROJECT_ROLES, type ForkPrPolicy, type ProjectRole } from "../../runner/protocol/api/projects.ts";
-export { FORK_PR_POLICIES, PROJECT_ROLES, type ForkPrPolicy, type ProjectRole };
+import { FORK_PR_NETWORKS, FORK_PR_POLICIES, PROJECT_ROLES, type ForkPrNetwork, type ForkPrPolicy, type ProjectRole } from "../../runner/protocol/api/projects.ts";
+import { FORK_PR_DECISIONS, FORK_PR_DECISION_VIAS, type ForkPrDecision } from "../../runner/protocol/workflow-run.ts";
+export { FORK_PR_DECISIONS, FORK_PR_NETWORKS, FORK_PR_POLICIES, PROJECT_ROLES, type ForkPrDecision, type ForkPrNetwork, type ForkPrPolicy, type ProjectRole };
 
 export const projects = pgTable(
   "projects",
@@ -26,6 +27,11 @@ export const projects = pgTable(
     /** The forge's API root; null: the public one (https://api.github.com, https://gitlab.com/api/v4). */
     vcsApiUrl: text("vcs_api_url"),
     forkPrPolicy: text("fork_pr_policy").$type<ForkPrPolicy>().notNull().default("approval"),
+    /** A maintainer's fork pull request (GitHub OWNER/MEMBER/COLLABORATOR, GitLab Developer+) needs no approval. */
+    forkPrTrustMaintainers: boolean("fork_pr_trust_maintainers").notNull().default(true),
+    /** The only secret names a fork pull request's jobs may get, and only in an approved run. */
+    forkPrSecrets: jsonb("fork_pr_secrets").$type<string[]>().notNull().default([]),
+    forkPrNetwork: text("fork_pr_network").$type<ForkPrNetwork>().notNull().default("default"),
     // Encrypted like secrets (see daemon/secrets/cipher.ts): nonce || ciphertext || tag, plus key id.
     webhookSecretEnc: bytea("webhook_secret_enc"),
     vcsTokenEnc: bytea("vcs_token_enc"),
@@ -36,6 +42,7 @@ export const projects = pgTable(
   (t) => [
     check("projects_fork_pr_policy_check", sql.raw(`fork_pr_policy in (${FORK_PR_POLICIES.map((p) => `'${p}'`).join(", ")})`)),
     check("projects_vcs_provider_check", sql`vcs_provider in ('github', 'gitlab')`),
+    check("projects_fork_pr_network_check", sql.raw(`fork_pr_network in (${FORK_PR_NETWORKS.map((p) => `'${p}'`).join(", ")})`)),
   ],
 );
 
@@ -76,4 +83,33 @@ export const secrets = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [unique("secrets_project_path_key").on(t.projectId, t.path, t.key), index("secrets_project_idx").on(t.projectId)],
+);
+
+/**
+ * A person's approval or decline of a fork pull request, bound to the project, the pull request
+ * and its head and base SHAs: a new push has other SHAs and needs a decision of its own. One per
+ * key: the first decision holds.
+ */
+export const forkPrDecisions = pgTable(
+  "fork_pr_decisions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    prNumber: integer("pr_number").notNull(),
+    headSha: text("head_sha").notNull(),
+    baseSha: text("base_sha").notNull(),
+    decision: text("decision").$type<ForkPrDecision>().notNull(),
+    /** Who: a user name (API, CLI, dashboard) or `github:<login>` / `gitlab:<username>` (a comment). */
+    decidedBy: text("decided_by").notNull(),
+    via: text("via").$type<(typeof FORK_PR_DECISION_VIAS)[number]>().notNull(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique("fork_pr_decisions_key").on(t.projectId, t.prNumber, t.headSha, t.baseSha),
+    check("fork_pr_decisions_decision_check", sql.raw(`decision in (${FORK_PR_DECISIONS.map((d) => `'${d}'`).join(", ")})`)),
+    check("fork_pr_decisions_via_check", sql.raw(`via in (${FORK_PR_DECISION_VIAS.map((d) => `'${d}'`).join(", ")})`)),
+  ],
 );

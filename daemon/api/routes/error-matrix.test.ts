@@ -52,7 +52,7 @@ const ROWS: Row[] = [
     method: "POST",
     path: "/api/v1/projects",
     body: { name: "never-made" },
-    invalid: [{ body: { name: "../etc" }, field: "name" }, { body: { name: "x", fork_pr_policy: "yolo" }, field: "fork_pr_policy" }],
+    invalid: [{ body: { name: "../etc" }, field: "name" }, { body: { name: "x", fork_pr_policy: "yolo" }, field: "fork_pr_policy" }, { body: { name: "x", fork_pr_network: "off" }, field: "fork_pr_network" }],
     forbidden: PUBLIC,
   },
   { method: "GET", path: "/api/v1/projects", forbidden: PUBLIC },
@@ -230,6 +230,8 @@ const ROWS: Row[] = [
   { method: "POST", path: "/api/v1/workflows/:run/cancel", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/cancel` }] },
   { method: "POST", path: "/api/v1/workflows/:run/retry", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry` }] },
   { method: "POST", path: "/api/v1/workflows/:run/retry-failed", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry-failed` }] },
+  { method: "POST", path: "/api/v1/workflows/:run/approve", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/approve` }, { path: "/api/v1/workflows/42/approve" }] },
+  { method: "POST", path: "/api/v1/workflows/:run/decline", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/decline` }] },
   // webhook deliveries
   {
     method: "GET",

@@ -6,7 +6,9 @@ import type { Principal } from "../../auth/tokens.ts";
 import { revokeJobTokens } from "../../auth/job-tokens.ts";
 import { existingSecretKeys } from "../../secrets/store.ts";
 import { DefinitionError, parseWorkflowDefinition } from "../../workflows/definition.ts";
-import { getWorkflowRun, listWorkflowRuns, TriggerRefused, WorkflowConflict, type WorkflowEngine } from "../../workflows/engine.ts";
+import { getWorkflowRun, listWorkflowRuns, TriggerRefused, WorkflowConflict, type RunContext, type WorkflowEngine } from "../../workflows/engine.ts";
+import { auditLog } from "../../../schema/app/index.ts";
+import { decideForkPr, keyOf } from "../../vcs/approvals.ts";
 import { workflowRunView } from "../../workflows/view.ts";
 import { readableProjectIds, requirePrincipal, requireProjectRole } from "../access.ts";
 import { audit } from "../audit.ts";
@@ -43,6 +45,38 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
     if (error instanceof TriggerRefused) return triggerRefused(error);
     return error;
   };
+
+  /** Approve or decline: a fork pull request's run binds the decision to its pull request, head and base SHA (daemon/vcs/approvals.ts). */
+  async function decide(me: Principal, rawId: string, decision: "approved" | "declined") {
+    const { run } = await runFor(me, rawId, "write");
+    if (run.status !== "awaiting_approval") throw conflict(`workflow run is ${run.status}; only a run awaiting approval can be ${decision}`, "status");
+    const fork = (run.context as unknown as RunContext).forkPr;
+    const who = { by: me.userName, via: "api" as const, userId: me.userId, tokenId: me.tokenId };
+    if (fork) {
+      await decideForkPr(workflows, keyOf(run.projectId, fork), decision, who, { targetType: "workflow_run", targetId: run.id }).catch((error) => {
+        throw conflictOf(error);
+      });
+    } else {
+      // A run made to wait by its submitter (engine.start awaitingApproval) has no pull request to bind to.
+      await workflows
+        .commit(async (tx, created) => {
+          if (decision === "approved") await workflows.approveIn(tx, created, run.id);
+          else await workflows.declineIn(tx, run.id, `declined by ${me.userName}`);
+          await tx.insert(auditLog).values({
+            userId: me.userId,
+            tokenId: me.tokenId,
+            action: decision === "approved" ? "workflow.approve" : "workflow.decline",
+            targetType: "workflow_run",
+            targetId: run.id,
+            details: { by: me.userName, via: "api", sha: run.commitSha },
+          });
+        })
+        .catch((error) => {
+          throw conflictOf(error);
+        });
+    }
+    return workflowRunView((await getWorkflowRun(db, run.id))!);
+  }
 
   return router("/api/v1/workflows")
     .post(
@@ -123,6 +157,25 @@ export function workflowRoutes(deps: AppDeps, workflows: WorkflowEngine) {
         return workflowRunView((await getWorkflowRun(db, run.id))!);
       },
       { response: answers({ 200: WorkflowRunSchema }, 404, 409, 422), detail: { summary: "Cancel a run: waiting nodes cancelled, queued and running jobs stopped" } },
+    )
+    .post(
+      "/:id/approve",
+      async ({ params, request }) => decide(await requirePrincipal(db, request.headers, "api"), params.id, "approved"),
+      {
+        response: answers({ 200: WorkflowRunSchema }, 404, 409),
+        detail: {
+          summary:
+            "Approve a run awaiting approval (a fork pull request's): it and every run of the same pull request, head SHA and base SHA start; write role; 409 when it is not awaiting approval",
+        },
+      },
+    )
+    .post(
+      "/:id/decline",
+      async ({ params, request }) => decide(await requirePrincipal(db, request.headers, "api"), params.id, "declined"),
+      {
+        response: answers({ 200: WorkflowRunSchema }, 404, 409),
+        detail: { summary: "Decline a run awaiting approval: it (and the runs of the same pull request, head and base) end failure \"declined by <you>\"; write role" },
+      },
     )
     .post(
       "/:id/retry",

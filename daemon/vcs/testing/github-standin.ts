@@ -18,7 +18,8 @@ const templates: { template: string; regex: RegExp }[] = [];
 function loadSpec(): Spec {
   if (spec) return spec;
   spec = require("@octokit/openapi/generated/api.github.com.json") as Spec;
-  ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true });
+  // logger off: GitHub's description uses formats (int64, uri) Ajv does not know and would warn about on every compile.
+  ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true, logger: false });
   ajv.addSchema(spec as object, "github");
   for (const template of Object.keys(spec.paths)) {
     templates.push({ template, regex: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`) });
@@ -33,6 +34,32 @@ export function githubOperation(method: string, path: string): { template: strin
   const found = templates.find((t) => t.regex.test(path) && s.paths[t.template]![m]);
   if (!found) return { problem: `${method} ${path} is not an operation in GitHub's OpenAPI description` };
   return { template: found.template };
+}
+
+/** Problems of an answer against the operation's documented response schema for `status` ([] when valid): the stand-in's answers are checked too. */
+export function githubResponseProblems(method: string, template: string, status: number, body: unknown): string[] {
+  const s = loadSpec();
+  const m = method.toLowerCase();
+  const key = `response ${status} ${m} ${template}`;
+  if (!validators.has(key)) {
+    const op = s.paths[template]![m] as { responses?: Record<string, { content?: Record<string, unknown> }> };
+    const content = op.responses?.[String(status)]?.content?.["application/json"];
+    const pointer = `github#/paths/${template.replace(/~/g, "~0").replace(/\//g, "~1")}/${m}/responses/${status}/content/application~1json/schema`;
+    validators.set(key, content ? ajv!.compile({ $ref: pointer }) : null);
+  }
+  const validate = validators.get(key);
+  if (!validate || validate(body)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || "(body)"} ${e.message}`);
+}
+
+/** GitHub's own example of a collaborator permission answer, for `login` with `permission`. */
+function permissionAnswer(login: string, permission: string): Record<string, any> {
+  const s = loadSpec() as unknown as { components: { examples: Record<string, { value: Record<string, any> }> } };
+  const answer = structuredClone(s.components.examples["repository-collaborator-permission-response-if-user-has-admin-permissions"]!.value);
+  answer.permission = permission;
+  answer.role_name = permission;
+  answer.user.login = login;
+  return answer;
 }
 
 /** Problems of a JSON body against the operation's request schema ([] when valid). */
@@ -57,6 +84,8 @@ export interface GithubStandIn extends StandInControls {
   /** Latest state per context for a commit. */
   latest(repo: string, sha: string): Record<string, string>;
   comments(repo: string, issue: number): { id: number; body: string }[];
+  /** A user's permission on a repository (admin, maintain, write, triage, read; default read, as on a public repository), or null: no such user (404). */
+  setPermission(repo: string, login: string, permission: "admin" | "maintain" | "write" | "triage" | "read" | null): void;
 }
 
 export function startGithubStandIn(options: { token: string }): GithubStandIn {
@@ -64,6 +93,7 @@ export function startGithubStandIn(options: { token: string }): GithubStandIn {
   const statuses = new Map<string, any[]>();
   const comments = new Map<string, { id: number; body: string }[]>();
   const byId = new Map<number, { id: number; body: string }>();
+  const permissions = new Map<string, string | null>();
   let nextId = 1000;
   const base = startStandIn({
     authorized: (h) => h.get("authorization") === `Bearer ${options.token}` || h.get("authorization") === `token ${options.token}`,
@@ -99,6 +129,19 @@ export function startGithubStandIn(options: { token: string }): GithubStandIn {
         byId.set(made.id, made);
         return { status: 201, body: made };
       }
+      if (method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(path))) {
+        const login = decodeURIComponent(m[3]!);
+        const set = permissions.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}:${login.toLowerCase()}`);
+        if (set === null) return { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user" } };
+        // GitHub's `permission` keeps the old names: maintain shows as write, triage as read.
+        const role = set ?? "read";
+        const answer = permissionAnswer(login, role === "maintain" ? "write" : role === "triage" ? "read" : role);
+        answer.role_name = role;
+        answer.user.role_name = role;
+        const problems = githubResponseProblems(method, op.template, 200, answer);
+        if (problems.length) throw new Error(`the stand-in's answer does not match GitHub's description: ${problems.join("; ")}`);
+        return { status: 200, body: answer };
+      }
       if (method === "PATCH" && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))) {
         const c = byId.get(Number(m[1]));
         if (!c) return { status: 404, body: { message: "Not Found" } };
@@ -116,5 +159,6 @@ export function startGithubStandIn(options: { token: string }): GithubStandIn {
       return out;
     },
     comments: (repo: string, issue: number) => comments.get(`${repo}#${issue}`) ?? [],
+    setPermission: (repo: string, login: string, permission: string | null) => void permissions.set(`${repo}:${login.toLowerCase()}`, permission),
   });
 }

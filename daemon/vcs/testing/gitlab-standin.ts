@@ -11,12 +11,15 @@ export interface GitlabStandIn extends StandInControls {
   statuses(project: string, sha: string): { status: string; name: string; description?: string; target_url?: string }[];
   latest(project: string, sha: string): Record<string, string>;
   notes(project: string, mr: number): { id: number; body: string }[];
+  /** A user's membership of a project (access level 10 guest … 30 developer, 40 maintainer, 50 owner); null removes it (404). */
+  setMember(project: string, user: { id: number; username: string }, accessLevel: number | null): void;
 }
 
 export function startGitlabStandIn(options: { token: string }): GitlabStandIn {
   const statuses = new Map<string, any[]>();
   const notes = new Map<string, { id: number; body: string }[]>();
   let nextId = 5000;
+  const members = new Map<string, { id: number; username: string; access_level: number }>();
   const base = startStandIn({
     authorized: (h) => h.get("private-token") === options.token,
     unknown: () => ({ status: 404, body: { message: "404 Not Found" } }),
@@ -33,6 +36,15 @@ export function startGitlabStandIn(options: { token: string }): GitlabStandIn {
         list.push(made);
         statuses.set(key, list);
         return { status: 201, body: made };
+      }
+      // GET /projects/:id/members/all/:user_id: a member, direct or inherited, as the members API documents it.
+      if (method === "GET" && (m = /^\/api\/v4\/projects\/([^/]+)\/members\/all\/(\d+)$/.exec(path))) {
+        const member = members.get(`${decodeURIComponent(m[1]!)}:${m[2]}`);
+        if (!member) return { status: 404, body: { message: "404 Not found" } };
+        return {
+          status: 200,
+          body: { id: member.id, username: member.username, name: member.username, state: "active", avatar_url: null, web_url: `https://gitlab.example/${member.username}`, access_level: member.access_level, created_at: "2026-01-01T00:00:00Z", expires_at: null },
+        };
       }
       if ((m = /^\/api\/v4\/projects\/([^/]+)\/merge_requests\/(\d+)\/notes(?:\/(\d+))?$/.exec(path))) {
         const key = `${decodeURIComponent(m[1]!)}!${m[2]}`;
@@ -67,5 +79,9 @@ export function startGitlabStandIn(options: { token: string }): GitlabStandIn {
       return out;
     },
     notes: (project: string, mr: number) => notes.get(`${project}!${mr}`) ?? [],
+    setMember(project: string, user: { id: number; username: string }, accessLevel: number | null) {
+      if (accessLevel === null) members.delete(`${project}:${user.id}`);
+      else members.set(`${project}:${user.id}`, { ...user, access_level: accessLevel });
+    },
   });
 }

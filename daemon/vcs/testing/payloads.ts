@@ -65,6 +65,20 @@ export function githubPullRequest(
   return p;
 }
 
+/** GitHub's issue_comment example (a comment on a pull request), adapted: `/reactorcide approve` by `login`. */
+export function githubIssueComment(base: RepoIdentity, o: { number: number; body: string; login: string; action?: string }): Json {
+  // The published examples are comments on issues; a pull request's issue carries `pull_request`.
+  const p = githubExample("issue_comment", (e) => e.action === "created");
+  p.action = o.action ?? "created";
+  adaptRepo(p.repository, base);
+  p.issue.number = o.number;
+  p.issue.pull_request = { ...(p.issue.pull_request ?? {}), url: `https://api.github.example/repos/${base.fullName}/pulls/${o.number}` };
+  p.comment.body = o.body;
+  p.comment.user.login = o.login;
+  p.sender.login = o.login;
+  return p;
+}
+
 /** Headers GitHub sends, with the signature made by @octokit/webhooks-methods. */
 export async function githubHeaders(secret: string, event: string, body: string, delivery: string = crypto.randomUUID()): Promise<Record<string, string>> {
   return {
@@ -102,7 +116,7 @@ export function gitlabPush(project: Json, o: { ref: string; before: string; afte
 
 export function gitlabMergeRequest(
   project: Json,
-  o: { action: string; iid: number; target: string; source: string; sha: string; oldrev?: string; sourceProject?: Json },
+  o: { action: string; iid: number; target: string; source: string; sha: string; oldrev?: string; sourceProject?: Json; authorId?: number },
 ): Json {
   const source = o.sourceProject ?? project;
   return {
@@ -114,6 +128,7 @@ export function gitlabMergeRequest(
     object_attributes: {
       id: 99,
       iid: o.iid,
+      author_id: o.authorId ?? 1,
       target_branch: o.target,
       source_branch: o.source,
       source_project_id: source.id,
@@ -125,6 +140,21 @@ export function gitlabMergeRequest(
       source,
       target: project,
     },
+  };
+}
+
+/** GitLab's Note Hook for a comment on a merge request, as its webhook events documentation shows it. */
+export function gitlabNote(project: Json, o: { iid: number; body: string; user: { id: number; username: string }; sha: string; sourceProject?: Json }): Json {
+  const source = o.sourceProject ?? project;
+  return {
+    object_kind: "note",
+    event_type: "note",
+    user: { id: o.user.id, name: o.user.username, username: o.user.username, email: `${o.user.username}@example.com` },
+    project_id: project.id,
+    project,
+    repository: { name: project.name, url: project.git_ssh_url, homepage: project.web_url },
+    object_attributes: { id: 1244, note: o.body, noteable_type: "MergeRequest", author_id: o.user.id, project_id: project.id, action: "create", created_at: "2026-12-02T01:00:00Z" },
+    merge_request: { id: 7, iid: o.iid, source_project_id: source.id, target_project_id: project.id, last_commit: { id: o.sha, message: "change" }, source, target: project, state: "opened" },
   };
 }
 

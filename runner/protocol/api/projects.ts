@@ -1,10 +1,13 @@
 /** /api/v1/projects: projects, their settings and their members. */
 import { Type, type Static } from "@sinclair/typebox";
-import { IMAGE_DESCRIPTION, IMAGE_PATTERN, ONE_LINE_PATTERN, PROJECT_NAME_PATTERN } from "../patterns.ts";
+import { IMAGE_DESCRIPTION, IMAGE_PATTERN, ONE_LINE_PATTERN, PROJECT_NAME_PATTERN, SECRET_KEY_PATTERN } from "../patterns.ts";
 import { isoTime, literalUnion, Nullable, uuid } from "../schema-parts.ts";
 
 export const FORK_PR_POLICIES = ["never", "approval", "always"] as const;
 export type ForkPrPolicy = (typeof FORK_PR_POLICIES)[number];
+/** What network a fork pull request's jobs get: the runtime's default, or none (loopback only). */
+export const FORK_PR_NETWORKS = ["default", "none"] as const;
+export type ForkPrNetwork = (typeof FORK_PR_NETWORKS)[number];
 export const VCS_PROVIDERS = ["github", "gitlab"] as const;
 export type VcsProvider = (typeof VCS_PROVIDERS)[number];
 export const PROJECT_ROLES = ["read", "write", "admin"] as const;
@@ -21,7 +24,12 @@ const settings = {
   target_branches: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 250 }), { maxItems: 100 })),
   ci_source_url: Type.Optional(oneLine(2000, "a URL or path on one line (up to 2000 characters)")),
   ci_source_ref: Type.Optional(oneLine(250, "a branch, tag or commit on one line (up to 250 characters)")),
-  fork_pr_policy: Type.Optional(literalUnion(FORK_PR_POLICIES)),
+  fork_pr_policy: Type.Optional(literalUnion(FORK_PR_POLICIES, { description: "fork pull requests: never run, wait for approval (default), or always run" })),
+  fork_pr_trust_maintainers: Type.Optional(Type.Boolean({ description: "a maintainer's fork pull request needs no approval (default true)" })),
+  fork_pr_secrets: Type.Optional(
+    Type.Array(Type.String({ pattern: SECRET_KEY_PATTERN, description: "a secret name" }), { maxItems: 100, description: "secret names an approved fork pull request's jobs may get (default none)" }),
+  ),
+  fork_pr_network: Type.Optional(literalUnion(FORK_PR_NETWORKS, { description: "default, or none: a fork pull request's jobs get no network" })),
   vcs_provider: Type.Optional(literalUnion(VCS_PROVIDERS, { description: "where webhooks come from and statuses go: github or gitlab" })),
   vcs_api_url: Type.Optional(
     Type.String({ maxLength: 2000, pattern: "^https?://[^\\s]+$", description: "the forge's API root (default https://api.github.com or https://gitlab.com/api/v4)" }),
@@ -53,6 +61,9 @@ export const ProjectSchema = Type.Object(
     ci_source_url: Nullable(Type.String()),
     ci_source_ref: Nullable(Type.String()),
     fork_pr_policy: literalUnion(FORK_PR_POLICIES),
+    fork_pr_trust_maintainers: Type.Boolean(),
+    fork_pr_secrets: Type.Array(Type.String()),
+    fork_pr_network: literalUnion(FORK_PR_NETWORKS),
     vcs_provider: literalUnion(VCS_PROVIDERS),
     vcs_api_url: Nullable(Type.String({ description: "the forge's API root in use" })),
     has_webhook_secret: Type.Boolean(),
