@@ -125,7 +125,9 @@ describe("fork pull request attacks (serve, Docker, git daemon, GitHub stand-in)
     const o = await outcomeOf("reach");
     const log = o.logs.test!;
     expect(log).toContain(MARKS.reach);
+    // It did read: its env, every process's environ, every file of its workspace (job.env too).
     expect(log).toContain("== /proc/*/environ");
+    expect(log).toContain("-- /job/job.env");
     const probes = Object.fromEntries([...log.matchAll(/^probe (\S+) (\S+)/gm)].map((m) => [m[1]!, m[2]!]));
     // Its own job it may read; nothing else.
     expect(probes["own-job"]).toBe("200");
