@@ -8,13 +8,14 @@
  */
 import { consola } from "consola";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import PgBoss from "pg-boss";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../daemon/db/embedded.ts";
 import { CorndogsClient, type WakeSource } from "../daemon/corndogs/client.ts";
 import { startCorndogsServer } from "../daemon/corndogs/server.ts";
+import { processTreeCpuMs } from "./lib/cpu.ts";
 import { percentile, writeBenchResult } from "./lib/results.ts";
 
 const TASKS = Number(process.env.QUEUE_BENCH_TASKS ?? 2000);
@@ -81,6 +82,8 @@ interface Samples {
   submit: number[];
   one: number[];
   eight: number[];
+  /** CPU ms per task claimed and completed by 8 consumers: this process, the Corndogs server process and Postgres. */
+  eightCpu: number[];
   pickup: number[];
 }
 
@@ -89,7 +92,9 @@ async function round(name: string, q: QueueUnderTest, into: Samples) {
   into.submit.push(await rate(TASKS, async () => (await runConcurrently(TASKS, IN_FLIGHT, (_, i) => q.submit(i)), TASKS)));
   const quarter = Math.floor(TASKS / 4);
   into.one.push(await rate(quarter, () => drain(q, 1, quarter)));
+  const cpuBefore = processTreeCpuMs();
   into.eight.push(await rate(TASKS - quarter, () => drain(q, 8, TASKS - quarter)));
+  into.eightCpu.push((processTreeCpuMs() - cpuBefore) / (TASKS - quarter));
   if (await q.claimAndComplete(0)) throw new Error(`${name}: queue not empty after the drains`);
   into.pickup.push(...(await pickUpLatencies(q, Math.ceil(PICKUPS / ROUNDS))));
 }
@@ -100,6 +105,7 @@ function summary(s: Samples) {
     submit_per_s: Math.round(median(s.submit)),
     claim_complete_per_s_1_consumer: Math.round(median(s.one)),
     claim_complete_per_s_8_consumers: Math.round(median(s.eight)),
+    claim_complete_8_cpu_ms_per_task: Number(median(s.eightCpu).toFixed(3)),
     pickup_p50_ms: Number(percentile(s.pickup, 50).toFixed(2)),
     pickup_p99_ms: Number(percentile(s.pickup, 99).toFixed(2)),
   };
@@ -205,6 +211,7 @@ async function startServerProcess(databaseUrl: string) {
   };
 }
 
+const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
 const dir = mkdtempSync(join(tmpdir(), "queue-bench-"));
 const cluster = await startEmbeddedPostgres({ dir });
 try {
@@ -216,8 +223,8 @@ try {
   // A remote worker's client as shipped: polls, and polls at once when the server's TaskEvents stream says a task arrived.
   const ours = corndogs(server.address, { serverWake: true });
   const boss = await pgBoss(cluster.urlFor("pgboss"), "poll");
-  const oursSamples: Samples = { submit: [], one: [], eight: [], pickup: [] };
-  const bossSamples: Samples = { submit: [], one: [], eight: [], pickup: [] };
+  const oursSamples: Samples = { submit: [], one: [], eight: [], eightCpu: [], pickup: [] };
+  const bossSamples: Samples = { submit: [], one: [], eight: [], eightCpu: [], pickup: [] };
   // An unmeasured warm-up for both (JIT, prepared statements, connections): the figures are steady state.
   consola.start("warm-up (not measured)");
   for (const q of [ours, boss]) {
@@ -254,6 +261,7 @@ try {
   await bossWork.close();
 
   const results = {
+    load_average_1m_at_start: loadAtStart,
     corndogs: {
       ...corndogsResult,
       pickup_in_process_notify_p50_ms: Number(percentile(wokenLatencies, 50).toFixed(2)),
@@ -270,6 +278,8 @@ try {
       submit: Number((corndogsResult.submit_per_s / bossResult.submit_per_s).toFixed(2)),
       claim_complete_1: Number((corndogsResult.claim_complete_per_s_1_consumer / bossResult.claim_complete_per_s_1_consumer).toFixed(2)),
       claim_complete_8: Number((corndogsResult.claim_complete_per_s_8_consumers / bossResult.claim_complete_per_s_8_consumers).toFixed(2)),
+      // CPU per task: below 1 means Corndogs costs less.
+      claim_complete_8_cpu: Number((corndogsResult.claim_complete_8_cpu_ms_per_task / bossResult.claim_complete_8_cpu_ms_per_task).toFixed(2)),
       // Latencies: below 1 means Corndogs is faster.
       pickup_p50: Number((corndogsResult.pickup_p50_ms / bossResult.pickup_p50_ms).toFixed(2)),
       pickup_p99: Number((corndogsResult.pickup_p99_ms / bossResult.pickup_p99_ms).toFixed(2)),
@@ -287,6 +297,7 @@ try {
       `(inside reactorcide serve, workers elsewhere), one channel per consumer; pg-boss ${"10.4"} talks to Postgres directly from the bench process. ` +
       `Callers submit, claim and complete one task at a time on both sides (no bulk API); the Corndogs server groups concurrent SubmitTask calls ` +
       `into one INSERT (group commit: each reply after the commit that holds its task). ` +
+      `claim_complete_8_cpu_ms_per_task: user+system CPU of the whole bench process tree (this process, the Corndogs server process, Postgres) per task during the 8-consumer drain. ` +
       `Pick-up latency: time from starting the submit to the consumer holding the task, ${PICKUPS} tasks at random 20-400 ms gaps. ` +
       `Both poll 5 ms doubling to 500 ms; the Corndogs client also polls at once when the server's TaskEvents stream (LISTEN/NOTIFY behind it) ` +
       `says a task arrived, which pg-boss has no equivalent of. Extra figures: Corndogs polling only (no stream), an in-process consumer woken directly, ` +

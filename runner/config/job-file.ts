@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { parse } from "yaml";
 import { schemaProblems } from "../protocol/problems.ts";
 import { JobSpecSchema, type JobSpec } from "../protocol/job-spec.ts";
 import type { ConfigProblem } from "../errors/problem.ts";
@@ -22,7 +21,9 @@ export function loadJobFile(file: string): LoadedJobFile {
   if (statSync(file).size > MAX_JOB_FILE_BYTES) return fail(`${file} is larger than 1 MiB`);
   let document: unknown;
   try {
-    // YAML is a superset of JSON, so one parser reads both; duplicate keys are errors.
+    // YAML is a superset of JSON, so one parser reads both; duplicate keys are errors. Loaded
+    // here, not at start-up: most runs (every job a worker starts) read no job file.
+    const { parse } = require("yaml") as typeof import("yaml");
     document = parse(readFileSync(file, "utf8"));
   } catch (error) {
     return fail(`${file} is not valid YAML or JSON: ${(error as Error).message.split("\n")[0]}`);

@@ -9,6 +9,12 @@
  *
  * To keep the table small the 256 byte values are folded into classes: every byte that occurs in
  * some pattern gets its own class, all others share class 0.
+ *
+ * The DFA is completed lazily: building fills only the trie's edges and the failure links
+ * (linear in the patterns' bytes), and a transition the scan meets for the first time is worked
+ * out then, from the failure links, and kept (`resolve`). A job's token alone has some 300 forms
+ * (its line-wrapped base64 at every column), about 20,000 states; filling every state's row up
+ * front cost each job tens of milliseconds for transitions its output never takes.
  */
 export interface Automaton {
   /** Number of byte classes (row width of `next`). */
@@ -27,7 +33,15 @@ export interface Automaton {
   readonly depth: Int32Array;
   /** Longest pattern, in bytes. */
   readonly longest: number;
+  /**
+   * A `step` entry not worked out yet holds UNRESOLVED (-1, which no real entry can be: the root
+   * never ends a pattern); `resolve(slot)` works it out, stores it in `step[slot]` and returns it.
+   */
+  readonly resolve: (slot: number) => number;
 }
+
+/** A `step` entry the scan has not needed yet (see Automaton.resolve). */
+export const UNRESOLVED = -1;
 
 /** The automaton that matches nothing; its only state is the root. */
 export const EMPTY_AUTOMATON: Automaton = {
@@ -37,6 +51,7 @@ export const EMPTY_AUTOMATON: Automaton = {
   matchLength: new Int32Array(1),
   depth: new Int32Array(1),
   longest: 0,
+  resolve: () => 0,
 };
 
 export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
@@ -60,20 +75,19 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
 
   // Rows are stored as Int32 offsets (negated for matches).
   if (maxStates * width > 0x7fffffff) throw new Error("too many secret bytes for one automaton");
-  const next = new Int32Array(maxStates * width).fill(-1);
+  // The trie's edges, as state numbers (-1: none).
+  const trie = new Int32Array(maxStates * width).fill(-1);
   const matchLength = new Int32Array(maxStates);
   const depth = new Int32Array(maxStates);
   let states = 1;
-
-  // The trie.
   for (const p of used) {
     let s = 0;
     for (const byte of p) {
       const slot = s * width + classOf[byte]!;
-      let t = next[slot]!;
+      let t = trie[slot]!;
       if (t < 0) {
         t = states++;
-        next[slot] = t;
+        trie[slot] = t;
         depth[t] = depth[s]! + 1;
       }
       s = t;
@@ -81,41 +95,58 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
     matchLength[s] = p.length;
   }
 
-  // Breadth-first: failure links, inherited matches, and missing edges filled from the failure
-  // state's (already complete) row, which turns the trie into a DFA.
+  // Breadth-first: failure links (the longest proper suffix that is a trie state) and inherited matches.
   const fail = new Int32Array(states);
+  /** The state after `s` reads class `c`, following failure links (no DFA rows needed). */
+  const goto = (s: number, c: number): number => {
+    for (;;) {
+      const t = trie[s * width + c]!;
+      if (t >= 0) return t;
+      if (s === 0) return 0;
+      s = fail[s]!;
+    }
+  };
   const queue = new Int32Array(states);
   let head = 0;
   let tail = 0;
   for (let c = 0; c < width; c++) {
-    const t = next[c]!;
-    if (t < 0) next[c] = 0;
-    else {
-      fail[t] = 0;
-      queue[tail++] = t;
-    }
+    const t = trie[c]!;
+    if (t >= 0) queue[tail++] = t; // fail[t] = 0
   }
   while (head < tail) {
     const s = queue[head++]!;
-    const f = fail[s]!;
+    if (matchLength[fail[s]!]! > matchLength[s]!) matchLength[s] = matchLength[fail[s]!]!;
     const row = s * width;
-    const failRow = f * width;
-    if (matchLength[f]! > matchLength[s]!) matchLength[s] = matchLength[f]!;
     for (let c = 0; c < width; c++) {
-      const t = next[row + c]!;
-      if (t < 0) next[row + c] = next[failRow + c]!;
-      else {
-        fail[t] = next[failRow + c]!;
-        queue[tail++] = t;
-      }
+      const t = trie[row + c]!;
+      if (t < 0) continue;
+      fail[t] = goto(fail[s]!, c);
+      queue[tail++] = t;
     }
   }
 
-  const step = states === maxStates ? next : next.slice(0, states * width);
-  for (let i = 0; i < step.length; i++) {
-    const t = step[i]!;
-    step[i] = matchLength[t]! > 0 ? ~(t * width) : t * width;
+  const encode = (t: number) => (matchLength[t]! > 0 ? ~(t * width) : t * width);
+  const step = new Int32Array(states * width).fill(UNRESOLVED);
+  for (let slot = 0; slot < states * width; slot++) {
+    const t = trie[slot]!;
+    if (t >= 0) step[slot] = encode(t);
   }
+  // The root's row is complete: a byte that starts no pattern stays at the root.
+  for (let c = 0; c < width; c++) if (step[c] === UNRESOLVED) step[c] = 0;
+  const resolve = (slot: number): number => {
+    // Not a trie edge: the same move as from the failure state. Walk the failure chain to the
+    // first move already known (the root's row is complete) and keep it for every slot passed.
+    const passed: number[] = [];
+    let at = slot;
+    let known: number;
+    while ((known = step[at]!) === UNRESOLVED) {
+      passed.push(at);
+      const s = Math.floor(at / width);
+      at = fail[s]! * width + (at - s * width);
+    }
+    for (const p of passed) step[p] = known;
+    return known;
+  };
   return {
     width,
     classOf,
@@ -123,5 +154,6 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
     matchLength: matchLength.subarray(0, states),
     depth: depth.subarray(0, states),
     longest,
+    resolve,
   };
 }

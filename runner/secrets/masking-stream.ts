@@ -1,4 +1,4 @@
-import type { Automaton } from "./automaton.ts";
+import { UNRESOLVED, type Automaton } from "./automaton.ts";
 
 /** One output stream (a job's stdout, its stderr, ...) with secrets replaced before the sink. */
 export interface MaskingStream {
@@ -88,8 +88,11 @@ export class MaskingStreamImpl implements MaskingStream {
     const base = this.released;
     let s = this.state;
     for (let i = this.scanned - base, n = data.length; i < n; i++) {
-      s = step[s + classOf[data[i]!]!]!;
+      const slot = s + classOf[data[i]!]!;
+      s = step[slot]!;
       if (s < 0) {
+        // A move not needed before (the DFA is completed lazily): work it out once.
+        if (s === UNRESOLVED && (s = machine.resolve(slot)) >= 0) continue;
         s = ~s;
         const length = matchLength[s / width]!;
         this.addSpan(base + i + 1 - length, base + i + 1);

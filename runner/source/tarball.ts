@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { extract, list } from "tar";
 import { type ArchiveEntry, archiveProblems } from "./archive-check.ts";
 import { SourceError } from "./error.ts";
 import { displayUrl, tarballLocation } from "./location.ts";
@@ -35,6 +34,8 @@ async function download(url: string, dir: string, options: PrepareOptions): Prom
 async function listing(file: string, label: string): Promise<ArchiveEntry[]> {
   const entries: ArchiveEntry[] = [];
   try {
+    // Loaded on use: node-tar (and zlib behind it) would otherwise load at every runner start.
+    const { list } = await import("tar");
     await list({
       file,
       strict: true,
@@ -62,6 +63,7 @@ export async function prepareTarball(spec: SourceSpec, targetDir: string, option
     options.log?.(`tarball: extracting ${entries.length} entries from ${label}`);
     await replaceTargetWith(targetDir, async (stage) => {
       options.signal?.throwIfAborted();
+      const { extract } = await import("tar");
       await extract({ file, cwd: stage, strict: true, preserveOwner: false });
       dropSpecialModes(stage);
     });
