@@ -18,7 +18,7 @@
  * event once per subscriber name across replicas).
  */
 import { eq, max, or } from "drizzle-orm";
-import { DEFAULT_JOB_TIMEOUT, isTerminalStatus, type JobSubmit, type TerminalStatus } from "../../runner/protocol/index.ts";
+import { DEFAULT_JOB_TIMEOUT, isTerminalStatus, type JobStepResult, type JobSubmit, type TerminalStatus } from "../../runner/protocol/index.ts";
 import { jobs as jobsTable, type projects } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
 import type { Sql } from "postgres";
@@ -68,6 +68,7 @@ export interface FinishReport {
   status: TerminalStatus;
   exitCode?: number | null;
   reason?: string | null;
+  stepResults?: JobStepResult[];
 }
 
 export class JobService {
@@ -184,7 +185,7 @@ export class JobService {
 
   /** running → an end status, reported by the worker (or the one that found it abandoned). */
   async finish(jobId: string, report: FinishReport & { workerId?: string }): Promise<Job> {
-    const result = await transitionJob(this.deps.db, jobId, report.status, { exitCode: report.exitCode, reason: report.reason, workerId: report.workerId });
+    const result = await transitionJob(this.deps.db, jobId, report.status, { exitCode: report.exitCode, reason: report.reason, workerId: report.workerId, stepResults: report.stepResults });
     const job = this.orConflict(result, `job is ${result.ok ? "" : result.current}; it cannot become ${report.status}`);
     await this.ended(job);
     return job;

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { isTerminalStatus, JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type LogStream } from "../../runner/protocol/index.ts";
+import { isTerminalStatus, JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type JobStepResult, type LogStream } from "../../runner/protocol/index.ts";
 import { jobLogChunks, jobs } from "../../schema/app/index.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { encodeLines } from "../../runner/protocol/log-line.ts";
@@ -66,6 +66,8 @@ export interface TransitionDetails {
   workerId?: string | null;
   /** The image the worker runs the job in; recorded only when the job named none. */
   image?: string;
+  /** A job of steps' results, with its end. */
+  stepResults?: JobStepResult[];
 }
 
 export type TransitionResult = { ok: true; job: Job } | { ok: false; current?: JobStatus };
@@ -84,6 +86,7 @@ export async function transitionJob(db: DbOrTx, id: string, to: JobStatus, detai
   if (details.exitCode !== undefined) set.exitCode = details.exitCode;
   if (details.reason !== undefined) set.reason = details.reason;
   if (details.workerId !== undefined) set.workerId = details.workerId;
+  if (details.stepResults !== undefined) set.stepResults = details.stepResults;
   if (details.image !== undefined) set.image = sql`coalesce(${jobs.image}, ${details.image})` as unknown as string;
   const [row] = from.length
     ? await db.transaction(async (tx) => {

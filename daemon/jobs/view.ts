@@ -32,6 +32,7 @@ function view(j: Job, reveal: boolean): JobView {
     image: j.image,
     command: j.command,
     steps: j.steps,
+    step_results: j.stepResults,
     env,
     secrets: j.secretRefs,
     secret_env: j.secretEnvNames,

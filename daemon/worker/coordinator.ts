@@ -2,7 +2,7 @@
  * What the worker needs from the coordinator, whether it runs in the same process (`serve`) or
  * across the network (`reactorcide worker --coordinator URL`). Implementations: http-coordinator.ts.
  */
-import type { Job, JobStatus, TerminalStatus } from "../../runner/protocol/index.ts";
+import type { Job, JobStatus, JobStepResult, TerminalStatus } from "../../runner/protocol/index.ts";
 import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
 import type { LogLine } from "./logs/shipper.ts";
 
@@ -14,6 +14,8 @@ export interface FinishReport {
   status: TerminalStatus;
   exitCode: number | null;
   reason: string;
+  /** A job of steps: what the runner's steps.json says of each (masked). */
+  stepResults?: JobStepResult[];
 }
 
 /** What became of triggers the worker found (triggers.json, stdout lines). */

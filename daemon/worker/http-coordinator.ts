@@ -72,6 +72,7 @@ export class HttpCoordinator implements Coordinator {
       status: report.status,
       reason: report.reason.slice(0, 2000),
       ...(report.exitCode === null ? {} : { exit_code: Math.max(-1, Math.min(255, report.exitCode)) }),
+      ...(report.stepResults && { step_results: report.stepResults }),
     });
   }
 

@@ -7,9 +7,9 @@
 import { parseTriggerLine, TRIGGER_LINE_PREFIX, type TriggerPayload } from "../../runner/protocol/trigger.ts";
 import type { Coordinator, FinishReport, JobAccess, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
-import { InfrastructureError, RefusedError, type Exit, type FoundTriggers, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
+import { InfrastructureError, RefusedError, type Exit, type FoundSteps, type FoundTriggers, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
-import { JOB_ROOT, RUNNER_ENV } from "../../runner/protocol/index.ts";
+import { JOB_ROOT, RUNNER_ENV, toJobStepResults, type JobStepResult } from "../../runner/protocol/index.ts";
 
 export interface SecretMasker extends LineMasker {
   register(values: Iterable<string>): number;
@@ -102,7 +102,7 @@ function errorMessage(error: unknown): string {
 
 export class JobRun {
   /** What the job asked for: its triggers file (read by the runtime) and its stdout trigger lines. */
-  private found: { file?: FoundTriggers; lines: TriggerPayload[] } = { lines: [] };
+  private found: { file?: FoundTriggers; lines: TriggerPayload[]; steps?: FoundSteps } = { lines: [] };
 
   constructor(
     private readonly jobId: string,
@@ -136,12 +136,14 @@ export class JobRun {
     }
     // Before the end is reported: follow-up jobs join the run while their parent still runs.
     if (report.status !== "cancelled") await this.submitTriggers(job, shipper, masker);
+    const stepResults = this.stepResults(job, shipper, masker);
+    if (stepResults) report = { ...report, stepResults };
     shipper.system(`${report.status}${report.exitCode === null ? "" : ` (exit ${report.exitCode})`}: ${report.reason}`);
     try {
       await shipper.close();
     } catch (error) {
       // Lines are missing from the log: whatever the command did, the run cannot count as a success.
-      report = { status: report.status === "success" ? "error" : report.status, exitCode: report.exitCode, reason: `${report.reason}; ${errorMessage(error)}` };
+      report = { ...report, status: report.status === "success" ? "error" : report.status, reason: `${report.reason}; ${errorMessage(error)}` };
     }
     return this.finish(job, report);
   }
@@ -175,6 +177,24 @@ export class JobRun {
         shipper.system(`triggers (${via}) could not be submitted: ${masker.mask(errorMessage(error))}`);
       }
     }
+  }
+
+  /**
+   * The runner's steps.json, masked as the log is (a step's reason may quote what it ran). Only
+   * for a job of steps, and only its own steps: a plain command could write the file itself.
+   */
+  private stepResults(job: WorkerJob, shipper: LogShipper, masker: SecretMasker): JobStepResult[] | undefined {
+    const found = this.found.steps;
+    const names = new Set(job.steps?.map((s) => s.name));
+    if (!found || names.size === 0) return undefined;
+    if ("error" in found) {
+      shipper.system(`steps.json ignored: ${masker.mask(found.error)}`);
+      return undefined;
+    }
+    if (!found.report) return undefined;
+    return toJobStepResults(found.report)
+      .filter((s) => names.has(s.name))
+      .map((s) => ({ ...s, reason: s.reason === null ? null : masker.mask(s.reason) }));
   }
 
   private async finish(job: WorkerJob, report: FinishReport): Promise<JobRunOutcome> {
@@ -315,6 +335,7 @@ export class JobRun {
         this.scanTriggerLines(stdoutForTriggers, shipper),
       ]);
       this.found.file = exit.triggers;
+      this.found.steps = exit.steps;
     } finally {
       clearTimeout(timer);
       watching = false;

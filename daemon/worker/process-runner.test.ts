@@ -49,3 +49,37 @@ test("log lines the coordinator refuses make the job error, never success", asyn
   expect(coordinator.jobs.get(job.id)!.status).toBe("error");
   expect(coordinator.finishes[0]!.report.reason).toContain("log lines could not be shipped");
 }, 60_000);
+
+test("a job of steps ends with each step's status, exit code and duration from the runner's steps.json; a plain command's own steps.json is not believed", async () => {
+  const coordinator = new MemoryCoordinator();
+  const settings = defaultSettings({ workerId: "w-process", workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-proc-")), workspaceOwner: null, cancelPollMs: 100 });
+  const runtime = new ProcessRuntime({ runnerPath, quiet: true, workspaces: hostWorkspaces(settings) });
+  const job = coordinator.add({
+    command: "steps",
+    steps: [
+      { name: "compile", run: "sleep 0.3; echo compiled" },
+      { name: "lint", run: "exit 4", continue_on_error: true },
+      { name: "unit", run: "echo failing; exit 7" },
+      { name: "deploy", run: "echo never" },
+    ],
+  });
+  const outcome = await new JobRun(job.id, { coordinator, runtime, settings, newMasker: () => new Masker() }).run();
+  expect(outcome.kind === "finished" && outcome.report).toMatchObject({ status: "failure", exitCode: 7 });
+  const steps = coordinator.finishes[0]!.report.stepResults!;
+  expect(steps.map((s) => [s.name, s.status, s.exit_code, s.continued_on_error])).toEqual([
+    ["compile", "success", 0, false],
+    ["lint", "failure", 4, true],
+    ["unit", "failure", 7, false],
+    ["deploy", "skipped", null, false],
+  ]);
+  expect(steps[0]!.duration_ms).toBeGreaterThanOrEqual(300);
+  expect(steps[0]!.started_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+  expect(steps[3]).toMatchObject({ started_at: null, reason: "an earlier step failed" });
+
+  // A plain command that writes a report of its own: nothing is recorded for it.
+  const forged = JSON.stringify({ success: true, durationMs: 1, steps: [{ name: "fake", status: "success", exitCode: 0, durationMs: 1, startedAt: null, timedOut: false, continuedOnError: false }] });
+  const plain = coordinator.add({ command: `echo '${forged}' > ../steps.json` });
+  await new JobRun(plain.id, { coordinator, runtime, settings, newMasker: () => new Masker() }).run();
+  expect(coordinator.finishes[1]).toMatchObject({ jobId: plain.id, report: { status: "success" } });
+  expect(coordinator.finishes[1]!.report.stepResults).toBeUndefined();
+}, 60_000);

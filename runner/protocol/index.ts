@@ -10,6 +10,7 @@
  *   trigger.ts      the trigger payload (triggers.json, stdout line, POST …/triggers)
  *   workflow-spec.ts, step-spec.ts   workflow files and steps
  *   workflow-run.ts a workflow run as submitted and returned, run and node statuses
+ *   step-result.ts  what became of each step (steps.json, and the job's step_results)
  *   runner-env.ts   the REACTORCIDE_* variables a worker hands the runner
  *   env-file.ts     the env-file format (one writer, one reader)
  *   log-line.ts     log streams and how a log line is stored and shown
@@ -28,6 +29,7 @@ export * from "./job-spec.ts";
 export * from "./trigger.ts";
 export * from "./workflow-spec.ts";
 export * from "./workflow-run.ts";
+export * from "./step-result.ts";
 export * from "./runner-env.ts";
 export * from "./env-file.ts";
 export * from "./log-line.ts";

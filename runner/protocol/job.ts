@@ -8,6 +8,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { isoTime, literalUnion, Nullable, uuid } from "./schema-parts.ts";
 import { StepSchema } from "./step-spec.ts";
 import { IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_NAME_MAX, JOB_NAME_PATTERN, ENV_NAME_PATTERN, MEMORY_PATTERN, NO_NUL_PATTERN, ONE_LINE_PATTERN, SECRET_KEY_PATTERN } from "./patterns.ts";
+import { JobStepResultsSchema } from "./step-result.ts";
 
 export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -125,6 +126,7 @@ export const JobSchema = Type.Object(
     ci_source: Nullable(SourceSchema),
     resources: Nullable(ResourcesSchema),
     steps: Nullable(Type.Array(StepSchema, { description: "a job of steps (from a workflow file) instead of one command" })),
+    step_results: Nullable({ ...JobStepResultsSchema, description: "what became of each step, as the runner reported it when the job ended (null: not a job of steps, not ended, or a runtime that cannot read the report)" }),
     network,
     retries,
     untrusted,

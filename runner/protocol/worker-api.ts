@@ -8,6 +8,7 @@ import { TERMINAL_STATUSES } from "./job.ts";
 import { literalUnion } from "./schema-parts.ts";
 import { TriggerPayloadSchema } from "./trigger.ts";
 import { LOG_STREAMS, type LogStreamName } from "./log-line.ts";
+import { JobStepResultsSchema } from "./step-result.ts";
 
 export type LogStream = LogStreamName;
 
@@ -21,6 +22,7 @@ export const StatusChangeSchema = Type.Object(
     reason: Type.Optional(Type.String({ maxLength: 2000 })),
     worker_id: Type.Optional(WorkerId),
     image: Type.Optional(Type.String({ pattern: IMAGE_PATTERN, description: "the image the worker runs the job in" })),
+    step_results: Type.Optional(JobStepResultsSchema),
   },
   { additionalProperties: false },
 );

@@ -1,29 +1,13 @@
 import { resolve } from "node:path";
 import { TRIGGER_LINE_PREFIX } from "../protocol/trigger.ts";
 import type { StepSpec } from "../protocol/workflow-spec.ts";
+import type { StepResult, StepsReport, StepStatus } from "../protocol/step-result.ts";
 import { shouldRun } from "./condition.ts";
 import { planSteps, type PlannedStep } from "./plan.ts";
 
-export type StepStatus = "success" | "failure" | "skipped" | "cancelled";
 export type OutputStream = "stdout" | "stderr";
-
-export interface StepResult {
-  name: string;
-  status: StepStatus;
-  exitCode: number | null;
-  durationMs: number;
-  startedAt: string | null;
-  timedOut: boolean;
-  /** Failed, but `continue_on_error` kept the job going. */
-  continuedOnError: boolean;
-  reason?: string;
-}
-
-export interface StepsReport {
-  success: boolean;
-  durationMs: number;
-  steps: StepResult[];
-}
+// steps.json's records: the contract's (runner/protocol/step-result.ts), so the worker reads what this writes.
+export type { StepResult, StepsReport, StepStatus };
 
 /** One command to run: in place, in a container, wherever the injected runner puts it. */
 export interface CommandRequest {

@@ -1,8 +1,9 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { StepsReport } from "./engine.ts";
+import { parseStepsReport, STEPS_FILE, type StepsReport } from "../protocol/step-result.ts";
+import { readJobWrittenJson } from "../workspace/job-written.ts";
 
-export const STEPS_FILE = "steps.json";
+export { STEPS_FILE };
 
 /** A cell as it will be printed (masked), so columns are measured on what the reader sees. */
 export type CellMask = (cell: string) => string;
@@ -38,4 +39,13 @@ export function writeStepsReport(workspace: string, report: StepsReport): string
   writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`, { flag: "wx" });
   renameSync(temp, path);
   return path;
+}
+
+const MAX_STEPS_BYTES = 4 << 20;
+
+/** <workspace>/steps.json read back and checked; null when the job wrote none (a plain command). */
+export function readStepsReport(workspace: string): StepsReport | null {
+  const path = join(workspace, STEPS_FILE);
+  const json = readJobWrittenJson(path, MAX_STEPS_BYTES);
+  return json === null ? null : parseStepsReport(json);
 }

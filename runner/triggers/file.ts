@@ -1,17 +1,10 @@
-import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { readJobWrittenJson } from "../workspace/job-written.ts";
 import { parseTriggerPayload, TRIGGERS_FILE, type TriggerJob, type TriggerPayload } from "../protocol/trigger.ts";
 
 const LOCK_STALE_MS = 10_000;
 const MAX_TRIGGERS_BYTES = 16 << 20;
-
-function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
 
 /** Where triggers for this workspace live. */
 export function triggersFilePath(workspace: string): string {
@@ -20,20 +13,8 @@ export function triggersFilePath(workspace: string): string {
 
 /** Reads and validates the pending triggers; null when there are none. */
 export function readTriggersFile(workspace: string): TriggerPayload | null {
-  const path = triggersFilePath(workspace);
-  if (!existsSync(path) && !isLink(path)) return null;
-  // The job owns the workspace and the reader may be root on the host: a link could make it read
-  // any file, a FIFO would block it forever, a huge file would fill its memory.
-  const stat = lstatSync(path);
-  if (!stat.isFile()) throw new Error(`${path} is not a regular file (a link, directory or pipe); refused`);
-  if (stat.size > MAX_TRIGGERS_BYTES) throw new Error(`${path} is larger than ${MAX_TRIGGERS_BYTES >> 20} MiB; refused`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, { encoding: "utf8", flag: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK }));
-  } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseTriggerPayload(json);
+  const json = readJobWrittenJson(triggersFilePath(workspace), MAX_TRIGGERS_BYTES);
+  return json === null ? null : parseTriggerPayload(json);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
-import { JOB_STATUSES, LOG_STREAMS, MAX_RETRIES, NETWORK_MODES, type JobStatus, type LogStream, type NetworkMode, type Resources, type Source, type StepSpec } from "../../runner/protocol/index.ts";
+import { JOB_STATUSES, LOG_STREAMS, MAX_RETRIES, NETWORK_MODES, type JobStatus, type JobStepResult, type LogStream, type NetworkMode, type Resources, type Source, type StepSpec } from "../../runner/protocol/index.ts";
 import { bytea, projects } from "./projects.ts";
 import { users } from "./users.ts";
 
@@ -60,6 +60,8 @@ export const jobs = pgTable(
     command: text("command").notNull(),
     // A job of steps (from a workflow file) instead of one command: the runner's step list.
     steps: jsonb("steps").$type<StepSpec[]>(),
+    // What became of each step, from the runner's steps.json, recorded with the job's end.
+    stepResults: jsonb("step_results").$type<JobStepResult[]>(),
     env: jsonb("env").$type<Record<string, string>>().notNull().default({}),
     secretRefs: jsonb("secret_refs").$type<string[]>().notNull().default([]),
     // Env names whose values a trigger passed on (they may be secrets of the parent): masked in the log and the API.

@@ -51,6 +51,21 @@ describe("internal worker endpoints", () => {
     await expect(api.sql`UPDATE jobs SET status = 'running' WHERE id = ${job.id}`).rejects.toThrow(/cannot move/);
   });
 
+  test("status: a job's end carries its step results; the job shows them, a bad one is 400 naming the field", async () => {
+    const job = await submit();
+    expect(job.step_results).toBeNull();
+    await internal("POST", `/jobs/${job.id}/status`, { status: "running", worker_id: "w-1" });
+    const step = { name: "unit", status: "failure", exit_code: 2, duration_ms: 1234, started_at: "2026-12-02T01:00:00.000Z", timed_out: false, continued_on_error: false, reason: null };
+    const bad = await internal("POST", `/jobs/${job.id}/status`, { status: "failure", exit_code: 2, step_results: [{ ...step, status: "exploded" }] });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.field).toStartWith("step_results");
+    expect((await api.call("GET", `/api/v1/jobs/${job.id}`)).json.status).toBe("running");
+    const done = await internal("POST", `/jobs/${job.id}/status`, { status: "failure", exit_code: 2, step_results: [{ ...step, name: "build", status: "success", exit_code: 0 }, step] });
+    expect(done.status).toBe(200);
+    const seen = (await api.call("GET", `/api/v1/jobs/${job.id}`)).json;
+    expect(seen.step_results).toEqual([{ ...step, name: "build", status: "success", exit_code: 0 }, step]);
+  });
+
   test("status: bad values are 400 naming the field; unknown job 404", async () => {
     const job = await submit();
     const r = await internal("POST", `/jobs/${job.id}/status`, { status: "queued" });

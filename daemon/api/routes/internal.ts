@@ -49,7 +49,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         const job =
           body.status === "running"
             ? await jobs.start(id, body.worker_id, body.image)
-            : await jobs.finish(id, { status: body.status, exitCode: body.exit_code, reason: body.reason, workerId: body.worker_id });
+            : await jobs.finish(id, { status: body.status, exitCode: body.exit_code, reason: body.reason, workerId: body.worker_id, stepResults: body.step_results });
         if (body.status === "running") await logChanged(deps, job.id);
         return jobView(job);
       },

@@ -76,7 +76,7 @@ async function call<T>(method: string, path: string, body?: unknown, bearer?: st
   }
   if (!response.ok) {
     // Any error answer of the API has this shape; a proxy's error page has none of it.
-    const error = (json as Partial<ErrorBody> | undefined)?.error;
+    const error = (json as Partial<ApiErrorBody> | undefined)?.error;
     const failure = new ApiFailure(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.field);
     if (response.status === 401 && !bearer) onSignedOut();
     throw failure;
@@ -132,6 +132,7 @@ export const api = {
     setSecret: (ref: string, key: string, value: string) => call<unknown>("PUT", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`, { value }),
     deleteSecret: (ref: string, key: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/secrets/${seg(key)}`),
     deliveries: (ref: string) => call<{ deliveries: Delivery[] }>("GET", `/api/v1/projects/${seg(ref)}/deliveries${q({ limit: 20 })}`),
+    redeliver: (ref: string, id: string) => call<Delivery>("POST", `/api/v1/projects/${seg(ref)}/deliveries/${seg(id)}/redeliver`),
     notifications: (ref: string) => call<{ notifications: NotificationRule[] }>("GET", `/api/v1/projects/${seg(ref)}/notifications`),
     addNotification: (ref: string, rule: NewNotificationRule) => call<NotificationRule>("POST", `/api/v1/projects/${seg(ref)}/notifications`, rule),
     deleteNotification: (ref: string, id: string) => call<unknown>("DELETE", `/api/v1/projects/${seg(ref)}/notifications/${seg(id)}`),

@@ -38,8 +38,13 @@ export function when(iso: string | null): string {
 
 export function duration(from: string | null, to: string | null): string {
   if (!from) return "—";
-  const ms = (to ? new Date(to) : new Date()).getTime() - new Date(from).getTime();
-  const s = Math.max(0, Math.round(ms / 1000));
+  return elapsed((to ? new Date(to) : new Date()).getTime() - new Date(from).getTime());
+}
+
+/** 4.2s, 12s, 3m 5s, 1h 2m: tenths only where they matter. */
+export function elapsed(ms: number): string {
+  if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;

@@ -108,14 +108,14 @@ export class DockerRuntime implements Runtime {
       // The CLI's status is the container's, except 125-127 which are the CLI's own failures.
       const state = await run([cli, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", name]);
       await run([cli, "rm", "--force", name]);
-      const triggers = workspaces.readTriggers(spec.jobId);
+      const left = workspaces.readLeft(spec.jobId);
       await workspaces.remove(spec.jobId);
       if (state.code !== 0) {
         if (code >= 125 && code <= 127) throw new InfrastructureError(`${cli} run failed before the job started (exit ${code})`);
-        return { code, oomKilled: false, triggers };
+        return { code, oomKilled: false, ...left };
       }
       const [exitCode, oom] = state.stdout.trim().split(" ");
-      return { code: Number(exitCode), oomKilled: oom === "true", triggers };
+      return { code: Number(exitCode), oomKilled: oom === "true", ...left };
     })();
     return {
       stdout: proc.stdout,

@@ -11,8 +11,9 @@
 import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatEnvFile, JOB_ENV_FILE, JOB_ROOT } from "../../../runner/protocol/index.ts";
+import { readStepsReport } from "../../../runner/steps/summary.ts";
 import { readTriggersFile } from "../../../runner/triggers/file.ts";
-import { RefusedError, type FoundTriggers } from "./runtime.ts";
+import { RefusedError, type FoundSteps, type FoundTriggers, type LeftInWorkspace } from "./runtime.ts";
 
 export interface HostWorkspaceOptions {
   /** Directory of this worker's workspaces; nothing else should live there. */
@@ -49,13 +50,26 @@ export class HostWorkspaces {
     return `${this.dir(jobId)}${RUNNER_ENV_SUFFIX}`;
   }
 
-  /** The job's triggers.json (checked as the runner checks it: no links, pipes or huge files), before the workspace goes. */
-  readTriggers(jobId: string): FoundTriggers {
+  /**
+   * The job's triggers.json and the runner's steps.json (checked as the runner checks them: no
+   * links, pipes or huge files), read before the workspace goes.
+   */
+  readLeft(jobId: string): LeftInWorkspace {
+    const dir = this.dir(jobId);
+    const problem = (error: unknown) => ({ error: error instanceof Error ? error.message.replace(this.options.root, "<workspaces>") : String(error) });
+    let triggers: FoundTriggers;
+    let steps: FoundSteps;
     try {
-      return { payload: readTriggersFile(this.dir(jobId)) };
+      triggers = { payload: readTriggersFile(dir) };
     } catch (error) {
-      return { error: error instanceof Error ? error.message.replace(this.options.root, "<workspaces>") : String(error) };
+      triggers = problem(error);
     }
+    try {
+      steps = { report: readStepsReport(dir) };
+    } catch (error) {
+      steps = problem(error);
+    }
+    return { triggers, steps };
   }
 
   /** A fresh, empty workspace holding job.env; whatever an earlier attempt left is removed first. */

@@ -65,10 +65,10 @@ export class ProcessRuntime implements Runtime {
     let killTimer: Timer | undefined;
     const exited = proc.exited.then(async (code): Promise<Exit> => {
       clearTimeout(killTimer);
-      const triggers = workspaces.readTriggers(spec.jobId);
+      const left = workspaces.readLeft(spec.jobId);
       await workspaces.remove(spec.jobId);
       const signal = proc.signalCode;
-      return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : code, oomKilled: false, triggers };
+      return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : code, oomKilled: false, ...left };
     });
     const signalGroup = (signal: NodeJS.Signals) => {
       try {

@@ -6,6 +6,7 @@
  * removes all of it when the job ends, when `remove` is called, or at start through `leftovers`.
  */
 
+import type { StepsReport } from "../../../runner/protocol/step-result.ts";
 import type { TriggerPayload } from "../../../runner/protocol/trigger.ts";
 
 /** Resource ceilings for one job; absent fields fall back to the worker's defaults. */
@@ -51,6 +52,13 @@ export interface RunSpec {
 
 /** What the job left in /job/triggers.json, read before its workspace is removed. */
 export type FoundTriggers = { payload: TriggerPayload | null } | { error: string };
+/** What the runner left in /job/steps.json (a job of steps), read before its workspace is removed. */
+export type FoundSteps = { report: StepsReport | null } | { error: string };
+/** The files a job leaves for the worker in its workspace. */
+export interface LeftInWorkspace {
+  triggers: FoundTriggers;
+  steps: FoundSteps;
+}
 
 /** How a job's process ended. */
 export interface Exit {
@@ -65,6 +73,8 @@ export interface Exit {
    * process). Absent where they cannot (Kubernetes): there stdout trigger lines carry them.
    */
   triggers?: FoundTriggers;
+  /** The runner's steps report, from the same runtimes (Kubernetes jobs have no step results). */
+  steps?: FoundSteps;
 }
 
 export interface RunningJob {

@@ -34,6 +34,7 @@ export class MemoryCoordinator implements Coordinator {
       ci_source: null,
       resources: null,
       steps: null,
+      step_results: null,
       network: "default",
       retries: 0,
       untrusted: false,

@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { textLine, type LogStreamName } from "../../../../runner/protocol/log-line.ts";
-import { api, TERMINAL } from "../api.ts";
-import { duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
+import { api, TERMINAL, type Job } from "../api.ts";
+import { duration, elapsed, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
 import { usePolled } from "../hooks.ts";
 import { plainText } from "../log/ansi.ts";
 import { LogView } from "../log/log-view.tsx";
@@ -74,6 +74,56 @@ function useJobLog(jobId: string, ended: boolean | undefined) {
   }, [jobId, endedAtStart.current]);
 
   return { lines: lines.current, version, state, error };
+}
+
+/**
+ * A job of steps: each step as the job defines it, with what became of it once the job ended (the
+ * runner's report, through the worker). A step's name finds its lines in the log.
+ */
+function StepsTable({ job, ended, onFind }: { job: Job; ended: boolean; onFind(name: string): void }) {
+  const results = new Map((job.step_results ?? []).map((r) => [r.name, r]));
+  const pending = ended ? "not reported" : "—";
+  return (
+    <table class="steps" data-testid="steps">
+      <thead>
+        <tr>
+          <th>Step</th>
+          <th>Status</th>
+          <th>Duration</th>
+          <th>Exit</th>
+          <th class="wide">Runs</th>
+        </tr>
+      </thead>
+      <tbody>
+        {job.steps!.map((step) => {
+          const r = results.get(step.name);
+          const after = [step.depends_on?.length ? `after ${step.depends_on.join(", ")}` : "", step.if ? `if ${step.if}` : ""].filter(Boolean).join(" · ");
+          return (
+            <tr key={step.name} data-step={step.name} data-status={r?.status ?? ""}>
+              <td>
+                <button type="button" class="link" onClick={() => onFind(step.name)} title="find this step's lines in the log">
+                  {step.name}
+                </button>
+                {step.parallel && <span class="tag">parallel</span>}
+                {after && <div class="hint">{after}</div>}
+              </td>
+              <td>
+                {r ? <StatusBadge status={r.status} /> : <span class="hint">{pending}</span>}
+                {r?.timed_out && <span class="tag">timed out</span>}
+                {r?.continued_on_error && <span class="tag">ignored</span>}
+                {r?.reason && r.status !== "success" && r.reason !== `if: ${step.if}` && <div class="hint">{r.reason}</div>}
+              </td>
+              <td>{r?.started_at ? elapsed(r.duration_ms) : "—"}</td>
+              <td>{r?.exit_code ?? "—"}</td>
+              <td class="wide">
+                <code class="clip" title={step.run}>{step.run}</code>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
 }
 
 /** Keyed by the id, so moving to another job (a retry) starts its page afresh. */
@@ -207,35 +257,7 @@ function JobView({ id }: { id: string }) {
         )}
         {job.reason && <Field label="Reason">{job.reason}</Field>}
       </dl>
-      {job.steps && job.steps.length > 0 && (
-        <table class="steps" data-testid="steps">
-          <thead>
-            <tr>
-              <th>Step</th>
-              <th>Runs</th>
-              <th class="wide">After</th>
-              <th class="wide">If</th>
-            </tr>
-          </thead>
-          <tbody>
-            {job.steps.map((step) => (
-              <tr key={step.name}>
-                <td>
-                  <button type="button" class="link" onClick={() => (setQuery(step.name), setCurrent(0), setFollow(false))} title="find this step's lines in the log">
-                    {step.name}
-                  </button>
-                  {step.parallel && <span class="tag">parallel</span>}
-                </td>
-                <td>
-                  <code class="clip">{step.run}</code>
-                </td>
-                <td class="wide">{step.depends_on?.join(", ") || "—"}</td>
-                <td class="wide">{step.if ? <code>{step.if}</code> : "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {job.steps && job.steps.length > 0 && <StepsTable job={job} ended={ended === true} onFind={(name) => (setQuery(name), setCurrent(0), setFollow(false))} />}
       <details class="command">
         <summary>Command</summary>
         <pre>{job.command}</pre>

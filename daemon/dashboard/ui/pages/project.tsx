@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Project, type ProjectRole } from "../api.ts";
 import { ErrorNote, Field, when } from "../components.tsx";
-import { useListed } from "../hooks.ts";
+import { useListed, usePolled } from "../hooks.ts";
 import { can, useSession } from "../session.ts";
 import { Notifications } from "./notifications.tsx";
 
@@ -208,33 +208,79 @@ function Webhook({ project, admin, onSaved }: { project: Project; admin: boolean
   );
 }
 
-/** Recent webhook deliveries and what became of them (the API shows them to admins). */
+/** How an outcome is coloured: started something, passed over on purpose, failed, not processed yet. */
+const OUTCOME_CLASS: Record<string, string> = { accepted: "success", ignored: "skipped", filtered: "skipped", error: "failure" };
+
+/**
+ * Recent webhook deliveries and what became of them (the API shows them to admins), read again
+ * every few seconds so one that arrives or is processed shows without a reload.
+ */
 function Deliveries({ project }: { project: Project }) {
-  const { items: deliveries, error } = useListed(() => api.projects.deliveries(project.name).then((r) => r.deliveries), [project.name]);
+  const { value, error, refresh } = usePolled(() => api.projects.deliveries(project.name), 3000, [project.name]);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const deliveries = value?.deliveries ?? null;
+  const redeliver = async (id: string) => {
+    setActionError(null);
+    try {
+      await api.projects.redeliver(project.name, id);
+      refresh();
+    } catch (e) {
+      setActionError(e);
+    }
+  };
   return (
-    <div class="card" data-testid="deliveries">
+    <div class="card wide-card" data-testid="deliveries">
       <h2>Recent deliveries</h2>
       <ErrorNote error={error} />
-      {deliveries && deliveries.length === 0 && <p class="empty">No webhook delivery has arrived yet.</p>}
+      <ErrorNote error={actionError} />
+      {deliveries && deliveries.length === 0 && <p class="empty">No webhook delivery has arrived yet. Once the forge's webhook points here, each delivery shows with what it started.</p>}
       {deliveries && deliveries.length > 0 && (
         <table>
+          <thead>
+            <tr>
+              <th>Event</th>
+              <th>Ref</th>
+              <th>Outcome</th>
+              <th class="wide">Received</th>
+              <th />
+            </tr>
+          </thead>
           <tbody>
-            {deliveries.map((d) => (
-              <tr key={d.id}>
-                <td>
-                  <span class="tag">{d.provider}</span> {d.event}
-                  {d.action ? ` (${d.action})` : ""}
-                </td>
-                <td>
-                  {d.branch ?? d.tag ?? (d.pr_number ? `#${d.pr_number}` : "")} {d.sha && <code>{d.sha.slice(0, 8)}</code>}
-                </td>
-                <td>
-                  {d.outcome ?? d.status}
-                  {d.reason && <div class="hint">{d.reason}</div>}
-                </td>
-                <td class="wide">{when(d.received_at)}</td>
-              </tr>
-            ))}
+            {deliveries.map((d) => {
+              const outcome = d.outcome ?? (d.status === "received" ? "pending" : d.status);
+              return (
+                <tr key={d.id} data-delivery={d.delivery_id} data-outcome={outcome}>
+                  <td>
+                    <span class="tag">{d.provider}</span> {d.event}
+                    {d.action ? ` (${d.action})` : ""}
+                  </td>
+                  <td class="ref">
+                    {d.branch ?? d.tag ?? (d.pr_number ? `#${d.pr_number}` : "—")} {d.sha && <code title={d.sha}>{d.sha.slice(0, 8)}</code>}
+                  </td>
+                  <td class="outcome">
+                    <span class={`status status-${OUTCOME_CLASS[outcome] ?? "queued"}`}>{outcome}</span>
+                    {d.eval_job_id && (
+                      <>
+                        {" "}
+                        <a href={`/jobs/${d.eval_job_id}`}>eval job</a>
+                      </>
+                    )}
+                    {d.reason && <div class="hint">{d.reason}</div>}
+                  </td>
+                  <td class="wide">
+                    {when(d.received_at)}
+                    {d.attempts > 1 && <div class="hint">{d.attempts} attempts</div>}
+                  </td>
+                  <td>
+                    {d.status === "processed" && (
+                      <button type="button" class="link" title="process it again under the project's settings of now" onClick={() => redeliver(d.id)}>
+                        Redeliver
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
