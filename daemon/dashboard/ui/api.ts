@@ -76,7 +76,7 @@ async function call<T>(method: string, path: string, body?: unknown, bearer?: st
   }
   if (!response.ok) {
     // Any error answer of the API has this shape; a proxy's error page has none of it.
-    const error = (json as Partial<ApiErrorBody> | undefined)?.error;
+    const error = (json as Partial<ErrorBody> | undefined)?.error;
     const failure = new ApiFailure(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.field);
     if (response.status === 401 && !bearer) onSignedOut();
     throw failure;

@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { LocationProvider, Route, Router } from "preact-iso";
+import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { api, ApiFailure, setCsrf, whenSignedOut, type SessionInfo } from "./api.ts";
 import { ErrorNote } from "./components.tsx";
 import { JobPage } from "./pages/job.tsx";
@@ -15,6 +15,26 @@ import "./styles.css";
 
 function NotFound() {
   return <p class="empty">No such page. <a href="/">Back to the jobs</a>.</p>;
+}
+
+/** The sections; the one the page belongs to is marked (aria-current) for eyes and screen readers alike. */
+const SECTIONS = [
+  ["/", "Jobs", /^\/($|jobs)/],
+  ["/workflows", "Workflows", /^\/workflows/],
+  ["/projects", "Projects", /^\/projects/],
+] as const;
+
+function Nav() {
+  const { path } = useLocation();
+  return (
+    <nav>
+      {SECTIONS.map(([href, label, match]) => (
+        <a href={href} aria-current={match.test(path) ? "page" : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
 }
 
 function App() {
@@ -49,11 +69,7 @@ function App() {
       <LocationProvider>
         <header class="top">
           <a class="brand" href="/">Reactorcide</a>
-          <nav>
-            <a href="/">Jobs</a>
-            <a href="/workflows">Workflows</a>
-            <a href="/projects">Projects</a>
-          </nav>
+          <Nav />
           <span class="who">
             <span data-testid="user">{info.user}</span>
             {info.is_admin && <span class="tag">admin</span>}
