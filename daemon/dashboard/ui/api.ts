@@ -25,6 +25,7 @@ import type {
 } from "../../../runner/protocol/index.ts";
 
 export type WorkflowNode = WorkflowRun["nodes"][number];
+export type ForkPr = NonNullable<WorkflowRun["fork_pr"]>;
 export type NewNotificationRule = NotificationRuleCreate;
 export type { Delivery, Job, JobList, JobStatus, Member, NotificationRule, Project, ProjectRole, SecretKey, SessionInfo, WorkflowRun };
 
@@ -119,6 +120,9 @@ export const api = {
     cancel: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/cancel`),
     retry: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/retry`),
     retryFailed: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/retry-failed`),
+    /** A fork pull request's run awaiting approval: starts it (and every run of the same PR, head and base SHA), or ends them `failure`. */
+    approve: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/approve`),
+    decline: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/decline`),
   },
   projects: {
     list: () => call<ProjectList>("GET", "/api/v1/projects"),

@@ -1,7 +1,7 @@
 import dagre from "@dagrejs/dagre";
 import { useMemo, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { api, NODE_RETRYABLE, RUN_ENDED, type WorkflowNode } from "../api.ts";
+import { api, type ForkPr, NODE_RETRYABLE, RUN_ENDED, type WorkflowNode } from "../api.ts";
 import { duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
 import { usePolled } from "../hooks.ts";
 import { can, projectName, useSession } from "../session.ts";
@@ -62,6 +62,38 @@ function RunGraph({ nodes }: { nodes: WorkflowNode[] }) {
   );
 }
 
+const short = (sha: string) => sha.slice(0, 12);
+
+/** A fork pull request's run: which PR, whose, at which commits; awaiting approval, or who decided and how. */
+function ForkPrNotice({ fork, awaiting, mayWrite, busy, onDecide }: { fork: ForkPr; awaiting: boolean; mayWrite: boolean; busy: boolean; onDecide(what: "approve" | "decline"): void }) {
+  const decided = fork.approval;
+  return (
+    <div class={`fork-pr${awaiting ? " awaiting" : ""}`} data-testid="fork-pr">
+      <p>
+        <strong>{awaiting ? "Awaiting approval" : "Fork pull request"}</strong>: pull request <strong>#{fork.pr_number}</strong> by {fork.author ?? "an unknown author"}
+        {fork.maintainer ? " (maintainer)" : ""} from <code>{fork.head_repo_url}</code>, head <code data-testid="head-sha">{short(fork.head_sha)}</code>, base{" "}
+        <code data-testid="base-sha">{short(fork.base_sha)}</code>.
+      </p>
+      {awaiting && <p>Its jobs run the fork's code (without secrets beyond the project's fork allowance) only once someone with write access approves it.</p>}
+      {decided && (
+        <p data-testid="approval" data-decision={decided.decision}>
+          {decided.decision === "approved" ? "Approved" : "Declined"} by <strong>{decided.by}</strong> {decided.via === "comment" ? "in a pull request comment" : "through the API or dashboard"}, {when(decided.at)}.
+        </p>
+      )}
+      {awaiting && mayWrite && (
+        <div class="actions">
+          <button type="button" disabled={busy} onClick={() => onDecide("approve")}>
+            Approve
+          </button>
+          <button type="button" class="danger" disabled={busy} onClick={() => onDecide("decline")}>
+            Decline
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
 export function WorkflowPage({ id }: { id: string }) {
   return <WorkflowView key={id} id={id} />;
 }
@@ -78,7 +110,7 @@ function WorkflowView({ id }: { id: string }) {
   if (!run) return <p class="empty">Loading…</p>;
   const mayWrite = can(info, run.project_id, "write");
   const ended = RUN_ENDED.includes(run.status);
-  const act = async (what: "cancel" | "retry" | "retryFailed") => {
+  const act = async (what: "cancel" | "retry" | "retryFailed" | "approve" | "decline") => {
     setBusy(true);
     setActionError(null);
     try {
@@ -116,7 +148,8 @@ function WorkflowView({ id }: { id: string }) {
         </div>
       </div>
       <ErrorNote error={actionError} />
-      {run.status === "awaiting_approval" && <p class="notice">This run waits for a maintainer's approval before any job starts.</p>}
+      {run.fork_pr && <ForkPrNotice fork={run.fork_pr} awaiting={run.status === "awaiting_approval"} mayWrite={mayWrite} busy={busy} onDecide={act} />}
+      {run.status === "awaiting_approval" && !run.fork_pr && <p class="notice">This run waits for a maintainer's approval before any job starts.</p>}
       <dl class="facts">
         <Field label="Project">
           <a href={`/projects/${encodeURIComponent(projectName(info, run.project_id))}`}>{projectName(info, run.project_id)}</a>

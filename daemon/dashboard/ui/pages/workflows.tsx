@@ -38,6 +38,12 @@ export function WorkflowsPage() {
                 <td>
                   <a href={`/workflows/${r.id}`} class="job-name">{r.name}</a>
                   <span class="tag">{r.nodes.length} jobs</span>
+                  {r.fork_pr && (
+                    <span class="tag" data-testid="fork-tag">
+                      fork PR #{r.fork_pr.pr_number}
+                      {r.status === "awaiting_approval" ? ": needs approval" : ""}
+                    </span>
+                  )}
                 </td>
                 <td class="wide">{projectName(info, r.project_id)}</td>
                 <td class="wide">
