@@ -74,7 +74,7 @@ function ForkPrNotice({ fork, awaiting, mayWrite, busy, onDecide }: { fork: Fork
         {fork.maintainer ? " (maintainer)" : ""} from <code>{fork.head_repo_url}</code>, head <code data-testid="head-sha">{short(fork.head_sha)}</code>, base{" "}
         <code data-testid="base-sha">{short(fork.base_sha)}</code>.
       </p>
-      {awaiting && <p>Its jobs run the fork's code (without secrets beyond the project's fork allowance) only once someone with write access approves it.</p>}
+      {awaiting && <p>No job of it starts until someone with write access approves it; approved, its jobs run the fork's code untrusted, with only the project's fork_pr_secrets.</p>}
       {decided && (
         <p data-testid="approval" data-decision={decided.decision}>
           {decided.decision === "approved" ? "Approved" : "Declined"} by <strong>{decided.by}</strong> {decided.via === "comment" ? "in a pull request comment" : "through the API or dashboard"}, {when(decided.at)}.
