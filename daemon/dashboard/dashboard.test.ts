@@ -260,6 +260,8 @@ describe("dashboard in Chromium", () => {
     await page.goto(`${stack.url}/projects/web`);
     await page.waitForSelector("input[name=repo_url]");
     expect(await page.isDisabled("input[name=repo_url]")).toBe(true);
+    for (const field of ["input[name=fork_pr_trust_maintainers]", "input[name=fork_pr_secrets]", "select[name=fork_pr_network]", "select[name=fork_pr_policy]"])
+      expect(await page.isDisabled(field)).toBe(true);
     expect(await page.locator("button:has-text('Save settings')").count()).toBe(0);
     expect(await page.locator("button:has-text('Set secret'), button:has-text('Delete'), button:has-text('Remove'), button:has-text('Add member')").count()).toBe(0);
     expect(await page.textContent("main")).not.toContain("DEPLOY_KEY");
@@ -295,6 +297,36 @@ describe("dashboard in Chromium", () => {
     await page.waitForSelector("text=Saved.");
     expect((await stack.call("GET", "/api/v1/projects/web")).json).toMatchObject({ fork_pr_policy: "never", default_branch: "trunk" });
 
+    // The fork-PR settings: set all three, reload, they are kept.
+    expect(await page.isChecked("input[name=fork_pr_trust_maintainers]")).toBe(true);
+    expect(await page.inputValue("select[name=fork_pr_network]")).toBe("default");
+    await page.uncheck("input[name=fork_pr_trust_maintainers]");
+    await page.fill("input[name=fork_pr_secrets]", "DEPLOY_KEY, NPM_TOKEN");
+    await page.selectOption("select[name=fork_pr_network]", "none");
+    await page.click("button:has-text('Save settings')");
+    await page.waitForSelector("text=Saved.");
+    expect((await stack.call("GET", "/api/v1/projects/web")).json).toMatchObject({
+      fork_pr_trust_maintainers: false,
+      fork_pr_secrets: ["DEPLOY_KEY", "NPM_TOKEN"],
+      fork_pr_network: "none",
+    });
+    await page.reload();
+    await page.waitForSelector("input[name=fork_pr_secrets]");
+    expect(await page.isChecked("input[name=fork_pr_trust_maintainers]")).toBe(false);
+    expect(await page.inputValue("input[name=fork_pr_secrets]")).toBe("DEPLOY_KEY, NPM_TOKEN");
+    expect(await page.inputValue("select[name=fork_pr_network]")).toBe("none");
+    expect(await page.inputValue("select[name=fork_pr_policy]")).toBe("never");
+    // A secret name the API refuses: its 400 shows beside that field, and nothing changed.
+    await page.fill("input[name=fork_pr_secrets]", "DEPLOY_KEY, bad name!");
+    await page.click("button:has-text('Save settings')");
+    const beside = page.locator("label:has(input[name=fork_pr_secrets]) .error[data-status='400']");
+    await beside.waitFor();
+    expect(await beside.textContent()).toContain("fork_pr_secrets.1");
+    expect(await page.locator(".settings > .error").count()).toBe(0);
+    expect((await stack.call("GET", "/api/v1/projects/web")).json.fork_pr_secrets).toEqual(["DEPLOY_KEY", "NPM_TOKEN"]);
+    await shot(page, "project-fork-settings-error");
+    await page.fill("input[name=fork_pr_secrets]", "DEPLOY_KEY, NPM_TOKEN");
+
     await page.fill("input[aria-label='secret name']", "NEW_SECRET");
     await page.fill("input[aria-label='secret value']", "value-never-shown");
     await page.click("button:has-text('Set secret')");
@@ -318,7 +350,13 @@ describe("dashboard in Chromium", () => {
     expect(await page.textContent("main")).toContain(`${stack.url}/api/v1/webhooks/github`);
     expect(await page.textContent("[data-testid=deliveries]")).toContain("No webhook delivery has arrived yet.");
     await shot(page, "project", { fullPage: true });
-    await stack.call("PATCH", "/api/v1/projects/web", { fork_pr_policy: "approval", default_branch: "main" });
+    await stack.call("PATCH", "/api/v1/projects/web", {
+      fork_pr_policy: "approval",
+      default_branch: "main",
+      fork_pr_trust_maintainers: true,
+      fork_pr_secrets: [],
+      fork_pr_network: "default",
+    });
     expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });
   }, 120_000);
 

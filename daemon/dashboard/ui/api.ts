@@ -27,7 +27,7 @@ import type {
 export type WorkflowNode = WorkflowRun["nodes"][number];
 export type ForkPr = NonNullable<WorkflowRun["fork_pr"]>;
 export type NewNotificationRule = NotificationRuleCreate;
-export type { Delivery, Job, JobList, JobStatus, Member, NotificationRule, Project, ProjectRole, SecretKey, SessionInfo, WorkflowRun };
+export type { Delivery, Job, JobList, JobStatus, Member, NotificationRule, Project, ProjectRole, ProjectUpdate, SecretKey, SessionInfo, WorkflowRun };
 
 /** Every status, in the order the filter lists them; `satisfies` fails the build when the API gains one. */
 export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const satisfies readonly JobStatus[];

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Project, type ProjectRole } from "../api.ts";
+import { api, ApiFailure, type Project, type ProjectRole, type ProjectUpdate } from "../api.ts";
 import { ErrorNote, Field, when } from "../components.tsx";
 import { useListed, usePolled } from "../hooks.ts";
 import { can, useSession } from "../session.ts";
@@ -21,20 +21,44 @@ const FIELDS: [Editable, string][] = [
   ["ci_source_ref", "Job code ref"],
 ];
 
+const NETWORKS = [
+  ["default", "default: the runtime's network"],
+  ["none", "none: no network (loopback only)"],
+] as const;
+
+/** Secret names as typed: separated by commas or new lines (a name with a space in it reaches the API, which says why not). */
+const secretList = (text: string) => text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A 400 naming this field (or an item of it, "fork_pr_secrets.0") shows beside the field. */
+const fieldOf = (error: unknown) => (error instanceof ApiFailure && error.status === 400 ? error.field?.split(".")[0] : undefined);
+
+const SHOWN_BESIDE = new Set<string>([...FIELDS.map(([k]) => k), "fork_pr_policy", "fork_pr_trust_maintainers", "fork_pr_secrets", "fork_pr_network"]);
+
 function Settings({ project, admin, onSaved }: { project: Project; admin: boolean; onSaved(p: Project): void }) {
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [policy, setPolicy] = useState(project.fork_pr_policy);
+  const [trust, setTrust] = useState(project.fork_pr_trust_maintainers);
+  const [secrets, setSecrets] = useState<string | null>(null);
+  const [network, setNetwork] = useState(project.fork_pr_network);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const errorField = fieldOf(error);
+  const beside = (key: string) => (errorField === key ? <ErrorNote error={error} /> : null);
   const save = async (e: Event) => {
     e.preventDefault();
     setError(null);
     setSaved(false);
-    const changes: Record<string, string> = {};
-    for (const [k, v] of Object.entries(draft)) if (v !== (project[k as Editable] ?? "")) changes[k] = v;
+    const changes: ProjectUpdate = {};
+    for (const [k, v] of Object.entries(draft)) if (v !== (project[k as Editable] ?? "")) changes[k as Editable] = v;
+    if (policy !== project.fork_pr_policy) changes.fork_pr_policy = policy;
+    if (trust !== project.fork_pr_trust_maintainers) changes.fork_pr_trust_maintainers = trust;
+    if (network !== project.fork_pr_network) changes.fork_pr_network = network;
+    if (secrets !== null && !sameList(secretList(secrets), project.fork_pr_secrets)) changes.fork_pr_secrets = secretList(secrets);
     try {
-      const next = await api.projects.update(project.name, { ...changes, ...(policy !== project.fork_pr_policy && { fork_pr_policy: policy }) });
+      const next = await api.projects.update(project.name, changes);
       setDraft({});
+      setSecrets(null);
       setSaved(true);
       onSaved(next);
     } catch (err) {
@@ -48,19 +72,51 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
         <label key={key}>
           {label}
           <input name={key} disabled={!admin} value={draft[key] ?? project[key] ?? ""} onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
+          {beside(key)}
         </label>
       ))}
-      <label>
-        Fork pull requests
-        <select name="fork_pr_policy" disabled={!admin} value={policy} onChange={(e) => setPolicy(e.currentTarget.value as Project["fork_pr_policy"])}>
-          {POLICIES.map(([value, label]) => (
-            <option value={value}>{label}</option>
-          ))}
-        </select>
-      </label>
+      <fieldset class="fork-settings">
+        <legend>Fork pull requests</legend>
+        <label>
+          Policy
+          <select name="fork_pr_policy" disabled={!admin} value={policy} onChange={(e) => setPolicy(e.currentTarget.value as Project["fork_pr_policy"])}>
+            {POLICIES.map(([value, label]) => (
+              <option value={value}>{label}</option>
+            ))}
+          </select>
+          {beside("fork_pr_policy")}
+        </label>
+        <label class="check">
+          <span>
+            <input type="checkbox" name="fork_pr_trust_maintainers" disabled={!admin} checked={trust} onChange={(e) => setTrust(e.currentTarget.checked)} /> A maintainer's fork pull
+            request needs no approval
+          </span>
+          {beside("fork_pr_trust_maintainers")}
+        </label>
+        <label>
+          Secrets an approved fork pull request may get (names, comma separated; none by default)
+          <input
+            name="fork_pr_secrets"
+            disabled={!admin}
+            placeholder={admin ? "e.g. NPM_TOKEN, DEPLOY_KEY" : "none"}
+            value={secrets ?? project.fork_pr_secrets.join(", ")}
+            onInput={(e) => setSecrets(e.currentTarget.value)}
+          />
+          {beside("fork_pr_secrets")}
+        </label>
+        <label>
+          Network of a fork pull request's jobs
+          <select name="fork_pr_network" disabled={!admin} value={network} onChange={(e) => setNetwork(e.currentTarget.value as Project["fork_pr_network"])}>
+            {NETWORKS.map(([value, label]) => (
+              <option value={value}>{label}</option>
+            ))}
+          </select>
+          {beside("fork_pr_network")}
+        </label>
+      </fieldset>
       {admin ? <button type="submit">Save settings</button> : <p class="hint">Only a project admin can change these.</p>}
       {saved && <p class="notice">Saved.</p>}
-      <ErrorNote error={error} />
+      {!(errorField && SHOWN_BESIDE.has(errorField)) && <ErrorNote error={error} />}
     </form>
   );
 }
@@ -70,7 +126,7 @@ function Members({ project, admin }: { project: Project; admin: boolean }) {
   const [user, setUser] = useState("");
   const [role, setRole] = useState<ProjectRole>("read");
   return (
-    <div class="card">
+    <div class="card members-card">
       <h2>Members</h2>
       <ErrorNote error={error} />
       <table>
@@ -167,6 +223,14 @@ function Secrets({ project, admin }: { project: Project; admin: boolean }) {
   );
 }
 
+/** A URL that may break only after a slash, never mid-word. */
+function Url({ href }: { href: string }) {
+  const parts = href.split(/(?<=\/)/);
+  return (
+    <code class="url">{parts.flatMap((p, i) => (i ? [<wbr key={i} />, p] : [p]))}</code>
+  );
+}
+
 function Webhook({ project, admin, onSaved }: { project: Project; admin: boolean; onSaved(p: Project): void }) {
   const [secret, setSecret] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -177,10 +241,10 @@ function Webhook({ project, admin, onSaved }: { project: Project; admin: boolean
       <p>Point the repository's webhook at this daemon (use the address people reach it by, if it is behind a proxy):</p>
       <dl class="facts">
         <Field label="GitHub">
-          <code>{base}/api/v1/webhooks/github</code> · content type <code>application/json</code>, events: push, pull requests
+          <Url href={`${base}/api/v1/webhooks/github`} /> content type <code>application/json</code>, events: push, pull requests
         </Field>
         <Field label="GitLab">
-          <code>{base}/api/v1/webhooks/gitlab</code> · push, merge request and tag events
+          <Url href={`${base}/api/v1/webhooks/gitlab`} /> push, merge request and tag events
         </Field>
         <Field label="Secret">{project.has_webhook_secret ? "set (GitHub: Secret; GitLab: Secret token)" : "not set yet"}</Field>
       </dl>
