@@ -326,6 +326,7 @@ describe("dashboard in Chromium", () => {
     expect((await stack.call("GET", "/api/v1/projects/web")).json.fork_pr_secrets).toEqual(["DEPLOY_KEY", "NPM_TOKEN"]);
     await shot(page, "project-fork-settings-error");
     await page.fill("input[name=fork_pr_secrets]", "DEPLOY_KEY, NPM_TOKEN");
+    await beside.waitFor({ state: "detached" });
 
     await page.fill("input[aria-label='secret name']", "NEW_SECRET");
     await page.fill("input[aria-label='secret value']", "value-never-shown");

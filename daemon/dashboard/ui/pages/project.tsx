@@ -45,6 +45,8 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
   const [saved, setSaved] = useState(false);
   const errorField = fieldOf(error);
   const beside = (key: string) => (errorField === key ? <ErrorNote error={error} /> : null);
+  /** Editing the field an error names takes that error away: it was about the old value. */
+  const edited = (key: string) => errorField === key && setError(null);
   const save = async (e: Event) => {
     e.preventDefault();
     setError(null);
@@ -71,7 +73,7 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
       {FIELDS.map(([key, label]) => (
         <label key={key}>
           {label}
-          <input name={key} disabled={!admin} value={draft[key] ?? project[key] ?? ""} onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
+          <input name={key} disabled={!admin} value={draft[key] ?? project[key] ?? ""} onInput={(e) => (edited(key), setDraft({ ...draft, [key]: e.currentTarget.value }))} />
           {beside(key)}
         </label>
       ))}
@@ -79,7 +81,7 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
         <legend>Fork pull requests</legend>
         <label>
           Policy
-          <select name="fork_pr_policy" disabled={!admin} value={policy} onChange={(e) => setPolicy(e.currentTarget.value as Project["fork_pr_policy"])}>
+          <select name="fork_pr_policy" disabled={!admin} value={policy} onChange={(e) => (edited("fork_pr_policy"), setPolicy(e.currentTarget.value as Project["fork_pr_policy"]))}>
             {POLICIES.map(([value, label]) => (
               <option value={value}>{label}</option>
             ))}
@@ -88,7 +90,7 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
         </label>
         <label class="check">
           <span>
-            <input type="checkbox" name="fork_pr_trust_maintainers" disabled={!admin} checked={trust} onChange={(e) => setTrust(e.currentTarget.checked)} /> A maintainer's fork pull
+            <input type="checkbox" name="fork_pr_trust_maintainers" disabled={!admin} checked={trust} onChange={(e) => (edited("fork_pr_trust_maintainers"), setTrust(e.currentTarget.checked))} /> A maintainer's fork pull
             request needs no approval
           </span>
           {beside("fork_pr_trust_maintainers")}
@@ -100,13 +102,13 @@ function Settings({ project, admin, onSaved }: { project: Project; admin: boolea
             disabled={!admin}
             placeholder={admin ? "e.g. NPM_TOKEN, DEPLOY_KEY" : "none"}
             value={secrets ?? project.fork_pr_secrets.join(", ")}
-            onInput={(e) => setSecrets(e.currentTarget.value)}
+            onInput={(e) => (edited("fork_pr_secrets"), setSecrets(e.currentTarget.value))}
           />
           {beside("fork_pr_secrets")}
         </label>
         <label>
           Network of a fork pull request's jobs
-          <select name="fork_pr_network" disabled={!admin} value={network} onChange={(e) => setNetwork(e.currentTarget.value as Project["fork_pr_network"])}>
+          <select name="fork_pr_network" disabled={!admin} value={network} onChange={(e) => (edited("fork_pr_network"), setNetwork(e.currentTarget.value as Project["fork_pr_network"]))}>
             {NETWORKS.map(([value, label]) => (
               <option value={value}>{label}</option>
             ))}
