@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testDatabase } from "./postgres.ts";
-import { startServe, type Served } from "./serve-process.ts";
+import { callApi, startServe, type ApiAnswer, type Served } from "./serve-process.ts";
 
 const mainTs = join(import.meta.dir, "..", "main.ts");
 
@@ -84,20 +84,8 @@ export async function crashableServe(name: string, options: CrashableServeOption
       expect({ died, signal: s.proc.signalCode, said: /failpoint \S+ \(\d+\): kill -9/.test(s.output()) }).toEqual({ died: true, signal: "SIGKILL", said: true });
       return s.output();
     },
-    async call(method: string, path: string, body?: unknown, token = admin): Promise<{ status: number; json: any; text: string }> {
-      const r = await fetch(serving().url + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await r.text();
-      let json: any;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: r.status, json, text };
+    call(method: string, path: string, body?: unknown, token = admin): Promise<ApiAnswer> {
+      return callApi(serving().url, method, path, body, token);
     },
     /** Plays a worker (a worker token): the job runs and ends with `status`. */
     async endJob(worker: string, jobId: string, status: "success" | "failure"): Promise<void> {

@@ -66,3 +66,26 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   return { code, stdout, stderr };
 }
+
+/** A daemon's answer to one API request: its status, its text, and its JSON when it is JSON. */
+export interface ApiAnswer {
+  status: number;
+  text: string;
+  json: any;
+}
+
+/** One API request to the daemon at `base`, as the holder of `token` makes it (null: no token). */
+export async function callApi(base: string, method: string, path: string, body?: unknown, token?: string | null): Promise<ApiAnswer> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, text, json };
+}

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureRunnerBinary } from "../../../runner/testing/binary.ts";
 import { ensureDaemonBinary } from "../../testing/binary.ts";
-import { startServe, type Served } from "../../testing/serve-process.ts";
+import { callApi, startServe, type Served } from "../../testing/serve-process.ts";
 
 export interface Stack {
   url: string;
@@ -43,21 +43,7 @@ export async function startStack(): Promise<Stack> {
   chmodSync(scratch, 0o777);
   const admin = served.adminToken!;
   const url = served.url.replace(/\/$/, "");
-  async function call(method: string, path: string, body?: unknown, token = admin) {
-    const r = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: r.status, json, text };
-  }
+  const call = (method: string, path: string, body?: unknown, token = admin) => callApi(url, method, path, body, token);
   return {
     url,
     admin,

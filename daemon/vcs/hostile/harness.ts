@@ -15,7 +15,7 @@ import { ensureRunnerImage } from "../../../runner/testing/image.ts";
 import { dockerGateway } from "../../../scripts/testing/images.ts";
 import { freePort } from "../../db/free-port.ts";
 import { testDatabase } from "../../testing/postgres.ts";
-import { startServe, type Served } from "../../testing/serve-process.ts";
+import { callApi, startServe, type ApiAnswer, type Served } from "../../testing/serve-process.ts";
 import { startGithubStandIn, type GithubStandIn } from "../testing/github-standin.ts";
 import { githubHeaders, githubPullRequest } from "../testing/payloads.ts";
 import { databasePlaces, filePlaces, findLeaks, type Leak, type Place } from "./leaks.ts";
@@ -40,11 +40,7 @@ export const SECRET_VALUES = {
   vcs_token: VCS_TOKEN,
 } as const;
 
-export interface ApiAnswer {
-  status: number;
-  text: string;
-  json: any;
-}
+export type { ApiAnswer };
 
 export type JobRow = {
   id: string;
@@ -143,18 +139,7 @@ export async function startHarness(): Promise<Harness> {
     const url = daemon.url;
     const admin = daemon.adminToken!;
 
-    const api = async (method: string, path: string, body?: unknown, token: string | null = admin): Promise<ApiAnswer> => {
-      const headers: Record<string, string> = {};
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined) headers["content-type"] = "application/json";
-      const r = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await r.text();
-      let json: any = null;
-      try {
-        json = text ? JSON.parse(text) : null;
-      } catch {}
-      return { status: r.status, text, json };
-    };
+    const api = (method: string, path: string, body?: unknown, token: string | null = admin) => callApi(url, method, path, body, token);
     const must = async (what: string, answer: Promise<ApiAnswer>, status: number) => {
       const a = await answer;
       if (a.status !== status) throw new Error(`${what}: ${a.status} ${a.text}`);
