@@ -1,3 +1,4 @@
+import { roleAtLeast } from "../../runner/protocol/index.ts";
 import type { ProjectRole, TokenScope } from "../../schema/app/index.ts";
 import { sessionPrincipal, sessionSecretOf } from "../auth/sessions.ts";
 import { authenticate, type Principal } from "../auth/tokens.ts";
@@ -7,8 +8,6 @@ import { ApiError, forbidden, unauthorized } from "./errors.ts";
 
 // The VCS code reads projects through here (daemon/projects/store.ts holds the queries).
 export { findProject, type Project };
-
-const RANK: Record<ProjectRole, number> = { read: 1, write: 2, admin: 3 };
 
 /**
  * Paths under /api/v1 that authenticate some other way (e.g. a signed webhook) and so are let
@@ -74,7 +73,7 @@ export async function requireProjectRole(db: Db, principal: Principal, ref: stri
   if (!project || !role) {
     throw new ApiError(404, "not_found", `project ${JSON.stringify(ref)} not found`, field);
   }
-  if (RANK[role] < RANK[min]) throw forbidden(`this needs the ${min} role on project ${project.name}; you have ${role}`);
+  if (!roleAtLeast(role, min)) throw forbidden(`this needs the ${min} role on project ${project.name}; you have ${role}`);
   return project;
 }
 

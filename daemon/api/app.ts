@@ -26,6 +26,7 @@ import { revokeJobTokens } from "../auth/job-tokens.ts";
 import { jobLogEnded } from "./job-logs.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
 import { isEventEvalJob } from "../vcs/eval-job.ts";
 import { requestUrl } from "./request-url.ts";
 
@@ -138,6 +139,7 @@ export function buildApp(deps: AppDeps) {
     .use(jobRoutes(deps, metrics, jobs))
     .use(triggerRoutes(deps, workflows))
     .use(workflowRoutes(deps, workflows))
+    .use(approvalRoutes(deps))
     .use(internalRoutes(deps, jobs, workflows))
     .use(webhookRoutes(deps))
     .use(deliveryRoutes(deps))

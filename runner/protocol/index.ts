@@ -15,7 +15,7 @@
  *   env-file.ts     the env-file format (one writer, one reader)
  *   log-line.ts     log streams and how a log line is stored and shown
  *   api/            the public API's other bodies: the error shape, projects, tokens, secrets,
- *                   session, workflow runs, notifications, deliveries, health
+ *                   session, workflow runs, notifications, deliveries, health, approvals
  *   patterns.ts     name, id, image and value patterns
  *   schema-parts.ts literal unions, nullable, ISO times, ids
  *   problems.ts     schema problems as "field: what is allowed"
@@ -43,3 +43,4 @@ export * from "./api/secrets.ts";
 export * from "./api/session.ts";
 export * from "./api/notifications.ts";
 export * from "./api/webhooks.ts";
+export * from "./api/approvals.ts";

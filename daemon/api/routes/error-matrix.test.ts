@@ -232,6 +232,14 @@ const ROWS: Row[] = [
   { method: "POST", path: "/api/v1/workflows/:run/retry-failed", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/retry-failed` }] },
   { method: "POST", path: "/api/v1/workflows/:run/approve", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/approve` }, { path: "/api/v1/workflows/42/approve" }] },
   { method: "POST", path: "/api/v1/workflows/:run/decline", forbidden: [...PUBLIC, { who: "reader" }], missing: [{ path: `/api/v1/workflows/${GHOST}/decline` }] },
+  // runs awaiting approval across projects
+  {
+    method: "GET",
+    path: "/api/v1/approvals",
+    invalid: [{ query: "limit=0", field: "limit" }, { query: "limit=201", field: "limit" }, { query: "offset=x", field: "offset" }],
+    forbidden: [...PUBLIC, { who: "job" }],
+    missing: [{ path: "/api/v1/approvals?project=ghost", field: "project" }],
+  },
   // webhook deliveries
   {
     method: "GET",

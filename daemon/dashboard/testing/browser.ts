@@ -41,3 +41,59 @@ export function watch(page: Page, origin: string) {
   });
   return seen;
 }
+
+/** A text element whose colour is too close to what is behind it (WCAG contrast ratio, with where it is). */
+export interface LowContrast {
+  text: string;
+  where: string;
+  ratio: number;
+}
+
+/**
+ * Every visible text node's element in `main` and the top bar whose text colour against its
+ * effective background (the first opaque one up the tree) is under `min` (WCAG AA: 4.5 for body
+ * text). Disabled controls are exempt, as WCAG exempts them.
+ */
+export async function lowContrast(page: Page, min = 4.5): Promise<LowContrast[]> {
+  return page.evaluate((least) => {
+    // This runs in the page: its DOM types are not this file's, so it is typed loosely.
+    const doc = (globalThis as any).document;
+    const style = (e: any) => (globalThis as any).getComputedStyle(e);
+    const rgba = (c: string) => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      const [r, g, b, a] = (m?.[1] ?? "0,0,0,0").split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r: r!, g: g!, b: b!, a: a ?? 1 };
+    };
+    const lum = ({ r, g, b }: { r: number; g: number; b: number }) => {
+      const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const behind = (e: any) => {
+      for (let n = e; n; n = n.parentElement) {
+        const c = rgba(style(n).backgroundColor);
+        if (c.a > 0.5) return c;
+      }
+      return rgba(style(doc.documentElement).backgroundColor).a > 0.5 ? rgba(style(doc.documentElement).backgroundColor) : { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const out: { text: string; where: string; ratio: number }[] = [];
+    const seen = new Set<any>();
+    const walker = doc.createTreeWalker(doc.body, 4 /* NodeFilter.SHOW_TEXT */);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const e = t.parentElement;
+      if (!e || seen.has(e) || !t.textContent.trim() || !e.closest("main, .top") || e.closest("svg, .log, :disabled")) continue;
+      seen.add(e);
+      const s = style(e);
+      const box = e.getBoundingClientRect();
+      if (s.visibility === "hidden" || s.display === "none" || box.width === 0 || box.height === 0) continue;
+      const fg = rgba(s.color);
+      const bg = behind(e);
+      // A translucent text colour (opacity-based dimming) is blended over its background first.
+      const op = Number(s.opacity) * fg.a;
+      const mixed = { r: fg.r * op + bg.r * (1 - op), g: fg.g * op + bg.g * (1 - op), b: fg.b * op + bg.b * (1 - op) };
+      const [hi, lo] = [lum(mixed), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi! + 0.05) / (lo! + 0.05);
+      if (ratio < least) out.push({ text: t.textContent.trim().slice(0, 40), where: `${e.tagName.toLowerCase()}.${[...e.classList].join(".")}`, ratio: Math.round(ratio * 100) / 100 });
+    }
+    return out;
+  }, min);
+}

@@ -5,6 +5,8 @@
  */
 import type {
   ApiErrorBody as ErrorBody,
+  AwaitingApprovalList,
+  AwaitingApprovalView as AwaitingApproval,
   Job,
   JobList,
   JobStatus,
@@ -27,7 +29,7 @@ import type {
 export type WorkflowNode = WorkflowRun["nodes"][number];
 export type ForkPr = NonNullable<WorkflowRun["fork_pr"]>;
 export type NewNotificationRule = NotificationRuleCreate;
-export type { Delivery, Job, JobList, JobStatus, Member, NotificationRule, Project, ProjectRole, ProjectUpdate, SecretKey, SessionInfo, WorkflowRun };
+export type { AwaitingApproval, Delivery, Job, JobList, JobStatus, Member, NotificationRule, Project, ProjectRole, ProjectUpdate, SecretKey, SessionInfo, WorkflowRun };
 
 /** Every status, in the order the filter lists them; `satisfies` fails the build when the API gains one. */
 export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const satisfies readonly JobStatus[];
@@ -123,6 +125,10 @@ export const api = {
     /** A fork pull request's run awaiting approval: starts it (and every run of the same PR, head and base SHA), or ends them `failure`. */
     approve: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/approve`),
     decline: (id: string) => call<WorkflowRun>("POST", `/api/v1/workflows/${seg(id)}/decline`),
+  },
+  /** Runs awaiting approval across the caller's projects, each saying whether the caller may decide it (approve/decline above). */
+  approvals: {
+    list: () => call<AwaitingApprovalList>("GET", "/api/v1/approvals"),
   },
   projects: {
     list: () => call<ProjectList>("GET", "/api/v1/projects"),

@@ -18,7 +18,7 @@ export function ErrorNote({ error }: { error: unknown }) {
           : error.status === 404
             ? "It does not exist, or you are not a member of its project."
             : error.status === 409
-              ? "The job's state changed meanwhile."
+              ? "Its state changed meanwhile (someone else may have acted on it); the page shows it as it is now."
               : undefined;
     return (
       <div class="error" role="alert" data-status={error.status}>

@@ -1,8 +1,9 @@
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { api, ApiFailure, setCsrf, whenSignedOut, type SessionInfo } from "./api.ts";
 import { ErrorNote } from "./components.tsx";
+import { ApprovalsPage } from "./pages/approvals.tsx";
 import { JobPage } from "./pages/job.tsx";
 import { JobsPage } from "./pages/jobs.tsx";
 import { ProjectPage } from "./pages/project.tsx";
@@ -21,6 +22,7 @@ function NotFound() {
 const SECTIONS = [
   ["/", "Jobs", /^\/($|jobs)/],
   ["/workflows", "Workflows", /^\/workflows/],
+  ["/approvals", "Approvals", /^\/approvals/],
   ["/projects", "Projects", /^\/projects/],
 ] as const;
 
@@ -42,12 +44,16 @@ function App() {
   const [ended, setEnded] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
+  // A 401 ends a session only if there was one: a first visit's session check answers 401 too.
+  const signedIn = useRef(false);
   const adopt = (next: SessionInfo | null) => {
+    signedIn.current = next !== null;
     setCsrf(next?.csrf_token ?? null);
     setInfo(next);
   };
   useEffect(() => {
     whenSignedOut(() => {
+      if (!signedIn.current) return;
       setEnded("Your session has ended or expired; sign in again.");
       adopt(null);
     });
@@ -83,6 +89,7 @@ function App() {
             <Route path="/jobs/:id" component={JobPage} />
             <Route path="/workflows" component={WorkflowsPage} />
             <Route path="/workflows/:id" component={WorkflowPage} />
+            <Route path="/approvals" component={ApprovalsPage} />
             <Route path="/projects" component={ProjectsPage} />
             <Route path="/projects/:name" component={ProjectPage} />
             <Route default component={NotFound} />

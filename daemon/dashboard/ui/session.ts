@@ -1,8 +1,7 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import { roleAtLeast } from "../../../runner/protocol/api/projects.ts";
 import type { ProjectRole, SessionInfo } from "./api.ts";
-
-const RANK: Record<ProjectRole, number> = { read: 1, write: 2, admin: 3 };
 
 export interface SessionState {
   info: SessionInfo;
@@ -21,7 +20,7 @@ export function useSession(): SessionState {
 export function can(info: SessionInfo, project: string, min: ProjectRole): boolean {
   if (info.is_admin) return true;
   const p = info.projects.find((x) => x.id === project || x.name === project);
-  return p !== undefined && RANK[p.role] >= RANK[min];
+  return p !== undefined && roleAtLeast(p.role, min);
 }
 
 export function projectName(info: SessionInfo, id: string): string {

@@ -12,6 +12,8 @@ export const VCS_PROVIDERS = ["github", "gitlab"] as const;
 export type VcsProvider = (typeof VCS_PROVIDERS)[number];
 export const PROJECT_ROLES = ["read", "write", "admin"] as const;
 export type ProjectRole = (typeof PROJECT_ROLES)[number];
+/** Whether `role` grants at least what `min` does (the roles are in rising order). */
+export const roleAtLeast = (role: ProjectRole, min: ProjectRole): boolean => PROJECT_ROLES.indexOf(role) >= PROJECT_ROLES.indexOf(min);
 
 const oneLine = (max: number, description: string) => Type.String({ maxLength: max, pattern: ONE_LINE_PATTERN, description });
 

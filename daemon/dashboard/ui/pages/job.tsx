@@ -44,8 +44,9 @@ function useJobLog(jobId: string, ended: boolean | undefined) {
         lines.current.push(...got);
         setVersion((v) => v + 1);
         if (endedAtStart.current) return setState("done");
-        setState("live");
         source = new EventSource(api.jobs.followUrl(jobId, lines.current.length));
+        // "live" once the stream is open (and again after a reconnect), not when it is only asked for.
+        source.onopen = () => setState((s) => (s === "done" ? s : "live"));
         source.addEventListener("line", (e) => {
           const data = JSON.parse((e as MessageEvent<string>).data) as { seq: number; stream: LogStreamName; line: string };
           // The stream resumes after the text read; a reconnect resends from Last-Event-ID.
