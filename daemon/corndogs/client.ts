@@ -143,6 +143,7 @@ export class CorndogsClient {
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.keepalive_permit_without_calls": 1,
+      "grpc.enable_channelz": 0,
     });
     this.token = options.token;
     this.deadlineMs = options.deadlineMs ?? 30_000;

@@ -55,4 +55,4 @@ test("8 concurrent consumers drain 10,000 tasks, every task delivered exactly on
   } finally {
     await q.close();
   }
-});
+}, 60_000);

@@ -136,7 +136,10 @@ export class TaskStore {
       WITH next AS (
         SELECT uuid, update_time FROM corndogs_tasks
         WHERE queue = ${c.queue} AND current_state = ${c.currentState}
-        ORDER BY priority DESC, update_time ASC
+        -- NULLS LAST as in corndogs_tasks_claim_idx (the columns are NOT NULL, but the planner only
+        -- walks the index for this exact order: plain DESC, NULLS FIRST, seq-scanned and sorted
+        -- the whole queue on every claim).
+        ORDER BY priority DESC NULLS LAST, update_time ASC
         LIMIT ${n}
         FOR UPDATE SKIP LOCKED
       )
