@@ -146,9 +146,12 @@ describe("dashboard in Chromium", () => {
     await page.locator(`tr[data-job="${job.id}"] .status[data-status="success"]`).waitFor({ timeout: 30_000 });
     expect(await page.locator("tbody tr").first().getAttribute("data-job")).toBe(job.id);
     await page.selectOption("select[name=status]", "success");
+    await page.selectOption("select[name=project]", "web");
+    await page.waitForURL(/project=web/);
     await page.fill("input[name=name]", "filter-me");
     await page.click("text=Filter");
     await page.waitForURL(/status=success/);
+    expect(new URL(page.url()).searchParams.get("project")).toBe("web");
     await page.waitForFunction(() => [...document.querySelectorAll("tbody .job-name")].every((a: { textContent: string }) => a.textContent === "filter-me"));
     expect(await page.locator("tbody tr").count()).toBe(1);
     await shot(page, "jobs");
@@ -487,7 +490,8 @@ describe("dashboard in Chromium", () => {
         package: { needs: ["unit", "flaky"], command: "echo packaged" },
       },
     };
-    const r = await stack.call("POST", "/api/v1/workflows", { project: "web", workflow });
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const r = await stack.call("POST", "/api/v1/workflows", { project: "web", workflow, sha });
     expect(r.status).toBe(201);
     await page.goto(`${stack.url}/workflows/${r.json.id}`);
     await page.waitForSelector("[data-testid=graph] svg");
@@ -508,6 +512,9 @@ describe("dashboard in Chromium", () => {
     // A node links to its job; the job of steps lists them.
     await page.click('.graph a:has([data-node="unit"])');
     await page.waitForSelector("[data-testid=steps]");
+    // The job names its commit and its run.
+    expect(await page.textContent("[data-testid=commit]")).toBe(sha.slice(0, 12));
+    expect(await page.getAttribute("[data-testid=job-run]", "href")).toBe(`/workflows/${r.json.id}`);
     expect(await page.locator("[data-testid=steps] tbody tr td:first-child button").allTextContents()).toEqual(["compile", "lint", "test-suite", "docs"]);
     // Each step's result, as the runner reported it through the worker: status, exit code, duration.
     const cells = async (name: string) => (await page.locator(`[data-testid=steps] tr[data-step="${name}"] td`).allTextContents()).slice(0, 4);

@@ -242,6 +242,18 @@ function JobView({ id }: { id: string }) {
             "—"
           )}
         </Field>
+        <Field label="Commit">{job.env.REACTORCIDE_SHA ? <code data-testid="commit" title={job.env.REACTORCIDE_SHA}>{job.env.REACTORCIDE_SHA.slice(0, 12)}</code> : "—"}</Field>
+        {job.workflow_run_id && (
+          <Field label="Workflow run">
+            <a href={`/workflows/${job.workflow_run_id}`} data-testid="job-run">{job.workflow_run_id.slice(0, 8)}</a>
+            {job.parent_job_id && (
+              <>
+                {" "}
+                · after <a href={`/jobs/${job.parent_job_id}`}>{job.parent_job_id.slice(0, 8)}</a>
+              </>
+            )}
+          </Field>
+        )}
         <Field label="Job code">
           {job.ci_source ? (
             <code>
