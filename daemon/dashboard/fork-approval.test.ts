@@ -182,6 +182,7 @@ describe("fork pull request approval in the dashboard", () => {
     await entry(asReader.page, first).waitFor();
     expect(await asReader.page.locator("li[data-testid=awaiting]").count()).toBe(1);
     expect(await asReader.page.locator("main button").count()).toBe(0);
+    expect(await asReader.page.locator("[data-testid=waiting-count]").count()).toBe(0);
     expect(await entry(asReader.page, first).textContent()).toContain("you have the read role here; write access is needed to approve");
     await shot(asReader.page, "approvals-reader");
     const asOutsider = await signedIn(outsider);
@@ -193,6 +194,8 @@ describe("fork pull request approval in the dashboard", () => {
       const other = await signedIn(writer, { viewport, colorScheme });
       await other.page.goto(`${url}/approvals`);
       await entry(other.page, second).waitFor();
+      // The top bar counts the runs waiting for this user's decision.
+      expect(await other.page.textContent("nav [data-testid=waiting-count]")).toBe("2");
       expect({ name, fits: await other.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth) }).toEqual({ name, fits: true });
       expect({ name, low: await lowContrast(other.page) }).toEqual({ name, low: [] });
       await shot(other.page, name, { fullPage: true });
@@ -206,6 +209,7 @@ describe("fork pull request approval in the dashboard", () => {
     expect(await approved.getAttribute("data-decision")).toBe("approve");
     expect(await approved.locator("a").getAttribute("href")).toBe(`/workflows/${first}`);
     expect(await entry(page, first).count()).toBe(0);
+    await page.locator('nav [data-testid=waiting-count]:text-is("1")').waitFor({ timeout: 5_000 });
     expect((await api.call("GET", `/api/v1/workflows/${first}`)).json).toMatchObject({ status: "running", fork_pr: { approval: { decision: "approved", by: "walt" } } });
     // The reader's list follows without a reload.
     await entry(asReader.page, first).waitFor({ state: "detached", timeout: 10_000 });
@@ -215,6 +219,7 @@ describe("fork pull request approval in the dashboard", () => {
     await entry(page, second).locator("button:has-text('Decline')").click();
     await page.locator(`[data-testid=decided] li[data-run="${second}"] .status[data-status="failure"]`).waitFor({ timeout: 15_000 });
     await page.locator("[data-testid=nothing-waiting]").waitFor();
+    await page.locator("nav [data-testid=waiting-count]").waitFor({ state: "detached", timeout: 5_000 });
     expect((await api.call("GET", `/api/v1/workflows/${second}`)).json).toMatchObject({ status: "failure", reason: "declined by walt" });
     await shot(page, "approvals-decided");
     expect(seen).toEqual({ dialogs: [], errors: [], foreign: [], csp: [] });

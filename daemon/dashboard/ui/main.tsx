@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { api, ApiFailure, setCsrf, whenSignedOut, type SessionInfo } from "./api.ts";
 import { ErrorNote } from "./components.tsx";
-import { ApprovalsPage } from "./pages/approvals.tsx";
+import { ApprovalsPage, WaitingCount } from "./pages/approvals.tsx";
 import { JobPage } from "./pages/job.tsx";
 import { JobsPage } from "./pages/jobs.tsx";
 import { ProjectPage } from "./pages/project.tsx";
@@ -33,6 +33,7 @@ function Nav() {
       {SECTIONS.map(([href, label, match]) => (
         <a href={href} aria-current={match.test(path) ? "page" : undefined}>
           {label}
+          {href === "/approvals" && <WaitingCount />}
         </a>
       ))}
     </nav>

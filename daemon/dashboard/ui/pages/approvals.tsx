@@ -1,10 +1,31 @@
-import { useState } from "preact/hooks";
-import { api, type AwaitingApproval, type WorkflowRun } from "../api.ts";
+import { useEffect, useState } from "preact/hooks";
+import { api, RUN_ENDED, type AwaitingApproval, type WorkflowRun } from "../api.ts";
 import { elapsed, ErrorNote, StatusBadge, when } from "../components.tsx";
 import { usePolled } from "../hooks.ts";
 
 /** Read again this often: a run another approver decided leaves the list, a new fork pull request joins it. */
 const REFRESH_MS = 3000;
+
+/** Told when this page decided a run, so the count in the top bar follows at once. */
+export const approvalsChanged = new EventTarget();
+
+/** The top bar's count of runs waiting for the user's decision (those they may approve); read every 15 s and after a decision here. */
+export function WaitingCount() {
+  const { value, refresh } = usePolled(() => api.approvals.list(), 15_000, []);
+  useEffect(() => {
+    const again = () => refresh();
+    approvalsChanged.addEventListener("change", again);
+    return () => approvalsChanged.removeEventListener("change", again);
+  }, []);
+  const mine = value?.approvals.filter((a) => a.may_approve).length ?? 0;
+  if (!mine) return null;
+  return (
+    <span class="count-badge" data-testid="waiting-count" title={`${mine} run${mine === 1 ? "" : "s"} waiting for your approval`}>
+      {mine}
+      {value?.next_offset != null ? "+" : ""}
+    </span>
+  );
+}
 
 /** What became of a run decided from this page: its status as the API answered (the list no longer has it). */
 interface Decided {
@@ -25,7 +46,11 @@ function Entry({ a, busy, onDecide }: { a: AwaitingApproval; busy: boolean; onDe
           <span class="sep">/</span>
           <a href={`/workflows/${a.run_id}`} class="job-name" data-testid="run-link">{a.run_name}</a>
           {fork && <span class="tag" data-testid="pr">pull request #{fork.pr_number}</span>}
-          {a.ref && <code class="ref" title="the branch it targets">{a.ref}</code>}
+          {a.ref && (
+            <span class="hint">
+              {fork ? "into" : "on"} <code class="ref">{a.ref}</code>
+            </span>
+          )}
         </div>
         <div class="detail">
           {fork ? (
@@ -57,6 +82,18 @@ function Entry({ a, busy, onDecide }: { a: AwaitingApproval; busy: boolean; onDe
   );
 }
 
+/** A run decided here, its status followed until it ends (an approved run goes on to succeed or fail). */
+function DecidedRun({ entry, what, run: answered }: Decided) {
+  const { value } = usePolled(() => api.workflows.get(answered.id), REFRESH_MS, [answered.id], (r) => RUN_ENDED.includes(r.status));
+  const run = value ?? answered;
+  return (
+    <li data-run={run.id} data-decision={what}>
+      <StatusBadge status={run.status} /> {what === "approve" ? "Approved" : "Declined"} <a href={`/workflows/${run.id}`}>{entry.run_name}</a> in {entry.project_name}
+      {entry.fork_pr && <> (pull request #{entry.fork_pr.pr_number})</>}
+    </li>
+  );
+}
+
 export function ApprovalsPage() {
   const { value: list, error, refresh } = usePolled(() => api.approvals.list(), REFRESH_MS, []);
   const [busy, setBusy] = useState<string | null>(null);
@@ -73,6 +110,7 @@ export function ApprovalsPage() {
       setActionError(e);
     } finally {
       setBusy(null);
+      approvalsChanged.dispatchEvent(new Event("change"));
       // Approving one run starts every run of the same pull request and commits: the list says which are left.
       refresh();
     }
@@ -84,17 +122,6 @@ export function ApprovalsPage() {
       <p class="hint">Runs of fork pull requests wait here, in the projects you are a member of, until someone with write access approves or declines them. Approved, a run's jobs run the fork's code untrusted, with only the project's fork_pr_secrets.</p>
       <ErrorNote error={actionError} />
       <ErrorNote error={error} />
-      {decided.length > 0 && (
-        <ul class="decided" data-testid="decided">
-          {decided.map(({ entry, what, run }) => (
-            <li key={run.id} data-run={run.id} data-decision={what}>
-              <StatusBadge status={run.status} /> {what === "approve" ? "Approved" : "Declined"}{" "}
-              <a href={`/workflows/${run.id}`}>{entry.run_name}</a> in {entry.project_name}
-              {entry.fork_pr && <> (pull request #{entry.fork_pr.pr_number})</>}
-            </li>
-          ))}
-        </ul>
-      )}
       {list && waiting.length === 0 && (
         <p class="empty" data-testid="nothing-waiting">
           Nothing is waiting for approval.
@@ -108,6 +135,16 @@ export function ApprovalsPage() {
         </ul>
       )}
       {list?.next_offset != null && <p class="hint">Showing the {list.approvals.length} longest waiting.</p>}
+      {decided.length > 0 && (
+        <>
+          <h2>Decided on this page</h2>
+          <ul class="decided" data-testid="decided">
+            {decided.map((d) => (
+              <DecidedRun key={d.run.id} {...d} />
+            ))}
+          </ul>
+        </>
+      )}
     </section>
   );
 }
