@@ -213,6 +213,60 @@ describe.each([
   });
 });
 
+describe("claims and archives grouped into one statement", () => {
+  test("a burst of claims, completes and cancels: each caller gets its own answer, no task claimed and archived at once", async () => {
+    const sql = postgres(q.databaseUrl, { max: 4, onnotice: () => {} });
+    // Counts the grouped statements, to know the burst really went as one.
+    let grouped = 0;
+    const counting = postgres(q.databaseUrl, { max: 4, onnotice: () => {}, debug: (_c, query) => void (query.includes("SKIP LOCKED") && grouped++) });
+    try {
+      const store = new TaskStore(counting);
+      const queue = freshQueue();
+      const other = freshQueue();
+      const submit = (name: string, priority: number) =>
+        store.submit({ queue: name, currentState: "submitted", autoTargetState: "submitted-working", timeout: 0n, payload: Buffer.from(String(priority)), priority: BigInt(priority) });
+      const a = await submit(queue, 9);
+      const b = await submit(queue, 8);
+      const c = await submit(queue, 2);
+      const d = await submit(queue, 1);
+      const e = await submit(other, 0);
+      const claim = (name: string) => store.claim({ queue: name, currentState: "submitted", overrideTimeout: 0n, overrideCurrentState: "", overrideAutoTargetState: "" });
+      const claimedA = (await claim(queue))!;
+      expect(claimedA.uuid).toBe(a.uuid);
+      await Bun.sleep(10); // that statement's slot is free again
+      grouped = 0;
+      // The first two calls go at once (two statements in flight); the rest wait and go together.
+      const [, , completeA, cancelA, cancelB, first, second, third, fromOther] = await Promise.all([
+        claim(freshQueue()),
+        claim(freshQueue()),
+        store.archive(a.uuid, "submitted-working", "completed"),
+        store.archive(a.uuid, "", "canceled"),
+        // B is waiting, best of the queue: the cancel takes it, not a claim of the same burst.
+        store.archive(b.uuid, "", "canceled"),
+        claim(queue),
+        claim(queue),
+        claim(queue),
+        claim(other),
+      ]);
+      // Two single calls, then the burst: one statement for the archives and the first kind of claim, one for the other queue.
+      expect(grouped).toBe(4);
+      // A, named twice, is archived once: by one of the two, and the other finds it gone.
+      expect([completeA?.current_state, cancelA?.current_state].filter(Boolean)).toHaveLength(1);
+      expect((await store.get(a.uuid))!.current_state).toBe(completeA ? "completed" : "canceled");
+      expect(cancelB).toMatchObject({ uuid: b.uuid, current_state: "canceled", auto_target_state: "canceled" });
+      // The claims get C then D in priority order; the third finds nothing.
+      expect([first?.uuid, second?.uuid, third?.uuid]).toEqual([c.uuid, d.uuid, undefined]);
+      expect(first).toMatchObject({ current_state: "submitted-working", auto_target_state: "submitted" });
+      expect(fromOther?.uuid).toBe(e.uuid);
+      const [live] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM corndogs_tasks WHERE uuid = ANY(${[a.uuid, b.uuid]}::uuid[])`;
+      expect(live!.n).toBe("0");
+    } finally {
+      await counting.end();
+      await sql.end();
+    }
+  });
+});
+
 describe("CleanUpTimedOut", () => {
   test("a consumer that dies after claiming: the task comes back after its timeout", async () => {
     const queue = freshQueue();

@@ -58,6 +58,16 @@ export interface Counts {
 
 const i64 = (n: bigint) => n.toString();
 
+interface Archive {
+  uuid: string;
+  expectState: string;
+  finalState: "completed" | "canceled";
+}
+/** A claim or an archive waiting for the next grouped statement. */
+type Write = { claim: Claim; key: string } | { archive: Archive };
+/** The claim half of a statement that has only archives: LIMIT 0 claims nothing. */
+const NO_CLAIM: Claim = { queue: "", currentState: "", overrideTimeout: 0n, overrideCurrentState: "", overrideAutoTargetState: "" };
+
 interface PendingSubmit {
   task: NewTask;
   uuid: string;
@@ -108,50 +118,97 @@ export class TaskStore {
   }
 
   /**
-   * Claims the next task. Claims that arrive together for the same queue, state and overrides
-   * are one statement taking up to that many rows (group commit): fewer statements and commits
-   * when many consumers poll at once, and every claim is still atomic (FOR UPDATE SKIP LOCKED and
-   * the swap in one UPDATE). Within a batch the best tasks go to the earliest callers.
+   * Claims the next task. Claims and archives (CompleteTask, CancelTask) that arrive while a
+   * statement is in flight wait and then go together as one statement (group commit: one round
+   * trip and one commit for the burst, each caller answered after it). A claim stays atomic (FOR
+   * UPDATE SKIP LOCKED and the swap in one UPDATE); within a burst the best tasks go to the
+   * earliest callers of the same queue, state and overrides.
    */
   claim(c: Claim): Promise<WireTask | undefined> {
     const key = [c.queue, c.currentState, i64(c.overrideTimeout), c.overrideCurrentState, c.overrideAutoTargetState].join("\0");
-    let group = this.claims.get(key);
-    if (!group) {
-      group = new GroupCommit<null, WireTask | undefined>(async (batch) => {
-        const rows = await this.claimRows(c, batch.length);
-        rows.sort((a, b) => Number(BigInt(b.priority) - BigInt(a.priority)) || Number(BigInt(a.was) - BigInt(b.was)));
-        return batch.map((_, i) => (rows[i] ? toWire(rows[i]) : undefined));
-      });
-      this.claims.set(key, group);
-      // Unused groups go (a consumer may vary its overrides): one map entry per live kind of claim.
-      if (this.claims.size > 1000) this.claims.delete(this.claims.keys().next().value!);
-    }
-    return group.add(null);
+    return this.writes.add({ claim: c, key }) as Promise<WireTask | undefined>;
   }
 
-  private readonly claims = new Map<string, GroupCommit<null, WireTask | undefined>>();
+  /**
+   * Moves a live task to the archive with both states set to `finalState`, grouped with the
+   * claims and archives that arrive together (see claim); answered after the commit.
+   */
+  async archive(uuid: string, expectState: string, finalState: "completed" | "canceled"): Promise<WireTask | undefined> {
+    const row = await this.writes.add({ archive: { uuid, expectState, finalState } });
+    if (row) return row;
+    await this.refuseStale(uuid, expectState, finalState === "completed" ? "complete" : "cancel");
+    return undefined;
+  }
 
-  private claimRows(c: Claim, n: number): Promise<(Row & { was: string | bigint })[]> {
-    return this.sql<(Row & { was: string | bigint })[]>`
-      WITH next AS (
+  private readonly writes = new GroupCommit<Write, WireTask | undefined>(async (batch) => {
+    const results: (WireTask | undefined)[] = batch.map(() => undefined);
+    const archives: number[] = [];
+    const claims = new Map<string, number[]>();
+    batch.forEach((w, i) => {
+      if ("archive" in w) archives.push(i);
+      else claims.set(w.key, [...(claims.get(w.key) ?? []), i]);
+    });
+    // The archives and the first kind of claim share a statement; another kind (a different
+    // queue, state or overrides) goes in a statement of its own beside it.
+    const [first, ...others] = claims.values();
+    await Promise.all([
+      this.claimAndArchive(batch, first ?? [], archives, results),
+      ...others.map((kind) => this.claimAndArchive(batch, kind, [], results)),
+    ]);
+    return results;
+  });
+
+  /** One statement: archives `archiveAt` and claims up to `claimAt.length` tasks for those callers. */
+  private async claimAndArchive(batch: Write[], claimAt: number[], archiveAt: number[], results: (WireTask | undefined)[]) {
+    const archives = archiveAt.map((i) => (batch[i] as { archive: Archive }).archive);
+    const c: Claim = claimAt.length > 0 ? (batch[claimAt[0]!] as { claim: Claim }).claim : NO_CLAIM;
+    const now = i64(nowNs());
+    const rows = await this.sql<(Row & { op: string | null; was: string | bigint | null })[]>`
+      WITH wanted AS (
+        SELECT u, es, fs, op FROM unnest(${archives.map((a) => a.uuid)}::uuid[], ${archives.map((a) => a.expectState)}::text[],
+                                         ${archives.map((a) => a.finalState)}::text[]) WITH ORDINALITY AS w(u, es, fs, op)
+      ), gone AS (
+        DELETE FROM corndogs_tasks t USING wanted
+        WHERE t.uuid = wanted.u AND (wanted.es = '' OR t.current_state = wanted.es)
+        RETURNING t.*, wanted.fs, wanted.op
+      ), archived AS (
+        INSERT INTO corndogs_archived_tasks
+          (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
+        SELECT uuid, queue, fs, fs, submit_time, ${now}, timeout, payload, priority FROM gone
+        RETURNING *
+      ), next AS (
+        -- A task this statement archives is not claimed by it (a statement must not change a row twice).
         SELECT uuid, update_time FROM corndogs_tasks
-        WHERE queue = ${c.queue} AND current_state = ${c.currentState}
+        WHERE queue = ${c.queue} AND current_state = ${c.currentState} AND uuid <> ALL(SELECT u FROM wanted)
         -- NULLS LAST as in corndogs_tasks_claim_idx (the columns are NOT NULL, but the planner only
         -- walks the index for this exact order: plain DESC, NULLS FIRST, seq-scanned and sorted
         -- the whole queue on every claim).
         ORDER BY priority DESC NULLS LAST, update_time ASC
-        LIMIT ${n}
+        LIMIT ${claimAt.length}
         FOR UPDATE SKIP LOCKED
+      ), claimed AS (
+        UPDATE corndogs_tasks t SET
+          current_state = CASE WHEN ${c.overrideCurrentState}::text = '' THEN t.auto_target_state ELSE ${c.overrideCurrentState}::text END,
+          auto_target_state = CASE WHEN ${c.overrideAutoTargetState}::text = '' THEN t.current_state ELSE ${c.overrideAutoTargetState}::text END,
+          timeout = CASE WHEN ${i64(c.overrideTimeout)}::bigint = 0 THEN t.timeout
+                         WHEN ${i64(c.overrideTimeout)}::bigint < 0 THEN 0
+                         ELSE ${i64(c.overrideTimeout)}::bigint END,
+          update_time = ${now}
+        FROM next WHERE t.uuid = next.uuid
+        RETURNING t.*, NULL::bigint AS op, next.update_time AS was
       )
-      UPDATE corndogs_tasks t SET
-        current_state = CASE WHEN ${c.overrideCurrentState}::text = '' THEN t.auto_target_state ELSE ${c.overrideCurrentState}::text END,
-        auto_target_state = CASE WHEN ${c.overrideAutoTargetState}::text = '' THEN t.current_state ELSE ${c.overrideAutoTargetState}::text END,
-        timeout = CASE WHEN ${i64(c.overrideTimeout)}::bigint = 0 THEN t.timeout
-                       WHEN ${i64(c.overrideTimeout)}::bigint < 0 THEN 0
-                       ELSE ${i64(c.overrideTimeout)}::bigint END,
-        update_time = ${i64(nowNs())}
-      FROM next WHERE t.uuid = next.uuid
-      RETURNING t.*, next.update_time AS was`;
+      SELECT a.*, g.op, NULL::bigint AS was FROM archived a JOIN gone g ON g.uuid = a.uuid
+      UNION ALL
+      SELECT * FROM claimed`;
+    // A task named twice among the archives is deleted once, by one request that matches its
+    // state (op says which); the other finds it gone.
+    const claimed: (Row & { was: string | bigint | null })[] = [];
+    for (const row of rows) {
+      if (row.op === null) claimed.push(row);
+      else results[archiveAt[Number(row.op) - 1]!] = toWire(row);
+    }
+    claimed.sort((a, b) => Number(BigInt(b.priority) - BigInt(a.priority)) || Number(BigInt(a.was!) - BigInt(b.was!)));
+    claimAt.forEach((at, i) => (results[at] = claimed[i] && toWire(claimed[i])));
   }
 
   async get(uuid: string): Promise<WireTask | undefined> {
@@ -178,48 +235,6 @@ export class TaskStore {
     }
     await this.refuseStale(u.uuid, u.expectState, "update");
     return undefined;
-  }
-
-  /**
-   * Moves a live task to the archive with both states set to `finalState`. Calls that arrive
-   * together go as one statement (group commit), each answered after the commit.
-   */
-  async archive(uuid: string, expectState: string, finalState: "completed" | "canceled"): Promise<WireTask | undefined> {
-    const row = await this.archives[finalState].add({ uuid, expectState });
-    if (row) return row;
-    await this.refuseStale(uuid, expectState, finalState === "completed" ? "complete" : "cancel");
-    return undefined;
-  }
-
-  private readonly archives = {
-    completed: this.archiveGroup("completed"),
-    canceled: this.archiveGroup("canceled"),
-  };
-
-  private archiveGroup(finalState: "completed" | "canceled") {
-    return new GroupCommit<{ uuid: string; expectState: string }, WireTask | undefined>(async (batch) => {
-      const rows = await this.sql<Row[]>`
-        WITH wanted AS (
-          SELECT u, es FROM unnest(${batch.map((b) => b.uuid)}::uuid[], ${batch.map((b) => b.expectState)}::text[]) AS w(u, es)
-        ), gone AS (
-          DELETE FROM corndogs_tasks t USING wanted
-          WHERE t.uuid = wanted.u AND (wanted.es = '' OR t.current_state = wanted.es)
-          RETURNING t.*
-        )
-        INSERT INTO corndogs_archived_tasks
-          (uuid, queue, current_state, auto_target_state, submit_time, update_time, timeout, payload, priority)
-        SELECT uuid, queue, ${finalState}, ${finalState}, submit_time, ${i64(nowNs())}, timeout, payload, priority
-        FROM gone
-        RETURNING *`;
-      // A task named twice in one batch is deleted once (by whichever request matches its state):
-      // the first caller gets it, the other finds it gone.
-      const byUuid = new Map(rows.map((row) => [row.uuid, row]));
-      return batch.map((b) => {
-        const row = byUuid.get(b.uuid);
-        byUuid.delete(b.uuid);
-        return row && toWire(row);
-      });
-    });
   }
 
   /** Nothing matched: FAILED_PRECONDITION if the task lives in another state, else it is unknown (OK, unset). */
