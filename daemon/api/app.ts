@@ -11,7 +11,7 @@ import { WEBHOOK_BODY_LIMIT } from "../vcs/receive.ts";
 import { evalRunsPlan } from "../vcs/eval-runs.ts";
 import { ApiError, badRequest, errorResponse, fromJobServiceError, notFound, tooLarge } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { internalRoutes, isLogBatchPath, LOG_BATCH_BODY_LIMIT } from "./routes/internal.ts";
+import { internalRoutes, isLogBatchPath, isLogChunkPath, LOG_BATCH_BODY_LIMIT } from "./routes/internal.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { projectRoutes } from "./routes/projects.ts";
@@ -47,7 +47,7 @@ const isWebhook = (request: Request) => requestUrl(request).pathname.startsWith(
  */
 export function buildApp(deps: AppDeps) {
   const limit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const limitFor = (pathname: string) => (isLogBatchPath(pathname) ? Math.max(limit, LOG_BATCH_BODY_LIMIT) : limit);
+  const limitFor = (pathname: string) => (isLogBatchPath(pathname) || isLogChunkPath(pathname) ? Math.max(limit, LOG_BATCH_BODY_LIMIT) : limit);
   const metrics = createMetrics(deps.db);
   const workflows = new WorkflowEngine({ db: deps.db, queue: deps.queue, limits: deps.workflowLimits, onNodeWait: (s) => metrics.workflowNodeWait.observe(s), eventRuns: evalRunsPlan });
   const jobs = new JobService({
@@ -99,7 +99,13 @@ export function buildApp(deps: AppDeps) {
     })
     // Bodies are read here, as JSON only, so an oversized chunked body is refused and bad JSON gets our error shape.
     // A webhook's body stays bytes: its signature is over exactly those, and it is read only after the check.
-    .onParse(({ request, contentType }) => (isWebhook(request) ? readLimitedBytes(request, WEBHOOK_BODY_LIMIT) : readJsonBody(request, contentType, limitFor(requestUrl(request).pathname))))
+    // So does a worker's packed log chunk (runner/protocol/log-chunk.ts), which its route checks.
+    .onParse(({ request, contentType }) => {
+      if (isWebhook(request)) return readLimitedBytes(request, WEBHOOK_BODY_LIMIT);
+      const { pathname } = requestUrl(request);
+      if (isLogChunkPath(pathname)) return readLimitedBytes(request, LOG_BATCH_BODY_LIMIT);
+      return readJsonBody(request, contentType, limitFor(pathname));
+    })
     .onError(({ error, code }) => {
       if (error instanceof ApiError) return errorResponse(error);
       const refused = fromJobServiceError(error);

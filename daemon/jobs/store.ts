@@ -3,7 +3,7 @@ import { isTerminalStatus, JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type J
 import { jobLogChunks, jobs } from "../../schema/app/index.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { encodeLines } from "../../runner/protocol/log-line.ts";
-import { packChunk } from "../storage/log-chunk-codec.ts";
+import { dropLines, packChunk } from "../storage/log-chunk-codec.ts";
 import { jobEvents } from "./events.ts";
 import { recordJobEvents } from "./outbox.ts";
 import { jobView } from "./view.ts";
@@ -129,18 +129,30 @@ export class LogGapError extends Error {
   }
 }
 
+/** Lines appended as one chunk row: their stored form packed (log-chunk-codec.ts), and how many. */
+export interface PackedLines {
+  packed: Uint8Array;
+  lines: number;
+}
+
+/** Appends lines in order (see appendChunk); the coordinator's own lines and JSON batches. */
+export function appendLogs(db: Db, jobId: string, lines: readonly LogLine[], offset?: number): Promise<LogsStored | undefined> {
+  if (lines.length === 0) return appendChunk(db, jobId, { packed: new Uint8Array(), lines: 0 }, offset);
+  return appendChunk(db, jobId, { packed: packChunk(encodeLines(lines)), lines: lines.length }, offset);
+}
+
 /**
- * Appends lines in order, numbering them after the job's last line, as one chunk row in one
+ * Appends a chunk of lines in order, numbering them after the job's last line, as one row in one
  * statement (the counter row's lock orders concurrent batches for a job). Returns where the log
  * stands, or undefined when there is no such job.
  *
- * With `offset` (the worker's count of lines it shipped before these) the batch is stored only if
- * it continues what the worker shipped: a batch sent again is acknowledged without storing it, the
+ * With `offset` (the worker's count of lines it shipped before these) the chunk is stored only if
+ * it continues what the worker shipped: a chunk sent again is acknowledged without storing it, the
  * new tail of one that overlaps is stored, and one that would leave a gap throws LogGapError. The
  * coordinator's own lines (no offset) are numbered in between and do not move the worker's count.
  */
-export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[], offset?: number): Promise<LogsStored | undefined> {
-  const n = lines.length;
+export async function appendChunk(db: Db, jobId: string, chunk: PackedLines, offset?: number): Promise<LogsStored | undefined> {
+  const n = chunk.lines;
   const where = offset === undefined ? sql`id = ${jobId}` : sql`id = ${jobId} AND log_shipped = ${offset}`;
   const shippedAfter = offset === undefined ? sql`log_shipped` : sql`log_shipped + ${n}`;
   const rows =
@@ -151,7 +163,7 @@ export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[
       UPDATE ${jobs} SET log_lines = log_lines + ${n}, log_shipped = ${shippedAfter} WHERE ${where} RETURNING log_lines, log_shipped, status
     )
     INSERT INTO ${jobLogChunks} (job_id, first_seq, last_seq, packed)
-    SELECT ${jobId}, log_lines - ${n} + 1, log_lines, ${packChunk(encodeLines(lines))} FROM counter
+    SELECT ${jobId}, log_lines - ${n} + 1, log_lines, ${Buffer.from(chunk.packed.buffer, chunk.packed.byteOffset, chunk.packed.byteLength)} FROM counter
     RETURNING last_seq AS last, (SELECT status FROM counter) AS status, ${n}::int AS appended, (SELECT log_shipped FROM counter) AS shipped`);
   if (rows[0]) return rows[0];
   const [job] = await db.select({ last: jobs.logLines, status: jobs.status, shipped: jobs.logShipped }).from(jobs).where(eq(jobs.id, jobId));
@@ -159,5 +171,6 @@ export async function appendLogs(db: Db, jobId: string, lines: readonly LogLine[
   if (offset === undefined || job.shipped >= offset + n) return { ...job, appended: 0 };
   if (job.shipped < offset) throw new LogGapError(job.shipped, offset);
   // Part of it is stored (a sender that cut its batches differently the second time): the rest.
-  return appendLogs(db, jobId, lines.slice(job.shipped - offset), job.shipped);
+  const stored = job.shipped - offset;
+  return appendChunk(db, jobId, { packed: dropLines(chunk.packed, stored), lines: n - stored }, job.shipped);
 }

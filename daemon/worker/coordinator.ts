@@ -4,7 +4,8 @@
  */
 import type { Job, JobStatus, JobStepResult, TerminalStatus } from "../../runner/protocol/index.ts";
 import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
-import type { LogLine } from "./logs/shipper.ts";
+import type { LogBatch } from "../../runner/protocol/worker-api.ts";
+import type { ShippedChunk } from "./logs/shipper.ts";
 
 /** A job as the worker reads it: the contract's job, exactly as the API returns it. */
 export type WorkerJob = Job;
@@ -44,10 +45,12 @@ export interface Coordinator {
   /** Secret values to inject, by env name; resolved at run time, never stored in the queue. */
   secrets(jobId: string): Promise<Record<string, string>>;
   /**
-   * Stores masked lines. With `offset` (lines of this job shipped before these, by the worker's
-   * count) sending the same batch again stores nothing twice; without it they are appended.
+   * Stores a chunk of masked lines (runner/protocol/log-chunk.ts). Its `offset` (lines of this job
+   * shipped before it, by the worker's count) makes sending the same chunk again store nothing twice.
    */
-  appendLogs(jobId: string, lines: LogLine[], offset?: number): Promise<void>;
+  appendLogChunk(jobId: string, chunk: ShippedChunk): Promise<void>;
+  /** Appends a few lines of the worker's own after the job's others (no offset: e.g. why a dead run ended). */
+  appendLogs(jobId: string, lines: LogBatch["lines"]): Promise<void>;
   /** running → terminal; false when the job was already terminal (e.g. cancelled meanwhile). */
   finish(jobId: string, report: FinishReport): Promise<boolean>;
   /** A job token for a running job (its trigger route and its own job only, until it ends). */

@@ -5,7 +5,8 @@
 import type { ApiErrorBody, FoundTriggers, Heartbeat, Job, JobSecrets, JobToken, LogBatch, StatusChange, TriggerOutcome } from "../../runner/protocol/index.ts";
 import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
 import type { Coordinator, FinishReport, JobAccess, TriggerSubmission, WorkerInfo, WorkerJob } from "./coordinator.ts";
-import type { LogLine } from "./logs/shipper.ts";
+import { LOG_CHUNK_CONTENT_TYPE } from "../../runner/protocol/log-chunk.ts";
+import type { ShippedChunk } from "./logs/shipper.ts";
 
 export class CoordinatorHttpError extends Error {
   constructor(
@@ -28,13 +29,14 @@ export class HttpCoordinator implements Coordinator {
     this.base = url.replace(/\/+$/, "") + "/api/v1/internal";
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  /** A request; `body` goes as JSON, or as it is when it is bytes of `contentType`. */
+  private async call(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; json: unknown }> {
     let response: Response;
     try {
       response = await fetch(this.base + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": contentType }) },
+        body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
       });
     } catch (error) {
       throw new CoordinatorHttpError(0, `coordinator unreachable at ${this.base}: ${error instanceof Error ? error.message : error}`);
@@ -82,13 +84,13 @@ export class HttpCoordinator implements Coordinator {
     return (json as JobSecrets).secrets;
   }
 
-  async appendLogs(jobId: string, lines: LogLine[], offset?: number): Promise<void> {
-    const batch: LogBatch = {
-      ...(offset === undefined ? {} : { offset }),
-      // stdout is the default stream; leaving it out keeps a batch of short lines small.
-      lines: lines.map((l) => (l.stream === "stdout" ? { line: l.line } : { stream: l.stream, line: l.line })),
-    };
-    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, batch);
+  async appendLogChunk(jobId: string, chunk: ShippedChunk): Promise<void> {
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/log-chunks?offset=${chunk.offset}&lines=${chunk.lines}`, chunk.packed, LOG_CHUNK_CONTENT_TYPE);
+    if (status !== 200) this.fail(`shipping ${chunk.lines} log lines of job ${jobId}`, status, json);
+  }
+
+  async appendLogs(jobId: string, lines: LogBatch["lines"]): Promise<void> {
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, { lines } satisfies LogBatch);
     if (status !== 200) this.fail(`shipping ${lines.length} log lines of job ${jobId}`, status, json);
   }
 

@@ -4,9 +4,10 @@
  * secrets its own way), ship masked logs while enforcing the timeout and watching for a cancel,
  * then report exactly one terminal status.
  */
-import { parseTriggerLine, TRIGGER_LINE_PREFIX, type TriggerPayload } from "../../runner/protocol/trigger.ts";
+import { parseTriggerLine, type TriggerPayload } from "../../runner/protocol/trigger.ts";
 import type { Coordinator, FinishReport, JobAccess, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
+import { TriggerLineScanner } from "./logs/trigger-line-scanner.ts";
 import { InfrastructureError, RefusedError, type Exit, type FoundSteps, type FoundTriggers, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
 import { JOB_ROOT, RUNNER_ENV, toJobStepResults, type JobStepResult } from "../../runner/protocol/index.ts";
@@ -120,14 +121,14 @@ export class JobRun {
       await this.deps.runtime.remove(job.id);
       const report: FinishReport = { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" };
       // The kept log says why it stops here, as the log of any other ending does.
-      await coordinator.appendLogs(job.id, [{ seq: 0, stream: "system", line: `${report.status}: ${report.reason}`, time: Date.now() }]).catch(() => {});
+      await coordinator.appendLogs(job.id, [{ stream: "system", line: `${report.status}: ${report.reason}` }]).catch(() => {});
       return this.finish(job, report);
     }
     if (job.status !== "queued") return { kind: "skipped", reason: `job is already ${job.status}` };
     if (!(await coordinator.start(job.id, settings.workerId, job.image ?? settings.defaultImage))) return { kind: "skipped", reason: "job was no longer queued" };
 
     const masker = this.deps.newMasker();
-    const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (lines, offset) => coordinator.appendLogs(job.id, lines, offset) });
+    const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (chunk) => coordinator.appendLogChunk(job.id, chunk) });
     let report: FinishReport;
     try {
       report = await this.execute(job, masker, shipper);
@@ -321,7 +322,7 @@ export class JobRun {
       }
     })();
     let exit: Exit;
-    const [stdoutForLog, stdoutForTriggers] = running.stdout.tee();
+    const triggerLines = new TriggerLineScanner((line) => this.takeTriggerLine(line, shipper));
     try {
       // The job's clock stops when its process does: shipping what it printed is the worker's time, not the job's.
       const exited = running.exited.then((e) => {
@@ -330,10 +331,10 @@ export class JobRun {
       });
       [exit] = await Promise.all([
         exited,
-        shipper.pump("stdout", stdoutForLog),
+        shipper.pump("stdout", running.stdout, (chunk) => triggerLines.write(chunk)),
         shipper.pump("stderr", running.stderr),
-        this.scanTriggerLines(stdoutForTriggers, shipper),
       ]);
+      triggerLines.end();
       this.found.file = exit.triggers;
       this.found.steps = exit.steps;
     } finally {
@@ -351,33 +352,13 @@ export class JobRun {
     return { status: "failure", exitCode: exit.code, reason: `the job's command exited ${exit.code}` };
   }
 
-  /** `::reactorcide::trigger::` lines at the start of a stdout line, read unmasked (the log gets the masked copy). */
-  private async scanTriggerLines(stream: ReadableStream<Uint8Array>, shipper: LogShipper): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    const take = (line: string) => {
-      if (!line.startsWith(TRIGGER_LINE_PREFIX)) return;
-      try {
-        const payload = parseTriggerLine(line);
-        if (payload) this.found.lines.push(payload);
-      } catch (error) {
-        shipper.system(`invalid trigger line: ${errorMessage(error)}`);
-      }
-    };
-    // Inside a line that cannot be a trigger line: its rest is dropped up to the next newline.
-    let skipping = false;
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        if (!skipping) take(buffer.slice(0, newline).replace(/\r$/, ""));
-        skipping = false;
-        buffer = buffer.slice(newline + 1);
-      }
-      // Only a line that can still become a trigger line is kept whole (16 MiB at most, as triggers.json).
-      if (!skipping && (!TRIGGER_LINE_PREFIX.startsWith(buffer.slice(0, TRIGGER_LINE_PREFIX.length)) || buffer.length > 16 << 20)) skipping = true;
-      if (skipping) buffer = "";
+  /** A `::reactorcide::trigger::` line at the start of a stdout line, read unmasked (the log gets the masked copy). */
+  private takeTriggerLine(line: string, shipper: LogShipper): void {
+    try {
+      const payload = parseTriggerLine(line);
+      if (payload) this.found.lines.push(payload);
+    } catch (error) {
+      shipper.system(`invalid trigger line: ${errorMessage(error)}`);
     }
-    if (!skipping) take(buffer + decoder.decode());
   }
 }

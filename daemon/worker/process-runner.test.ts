@@ -37,7 +37,7 @@ test("process runtime: the compiled runner runs the job in its workspace with en
 
 test("log lines the coordinator refuses make the job error, never success", async () => {
   class RefusingCoordinator extends MemoryCoordinator {
-    override async appendLogs(): Promise<void> {
+    override async appendLogChunk(): Promise<void> {
       throw Object.assign(new Error("shipping log lines: invalid byte sequence"), { status: 400 });
     }
   }

@@ -14,6 +14,7 @@
  *   runner-env.ts   the REACTORCIDE_* variables a worker hands the runner
  *   env-file.ts     the env-file format (one writer, one reader)
  *   log-line.ts     log streams and how a log line is stored and shown
+ *   log-chunk.ts    a shipped log chunk (the stored form, zstd-packed) and its check
  *   api/            the public API's other bodies: the error shape, projects, tokens, secrets,
  *                   session, workflow runs, notifications, deliveries, health, approvals
  *   patterns.ts     name, id, image and value patterns
@@ -33,6 +34,7 @@ export * from "./step-result.ts";
 export * from "./runner-env.ts";
 export * from "./env-file.ts";
 export * from "./log-line.ts";
+export * from "./log-chunk.ts";
 export * from "./problems.ts";
 export * from "./version.ts";
 export * from "./api/error.ts";

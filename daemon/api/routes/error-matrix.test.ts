@@ -285,6 +285,13 @@ const ROWS: Row[] = [
     forbidden: WORKER_ONLY,
     missing: [{ path: `/api/v1/internal/jobs/${GHOST}/logs` }],
   },
+  {
+    method: "POST",
+    path: "/api/v1/internal/jobs/:job/log-chunks",
+    invalid: [{ query: "offset=x&lines=1", field: "offset" }, { query: "lines=1", field: "offset" }, { query: "offset=0&lines=0", field: "lines" }],
+    forbidden: WORKER_ONLY,
+    missing: [{ path: `/api/v1/internal/jobs/${GHOST}/log-chunks?offset=0&lines=1` }],
+  },
   { method: "GET", path: "/api/v1/internal/jobs/:job/secrets", forbidden: WORKER_ONLY, missing: [{ path: `/api/v1/internal/jobs/${GHOST}/secrets` }] },
   {
     method: "POST",

@@ -4,14 +4,17 @@ import { workers } from "../../../schema/app/index.ts";
 import { TriggerOutcomeSchema } from "../../../runner/protocol/trigger.ts";
 import { answers } from "../responses.ts";
 import { FoundTriggersSchema, HeartbeatAckSchema, JobTokenSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
-import { appendLogs, getJob, LogGapError, type LogsStored } from "../../jobs/store.ts";
+import { appendChunk, appendLogs, getJob, LogGapError, type LogsStored } from "../../jobs/store.ts";
+import { LOG_CHUNK_CONTENT_TYPE, LOG_CHUNK_MAX_LINES, LogChunkQuerySchema, storedLinesProblem } from "../../../runner/protocol/log-chunk.ts";
+import { UnpackError, unpackChunk } from "../../storage/log-chunk-codec.ts";
+import { queryInt } from "../job-schemas.ts";
 import type { JobService } from "../../jobs/service.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { resolveSecrets } from "../../secrets/store.ts";
 import { requirePrincipal } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
-import { ApiError, conflict, notFound, uuidOr404 } from "../errors.ts";
+import { ApiError, badRequest, conflict, notFound, uuidOr404 } from "../errors.ts";
 import { jobView, workerJobView } from "../../jobs/view.ts";
 import { jobLogEnded, logChanged } from "../job-logs.ts";
 import { issueJobToken, revokeJobTokens } from "../../auth/job-tokens.ts";
@@ -24,6 +27,44 @@ export { LOG_BATCH_MAX_LINES };
 /** The longest pause of a log batch waiting for its predecessor (5, 10, ... 640 ms: about 1.3 s in all). */
 const GAP_WAIT_MS = 640;
 export const isLogBatchPath = (pathname: string) => /^\/api\/v1\/internal\/jobs\/[^/]+\/logs$/.test(pathname);
+/** A worker's packed log chunk: read as bytes, never as JSON. */
+export const isLogChunkPath = (pathname: string) => /^\/api\/v1\/internal\/jobs\/[^/]+\/log-chunks$/.test(pathname);
+
+/** Why a shipped chunk cannot be stored, or undefined. */
+async function chunkProblem(packed: Uint8Array, lines: number): Promise<string | undefined> {
+  if (packed.length === 0) return "a zstd-packed chunk of stored-form lines is required";
+  try {
+    return storedLinesProblem(await unpackChunk(packed), lines);
+  } catch (error) {
+    if (error instanceof UnpackError) return error.message;
+    throw error;
+  }
+}
+
+/**
+ * Stores a worker's lines with `store`. A worker sends a few batches at once; one that overtook
+ * its predecessor waits for it a little here rather than being sent again.
+ */
+async function storeWorkerLines(deps: AppDeps, id: string, store: () => Promise<LogsStored | undefined>) {
+  let stored: LogsStored | undefined;
+  for (let wait = 5; ; wait *= 2) {
+    try {
+      stored = await store();
+      break;
+    } catch (error) {
+      if (!(error instanceof LogGapError)) throw error;
+      if (wait > GAP_WAIT_MS) throw conflict(error.message, "offset");
+      await Bun.sleep(wait);
+    }
+  }
+  if (stored === undefined) throw notFound("job");
+  // Lines after the end (a worker's last words after a cancel) join the archived log.
+  if (stored.appended > 0) {
+    if (isTerminalStatus(stored.status)) await jobLogEnded(deps, id);
+    else await logChanged(deps, id);
+  }
+  return { appended: stored.appended, last_seq: stored.last, shipped: stored.shipped };
+}
 
 /** Endpoints for workers only (tokens with the `worker` scope). */
 export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: WorkflowEngine) {
@@ -60,28 +101,34 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
       async ({ params, body, request }) => {
         await requirePrincipal(db, request.headers, "worker");
         const id = uuidOr404(params.id, "job");
-        let stored: LogsStored | undefined;
-        // A worker sends a few batches at once; one that overtook its predecessor waits for it a
-        // little here rather than being sent again.
-        for (let wait = 5; ; wait *= 2) {
-          try {
-            stored = await appendLogs(db, id, body.lines, body.offset);
-            break;
-          } catch (error) {
-            if (!(error instanceof LogGapError)) throw error;
-            if (wait > GAP_WAIT_MS) throw conflict(error.message, "offset");
-            await Bun.sleep(wait);
-          }
-        }
-        if (stored === undefined) throw notFound("job");
-        // Lines after the end (a worker's last words after a cancel) join the archived log.
-        if (stored.appended > 0) {
-          if (isTerminalStatus(stored.status)) await jobLogEnded(deps, id);
-          else await logChanged(deps, id);
-        }
-        return { appended: stored.appended, last_seq: stored.last, shipped: stored.shipped };
+        return storeWorkerLines(deps, id, () => appendLogs(db, id, body.lines, body.offset));
       },
       { body: LogBatchSchema, response: answers({ 200: LogsAppendedSchema }, 404, 409), detail: { summary: "Append a batch of (already masked) log lines; sent again at the same offset, it is stored once" } },
+    )
+    .post(
+      "/jobs/:id/log-chunks",
+      async ({ params, query, body, request }) => {
+        await requirePrincipal(db, request.headers, "worker");
+        const id = uuidOr404(params.id, "job");
+        const offset = queryInt(query.offset, "offset", 0, 2 ** 31 - 1, -1);
+        const lines = queryInt(query.lines, "lines", 1, LOG_CHUNK_MAX_LINES, -1);
+        if (offset < 0 || lines < 0) throw badRequest(`${offset < 0 ? "offset" : "lines"}: is required (a whole number)`, offset < 0 ? "offset" : "lines");
+        const packed = body instanceof Uint8Array ? body : new Uint8Array();
+        const problem = await chunkProblem(packed, lines);
+        if (problem) {
+          // The job's absence is the answer a caller can act on first.
+          if (!(await getJob(db, id))) throw notFound("job");
+          throw badRequest(`body: ${problem}`, "body");
+        }
+        return storeWorkerLines(deps, id, () => appendChunk(db, id, { packed, lines }, offset));
+      },
+      {
+        query: LogChunkQuerySchema,
+        response: answers({ 200: LogsAppendedSchema }, 404, 409),
+        detail: {
+          summary: `Append a chunk of (already masked) log lines in their stored form, zstd-packed (content-type ${LOG_CHUNK_CONTENT_TYPE}); sent again at the same offset, it is stored once`,
+        },
+      },
     )
     .get(
       "/jobs/:id/secrets",

@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
 import { base64Core } from "../../../runner/secrets/encodings.ts";
 import { Masker } from "../../../runner/secrets/masker.ts";
-import { LogShipper, type LogLine } from "./shipper.ts";
+import { chunkLines, type ShippedLine as LogLine } from "./chunk-lines.ts";
+import { LogShipper, type ShippedChunk } from "./shipper.ts";
+import { storedLinesProblem } from "../../../runner/protocol/log-chunk.ts";
 
 function streamOf(chunks: (string | Uint8Array)[], delayMs = 0): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -20,7 +22,7 @@ test("lines split across chunks (and a UTF-8 character split in two) come out wh
   const masker = new Masker();
   masker.register(["hunter2-secret"]);
   const batches: LogLine[][] = [];
-  const shipper = new LogShipper({ masker, send: async (b) => void batches.push(b) });
+  const shipper = new LogShipper({ masker, send: async (c) => void batches.push(chunkLines(c)) });
   const euro = new TextEncoder().encode("€");
   await Promise.all([
     shipper.pump("stdout", streamOf(["first hun", "ter2-sec", "ret line\nsecond ", euro.slice(0, 1), euro.slice(1), "\r\nno newline at end"])),
@@ -37,7 +39,7 @@ test("lines split across chunks (and a UTF-8 character split in two) come out wh
 
 test("batches respect the line cap and ship at least every interval while output flows", async () => {
   const batches: LogLine[][] = [];
-  const shipper = new LogShipper({ masker: new Masker(), maxLines: 10, intervalMs: 300, send: async (b) => void batches.push(b) });
+  const shipper = new LogShipper({ masker: new Masker(), maxLines: 10, intervalMs: 300, send: async (c) => void batches.push(chunkLines(c)) });
   await shipper.pump("stdout", streamOf([Array.from({ length: 25 }, (_, i) => `l${i}\n`).join("")]));
   await Bun.sleep(5); // let the chained sends run
   expect(batches.map((b) => b.length)).toEqual([10, 10]);
@@ -50,9 +52,9 @@ test("batches respect the line cap and ship at least every interval while output
 /** A coordinator's log as the real one keeps it: a batch is taken only at the offset it holds (409 when ahead), once. */
 function offsetLog() {
   const received: LogLine[] = [];
-  const store = (b: LogLine[], offset: number) => {
-    if (offset > received.length) throw Object.assign(new Error(`gap: ${received.length} held, offset ${offset}`), { status: 409 });
-    received.push(...b.slice(received.length - offset));
+  const store = (chunk: ShippedChunk) => {
+    if (chunk.offset > received.length) throw Object.assign(new Error(`gap: ${received.length} held, offset ${chunk.offset}`), { status: 409 });
+    received.push(...chunkLines(chunk).slice(received.length - chunk.offset));
   };
   return { received, store };
 }
@@ -63,9 +65,9 @@ test("a failing coordinator is retried without losing or reordering lines", asyn
   const shipper = new LogShipper({
     masker: new Masker(),
     maxLines: 3,
-    send: async (b, offset) => {
+    send: async (chunk) => {
       if (++calls % 2 === 1) throw new Error("503 from coordinator");
-      store(b, offset);
+      store(chunk);
     },
   });
   await shipper.pump("stdout", streamOf(["a\nb\nc\nd\ne\nf\ng\n"]));
@@ -80,10 +82,10 @@ test("batches in flight at once, answered out of order and some lost after stori
     masker: new Masker(),
     maxLines: 2,
     maxInFlight: 4,
-    send: async (b, offset) => {
+    send: async (chunk) => {
       const call = ++calls;
       await Bun.sleep((call * 7) % 5); // later sends often answer first
-      store(b, offset);
+      store(chunk);
       if (call % 3 === 0) throw new Error("connection reset after the coordinator stored the batch");
     },
   });
@@ -104,7 +106,7 @@ test("a very long line without newlines is masked whole before it is cut into pi
   const masker = new Masker();
   masker.register(["SECRETVALUE-123"]);
   const lines: LogLine[] = [];
-  const shipper = new LogShipper({ masker, maxLineBytes: 100, send: async (b) => void lines.push(...b) });
+  const shipper = new LogShipper({ masker, maxLineBytes: 100, send: async (c) => void lines.push(...chunkLines(c)) });
   // The secret straddles the 100-character cut.
   const text = "x".repeat(95) + "SECRETVALUE-123" + "y".repeat(500);
   await shipper.pump("stdout", streamOf([text.slice(0, 300), text.slice(300)]));
@@ -119,7 +121,7 @@ test("a secret split across chunks of a long line without newlines is not shippe
   const masker = new Masker();
   masker.register(["s3cr3t-value-XYZ"]);
   const lines: LogLine[] = [];
-  const shipper = new LogShipper({ masker, maxLineBytes: 16, send: async (b) => void lines.push(...b) });
+  const shipper = new LogShipper({ masker, maxLineBytes: 16, send: async (c) => void lines.push(...chunkLines(c)) });
   // The first chunk passes the 64-character threshold in the middle of the secret.
   await shipper.pump("stdout", streamOf(["a".repeat(60) + "s3cr3t-", "value-XYZ" + "b".repeat(10) + "\n"]));
   await shipper.close();
@@ -161,7 +163,7 @@ test("a job printing faster than the coordinator takes lines is held back: worke
 
 test("output past the log cap is dropped after one system line saying so; the worker's own lines still ship", async () => {
   const batches: LogLine[][] = [];
-  const shipper = new LogShipper({ masker: new Masker(), maxTotalBytes: 10_000, send: async (b) => void batches.push(b) });
+  const shipper = new LogShipper({ masker: new Masker(), maxTotalBytes: 10_000, send: async (c) => void batches.push(chunkLines(c)) });
   await shipper.pump("stdout", streamOf([Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join("")]));
   shipper.system("success (exit 0)");
   await shipper.close();
@@ -177,7 +179,7 @@ test("output past the log cap is dropped after one system line saying so; the wo
 
 test("a NUL byte is shown as U+FFFD, and the lines after it are shipped too", async () => {
   const sent: LogLine[] = [];
-  const shipper = new LogShipper({ send: async (b) => void sent.push(...b), masker: new Masker() });
+  const shipper = new LogShipper({ send: async (c) => void sent.push(...chunkLines(c)), masker: new Masker() });
   await shipper.pump("stdout", new Response("before\nx\0y\nafter\n").body!);
   await shipper.close();
   expect(sent.map((l) => l.line)).toEqual(["before", "x\uFFFDy", "after"]);
@@ -205,10 +207,24 @@ test("line-wrapped base64 of a secret is masked even when a chunk ends at the wr
   const wrap = encoded.indexOf("\n") + 1;
   expect(wrap).toBeGreaterThan(0);
   const sent: LogLine[] = [];
-  const shipper = new LogShipper({ masker, send: async (b) => void sent.push(...b) });
+  const shipper = new LogShipper({ masker, send: async (c) => void sent.push(...chunkLines(c)) });
   await shipper.pump("stdout", streamOf([encoded.slice(0, wrap), encoded.slice(wrap)], 5));
   await shipper.close();
   const joined = sent.map((l) => l.line).join("");
   for (const alignment of [0, 1, 2] as const) expect(joined).not.toContain(base64Core(new TextEncoder().encode(secret), alignment).slice(1));
   expect(joined).toContain("***");
+});
+
+test("what the shipper frames is what the coordinator accepts, whatever the job printed (invalid UTF-8, NUL, CR, a long line cut inside a character)", async () => {
+  const chunks: ShippedChunk[] = [];
+  const shipper = new LogShipper({ masker: new Masker(), maxLineBytes: 10, send: async (c) => void chunks.push(c) });
+  const bad = Uint8Array.from([0x61, 0xff, 0x62, 0x0a, 0x63, 0x00, 0x64, 0x0d, 0x0a, 0xe2, 0x82, 0x0a]);
+  // 3 + 3 + 3 bytes per €: a cut at 10 bytes falls inside the fourth.
+  await shipper.pump("stderr", streamOf([bad, "€€€€€€\n", "\r\n", "\n"]));
+  shipper.system("done");
+  await shipper.close();
+  for (const c of chunks) expect(storedLinesProblem(Buffer.from(Bun.zstdDecompressSync(c.packed)), c.lines)).toBeUndefined();
+  const lines = chunks.flatMap(chunkLines);
+  expect(lines.map((l) => l.line)).toEqual(["a\uFFFDb", "c\uFFFDd", "\uFFFD", "€€€", "€€€", "", "", "done"]);
+  expect(lines.map((l) => l.stream)).toEqual([...Array(7).fill("stderr"), "system"]);
 });

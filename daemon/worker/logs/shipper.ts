@@ -1,24 +1,30 @@
 /**
- * Turns a job's stdout and stderr into masked lines and ships them to the coordinator in batches:
- * at most `maxLines` or `maxBytes` per batch, and at least every `intervalMs` while output flows.
- * Up to `maxInFlight` batches travel at once (one request's round trip and the coordinator's
- * statement overlap the next one's encoding and parsing). Each carries its offset (lines before
- * it), so the coordinator stores batches in order and a batch sent again only once: a failed send
- * is retried with backoff, one that arrived before its predecessor (409) is sent again once that
- * one is stored, and nothing is dropped silently (after `maxAttempts` the error is kept and reported).
+ * Turns a job's stdout and stderr into masked lines and ships them to the coordinator in chunks of
+ * their stored form (runner/protocol/log-chunk.ts), zstd-packed: at most `maxLines` or `maxBytes`
+ * per chunk, and at least every `intervalMs` while output flows. The bytes the masker releases are
+ * framed as they are (a stream byte before each line), with no string or object per line; the
+ * coordinator checks a chunk and stores it as it came. Up to `maxInFlight` chunks travel at once
+ * (one request's round trip and the coordinator's statement overlap the next one's framing). Each
+ * carries its offset (lines before it), so the coordinator stores chunks in order and a chunk sent
+ * again only once: a failed send is retried with backoff, one that arrived before its predecessor
+ * (409) is sent again once that one is stored, and nothing is dropped silently (after
+ * `maxAttempts` the error is kept and reported).
  */
 
-import { storableLine } from "../../../runner/protocol/log-line.ts";
+import { LOG_CHUNK_MAX_BYTES, LOG_CHUNK_MAX_LINES, LOG_LINE_MAX_BYTES, STREAM_BYTE } from "../../../runner/protocol/log-chunk.ts";
+import { NUL_SHOWN_AS, type LogStreamName } from "../../../runner/protocol/log-line.ts";
+import { isUtf8 } from "node:buffer";
+import { PACK_LEVEL } from "../../storage/log-chunk-codec.ts";
 
-export type LogStream = "stdout" | "stderr" | "system";
+export type LogStream = LogStreamName;
 
-export interface LogLine {
-  /** 1-based, in the order the worker saw the lines. */
-  seq: number;
-  stream: LogStream;
-  line: string;
-  /** Unix milliseconds when the worker read it. */
-  time: number;
+/** One chunk as it goes to the coordinator. */
+export interface ShippedChunk {
+  /** Lines shipped before it, so a chunk sent twice is stored once. */
+  offset: number;
+  lines: number;
+  /** Its stored-form lines, zstd-packed. */
+  packed: Uint8Array;
 }
 
 /** What the shipper needs of a masker (runner/secrets/masker.ts's Masker fits). */
@@ -30,29 +36,21 @@ export interface LineMasker {
 }
 
 export interface ShipperOptions {
-  /** Ships one batch; `offset` is how many lines went before it, so a batch sent twice is stored once. */
-  send: (batch: LogLine[], offset: number) => Promise<void>;
+  send: (chunk: ShippedChunk) => Promise<void>;
   masker: LineMasker;
   maxLines?: number;
   maxBytes?: number;
   intervalMs?: number;
-  /** Longest line kept whole; longer output without a newline is cut (after masking). */
+  /** Longest line kept whole, in bytes; longer output without a newline is cut (after masking). */
   maxLineBytes?: number;
   maxAttempts?: number;
-  /** Batches sent at once, each waiting only for its predecessor to be stored. */
+  /** Chunks sent at once, each waiting only for its predecessor to be stored. */
   maxInFlight?: number;
   /** Job output kept in all; past it one system line says so and the rest is read and dropped. */
   maxTotalBytes?: number;
 }
 
-const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** Bytes a line takes in the JSON batch (escapes and UTF-8 included), so a batch stays under the coordinator's body limit. */
-function wireBytes(line: string): number {
-  return 24 + (PLAIN_ASCII.test(line) ? line.length + 2 : Buffer.byteLength(JSON.stringify(line)));
-}
-
-/** A 4xx other than 408/429: the coordinator refused the batch, and sending it again cannot help. */
+/** A 4xx other than 408/429: the coordinator refused the chunk, and sending it again cannot help. */
 function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   return typeof status === "number" ? status : undefined;
@@ -63,135 +61,192 @@ function refusedForGood(error: unknown): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
+const NEWLINE = Buffer.from("\n");
+const EMPTY = Buffer.alloc(0);
+
+const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+/** Whole lines of `text` as UTF-8 with nothing a stored line cannot hold: bytes that are not UTF-8 and NUL become U+FFFD. */
+function visible(text: Buffer): Buffer {
+  if (text.indexOf(0) < 0 && isUtf8(text)) return text;
+  return Buffer.from(new TextDecoder().decode(text).replaceAll("\0", NUL_SHOWN_AS), "utf8");
+}
+
+/** Where to cut `text` at most `max` bytes after `start` without splitting a UTF-8 character. */
+function cutAt(text: Uint8Array, start: number, max: number): number {
+  let cut = start + max;
+  for (let back = 0; back < 3 && cut > start + 1 && (text[cut]! & 0xc0) === 0x80; back++) cut--;
+  return cut;
+}
+
 export class LogShipper {
-  private pending: LogLine[] = [];
+  /** The next chunk's stored-form bytes (the first `pendingBytes`), framed and not yet handed to a flight. */
+  private pending: Buffer = EMPTY;
+  private pendingLines = 0;
   private pendingBytes = 0;
-  private seq = 0;
+  /** Lines framed so far: the next chunk's offset once `pending` is counted in. */
+  private framed = 0;
   private timer: Timer | undefined;
-  /** Batches handed over and not yet stored (or failed for good), oldest first. */
+  /** Chunks handed over and not yet stored (or failed for good), oldest first. */
   private flights: Promise<void>[] = [];
-  /** Settles when the newest batch is stored or has failed for good (the next one waits on it after a 409). */
+  /** Settles when the newest chunk is stored or has failed for good (the next one waits on it after a 409). */
   private last: Promise<void> = Promise.resolve();
   private failure: unknown;
-  /** Bytes of batches not yet delivered; pump waits while this is high. */
+  /** Bytes of chunks not yet delivered; pump waits while this is high. */
   private inFlightBytes = 0;
   private outputBytes = 0;
   private truncated = false;
-  /** The last lines shipped, masked, for the caller's own use (e.g. the last lines in an error). */
-  private readonly recent: string[] = [];
   private readonly o: Required<Omit<ShipperOptions, "send" | "masker">>;
 
   constructor(private readonly options: ShipperOptions) {
     this.o = {
-      // Few, large batches: each costs a round trip and a statement, whatever its size.
-      maxLines: options.maxLines ?? 50_000,
-      maxBytes: options.maxBytes ?? 2 * 2 ** 20,
+      // Few, large chunks: each costs a round trip and a statement, whatever its size.
+      // Within what the coordinator takes (a chunk ends at the line that reaches maxBytes).
+      maxLines: Math.min(options.maxLines ?? 50_000, LOG_CHUNK_MAX_LINES),
+      maxBytes: Math.min(options.maxBytes ?? 2 * 2 ** 20, LOG_CHUNK_MAX_BYTES - LOG_LINE_MAX_BYTES - 2),
       intervalMs: options.intervalMs ?? 200,
-      maxLineBytes: options.maxLineBytes ?? 64 * 1024,
+      maxLineBytes: Math.min(options.maxLineBytes ?? LOG_LINE_MAX_BYTES, LOG_LINE_MAX_BYTES),
       maxAttempts: options.maxAttempts ?? 8,
       maxInFlight: options.maxInFlight ?? 2,
       maxTotalBytes: options.maxTotalBytes ?? 100 * 2 ** 20,
     };
   }
 
-  get tail(): string[] {
-    return this.recent.slice(-50);
-  }
-
-  /** Lines shipped so far (or queued). */
-  get count(): number {
-    return this.seq;
-  }
-
-  /** Adds one line of the worker's own (e.g. "timed out after 30 s"), masked like the rest. */
+  /** Adds lines of the worker's own (e.g. "timed out after 30 s"), masked like the rest. */
   system(text: string): void {
-    for (const line of text.split("\n")) this.push("system", line);
+    const masked = this.options.masker.mask(text);
+    this.frame("system", Buffer.from(masked + "\n", "utf8"));
   }
 
   /**
    * Reads `stream` to its end through the masker's streaming matcher, which sees the bytes as one
    * run (line breaks included) and releases only what no secret can still cover: masking is safe
    * across chunk boundaries and line breaks (line-wrapped base64). What it releases is final, so
-   * lines, and lines too long to keep whole, are cut from it freely. Resolves when all is queued.
+   * lines, and lines too long to keep whole, are cut from it freely. `observe` sees each chunk as
+   * read, before masking (the worker's trigger-line scan). Resolves when all is framed.
    */
-  async pump(name: LogStream, stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    const take = (bytes: Uint8Array) => {
-      buffer += decoder.decode(bytes, { stream: true });
-      const cut = buffer.lastIndexOf("\n");
-      if (cut >= 0) {
-        this.pushLines(name, buffer.slice(0, cut));
-        buffer = buffer.slice(cut + 1);
+  async pump(name: LogStream, stream: ReadableStream<Uint8Array>, observe?: (chunk: Uint8Array) => void): Promise<void> {
+    // The start of a line the masker released without its newline yet.
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    const take = (released: Uint8Array) => {
+      const bytes = asBuffer(released);
+      const newline = bytes.lastIndexOf(0x0a);
+      if (newline >= 0) {
+        let from = 0;
+        if (heldBytes) {
+          // The held start and its end make one line; the lines after it are framed where they lie.
+          from = bytes.indexOf(0x0a) + 1;
+          this.frame(name, Buffer.concat([...held, bytes.subarray(0, from)]));
+          held = [];
+          heldBytes = 0;
+        }
+        if (from <= newline) this.frame(name, bytes.subarray(from, newline + 1));
       }
-      while (buffer.length > this.o.maxLineBytes) {
-        this.enqueue(name, buffer.slice(0, this.o.maxLineBytes));
-        buffer = buffer.slice(this.o.maxLineBytes);
+      const rest = bytes.subarray(newline + 1);
+      if (rest.length === 0) return;
+      // Copied: the masker may reuse what it released.
+      held.push(Buffer.from(rest));
+      heldBytes += rest.length;
+      if (heldBytes <= this.o.maxLineBytes) return;
+      // A line longer than a stored line may be: whole pieces go now, the rest waits for more.
+      const line = Buffer.concat(held);
+      let start = 0;
+      while (line.length - start > this.o.maxLineBytes) {
+        const cut = cutAt(line, start, this.o.maxLineBytes);
+        this.frame(name, Buffer.concat([line.subarray(start, cut), NEWLINE]));
+        start = cut;
       }
+      held = [line.subarray(start)];
+      heldBytes = line.length - start;
     };
     const masking = this.options.masker.stream(take);
     try {
       for await (const chunk of stream) {
+        observe?.(chunk);
         masking.write(chunk);
         // Backpressure: a job printing faster than the coordinator takes lines waits (its pipe
-        // fills) instead of the worker holding an ever longer queue of batches in memory.
+        // fills) instead of the worker holding an ever longer queue of chunks in memory.
         while (this.inFlightBytes > this.o.maxBytes * (this.o.maxInFlight + 1) && !this.failure && this.flights[0]) await this.flights[0];
       }
     } finally {
       masking.end();
     }
-    buffer += decoder.decode();
-    if (buffer) this.pushLines(name, buffer);
+    if (heldBytes) this.frame(name, Buffer.concat([...held, NEWLINE]));
   }
 
-  /** Masked text of whole lines, queued line by line (a line longer than maxLineBytes in pieces). */
-  private pushLines(stream: LogStream, masked: string): void {
-    for (let line of masked.split("\n")) {
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      if (line.length <= this.o.maxLineBytes) this.enqueue(stream, line);
-      else for (let i = 0; i < line.length; i += this.o.maxLineBytes) this.enqueue(stream, line.slice(i, i + this.o.maxLineBytes));
-    }
-  }
-
-  private push(stream: LogStream, raw: string): void {
-    this.pushLines(stream, this.options.masker.mask(raw));
-  }
-
-  private enqueue(stream: LogStream, line: string): void {
-    if (stream !== "system") {
-      if (this.truncated) return;
-      this.outputBytes += line.length;
-      if (this.outputBytes > this.o.maxTotalBytes) {
-        this.truncated = true;
-        const cap = this.o.maxTotalBytes;
-        line = `log truncated: the job printed more than ${cap >= 2 ** 20 ? `${Math.round(cap / 2 ** 20)} MiB` : `${cap} bytes`}; the rest of its output is not kept`;
-        stream = "system";
+  /**
+   * Frames whole lines (`text` ends with "\n") into the pending chunk: per line its stream byte,
+   * its text without a trailing CR, a newline; a line longer than maxLineBytes in pieces. Job
+   * output past maxTotalBytes is replaced by one system line saying so.
+   */
+  private frame(stream: LogStream, raw: Buffer): void {
+    if (stream !== "system" && this.truncated) return;
+    const text = visible(raw);
+    const code = STREAM_BYTE[stream];
+    const line = (start: number, end: number) => {
+      if (this.pending.length - this.pendingBytes < end - start + 2) this.grow(end - start + 2);
+      const out = this.pending;
+      let p = this.pendingBytes;
+      out[p++] = code;
+      p += text.copy(out, p, start, end);
+      out[p++] = 0x0a;
+      this.pendingBytes = p;
+      if (++this.pendingLines >= this.o.maxLines || p >= this.o.maxBytes) this.flushNow();
+    };
+    for (let start = 0; start < text.length; ) {
+      const newline = text.indexOf(0x0a, start);
+      const next = newline + 1;
+      let end = newline > start && text[newline - 1] === 0x0d ? newline - 1 : newline;
+      if (stream !== "system") {
+        this.outputBytes += end - start;
+        if (this.outputBytes > this.o.maxTotalBytes) {
+          this.truncated = true;
+          const cap = this.o.maxTotalBytes;
+          this.frame("system", Buffer.from(`log truncated: the job printed more than ${cap >= 2 ** 20 ? `${Math.round(cap / 2 ** 20)} MiB` : `${cap} bytes`}; the rest of its output is not kept\n`));
+          return;
+        }
       }
+      while (end - start > this.o.maxLineBytes) {
+        const cut = cutAt(text, start, this.o.maxLineBytes);
+        line(start, cut);
+        start = cut;
+      }
+      line(start, end);
+      start = next;
     }
-    line = storableLine(line);
-    const entry: LogLine = { seq: ++this.seq, stream, line, time: Date.now() };
-    this.pending.push(entry);
-    this.pendingBytes += wireBytes(line);
-    this.recent.push(line);
-    if (this.recent.length > 100) this.recent.splice(0, 50);
-    if (this.pending.length >= this.o.maxLines || this.pendingBytes >= this.o.maxBytes) this.flushNow();
-    else this.timer ??= setTimeout(() => this.flushNow(), this.o.intervalMs);
+    if (this.pendingLines) this.timer ??= setTimeout(() => this.flushNow(), this.o.intervalMs);
+  }
+
+  /** Room for `need` more bytes in the pending chunk (it starts small: most jobs print little). */
+  private grow(need: number): void {
+    const size = Math.max(4096, this.pendingBytes + need, Math.min(this.pending.length * 2, this.o.maxBytes + LOG_LINE_MAX_BYTES + 2));
+    const bigger = Buffer.allocUnsafe(size);
+    this.pending.copy(bigger, 0, 0, this.pendingBytes);
+    this.pending = bigger;
   }
 
   private flushNow(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    const bytes = this.pendingBytes;
-    this.pending = [];
+    if (this.pendingLines === 0) return;
+    const text = this.pending.subarray(0, this.pendingBytes);
+    const lines = this.pendingLines;
+    const offset = this.framed;
+    this.framed += lines;
+    // The next chunk gets a buffer of its own: this one is the flight's until it is packed.
+    this.pending = EMPTY;
+    this.pendingLines = 0;
     this.pendingBytes = 0;
+    const bytes = text.length;
     this.inFlightBytes += bytes;
+    // Packed on Bun's thread pool while the event loop reads on; sent again as it is after a failure.
+    const packed = Bun.zstdCompress(text, { level: PACK_LEVEL });
     const before = this.last;
-    // A slot: the batch `maxInFlight` places ahead is done (its successors may still travel).
+    // A slot: the chunk `maxInFlight` places ahead is done (its successors may still travel).
     const slot = this.flights.length >= this.o.maxInFlight ? this.flights[this.flights.length - this.o.maxInFlight]! : Promise.resolve();
     const flight: Promise<void> = slot
-      .then(() => this.sendWithRetry(batch, before))
+      .then(async () => this.sendWithRetry({ offset, lines, packed: await packed }, before))
       .finally(() => {
         this.inFlightBytes -= bytes;
         this.flights.splice(this.flights.indexOf(flight), 1);
@@ -200,12 +255,12 @@ export class LogShipper {
     this.last = flight;
   }
 
-  /** Sends `batch` until it is stored; `before` settles when the batch ahead of it is stored (or failed). */
-  private async sendWithRetry(batch: LogLine[], before: Promise<void>): Promise<void> {
+  /** Sends `chunk` until it is stored; `before` settles when the chunk ahead of it is stored (or failed). */
+  private async sendWithRetry(chunk: ShippedChunk, before: Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       if (this.failure) return;
       try {
-        await this.options.send(batch, batch[0]!.seq - 1);
+        await this.options.send(chunk);
         return;
       } catch (error) {
         // Ahead of its predecessor (the coordinator would have had a gap): again once that one is in.
@@ -222,7 +277,7 @@ export class LogShipper {
     }
   }
 
-  /** Ships everything queued; rejects if some lines could not be delivered. */
+  /** Ships everything framed; rejects if some lines could not be delivered. */
   async close(): Promise<void> {
     this.flushNow();
     while (this.flights.length) await Promise.all([...this.flights]);
@@ -231,3 +286,4 @@ export class LogShipper {
     }
   }
 }
+

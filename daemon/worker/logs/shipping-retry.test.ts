@@ -84,7 +84,7 @@ test("answers lost to cut connections mid-batch: the stored log is the job's out
   const proxy = await cuttingProxy((n) => n % 3 === 0);
   try {
     const coordinator = new HttpCoordinator(proxy.url, worker);
-    const shipper = new LogShipper({ masker: new Masker(), maxLines: 1000, maxInFlight: 3, send: (lines, offset) => coordinator.appendLogs(job.id, lines, offset) });
+    const shipper = new LogShipper({ masker: new Masker(), maxLines: 1000, maxInFlight: 3, send: (chunk) => coordinator.appendLogChunk(job.id, chunk) });
     await shipper.pump("stdout", output(30_000));
     await shipper.close();
     expect(proxy.cuts).toBeGreaterThanOrEqual(5);

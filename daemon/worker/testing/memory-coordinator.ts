@@ -1,6 +1,14 @@
 import type { TriggerPayload } from "../../../runner/protocol/trigger.ts";
 import type { Coordinator, FinishReport, JobStatus, TriggerSubmission, WorkerInfo, WorkerJob } from "../coordinator.ts";
-import type { LogLine } from "../logs/shipper.ts";
+import type { LogBatch } from "../../../runner/protocol/worker-api.ts";
+import { chunkLines } from "../logs/chunk-lines.ts";
+import type { ShippedChunk } from "../logs/shipper.ts";
+
+/** A line as this coordinator keeps it. */
+export interface HeldLine {
+  stream: "stdout" | "stderr" | "system";
+  line: string;
+}
 
 /**
  * A coordinator held in memory with the same guarded status machine as the real one
@@ -9,7 +17,7 @@ import type { LogLine } from "../logs/shipper.ts";
  */
 export class MemoryCoordinator implements Coordinator {
   readonly jobs = new Map<string, WorkerJob>();
-  readonly logs = new Map<string, LogLine[]>();
+  readonly logs = new Map<string, HeldLine[]>();
   readonly secretValues = new Map<string, Record<string, string>>();
   readonly finishes: { jobId: string; report: FinishReport }[] = [];
   readonly workers = new Map<string, WorkerInfo>();
@@ -84,14 +92,15 @@ export class MemoryCoordinator implements Coordinator {
   }
   /** The worker's lines held per job, by its count (as the real coordinator's log_shipped). */
   readonly shipped = new Map<string, number>();
-  async appendLogs(jobId: string, lines: LogLine[], offset?: number) {
+  async appendLogChunk(jobId: string, chunk: ShippedChunk) {
     const held = this.shipped.get(jobId) ?? 0;
-    if (offset !== undefined) {
-      if (offset > held) throw Object.assign(new Error(`a batch at offset ${offset} would leave a gap after ${held} lines`), { status: 409 });
-      lines = lines.slice(held - offset);
-      this.shipped.set(jobId, held + lines.length);
-    }
-    this.logs.set(jobId, [...(this.logs.get(jobId) ?? []), ...lines]);
+    if (chunk.offset > held) throw Object.assign(new Error(`a chunk at offset ${chunk.offset} would leave a gap after ${held} lines`), { status: 409 });
+    const lines = chunkLines(chunk).slice(held - chunk.offset);
+    this.shipped.set(jobId, held + lines.length);
+    this.logs.set(jobId, [...(this.logs.get(jobId) ?? []), ...lines.map(({ stream, line }) => ({ stream, line }))]);
+  }
+  async appendLogs(jobId: string, lines: LogBatch["lines"]) {
+    this.logs.set(jobId, [...(this.logs.get(jobId) ?? []), ...lines.map(({ stream, line }) => ({ stream: stream ?? "stdout", line }))]);
   }
   async finish(jobId: string, report: FinishReport) {
     const ok = this.transition(jobId, ["running"], report.status);
