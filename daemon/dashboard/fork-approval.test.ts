@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { testApi } from "../testing/api.ts";
-import { startVcsServices, type VcsServices } from "../vcs/services.ts";
-import { deliverAndProcess, runJobAsWorker } from "../vcs/testing/fork-flow.ts";
-import { startGithubStandIn, type GithubStandIn } from "../vcs/testing/github-standin.ts";
+import type { VcsServices } from "../vcs/services.ts";
+import { deliverAndProcess, runJobAsWorker, testApiWithGithub } from "../vcs/testing/fork-flow.ts";
+import type { GithubStandIn } from "../vcs/testing/github-standin.ts";
 import { githubPullRequest } from "../vcs/testing/payloads.ts";
 import { DESKTOP, launch, lowContrast, PHONE, shot, watch } from "./testing/browser.ts";
 
@@ -18,22 +17,17 @@ const REPO = { cloneUrl: "http://127.0.0.1:9/acme/site.git", fullName: "acme/sit
 const FORK = { cloneUrl: "http://127.0.0.1:9/mallory/site.git", fullName: "mallory/site" };
 const BASE_SHA = "b".repeat(40);
 const HEAD_SHA = "a1".repeat(20);
-let api: Awaited<ReturnType<typeof testApi>>;
+let api: Awaited<ReturnType<typeof testApiWithGithub>>["api"];
 let gh: GithubStandIn;
 let vcs: VcsServices;
+let stopApi = async () => {};
 let server: ReturnType<typeof Bun.serve>;
 let url: string;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  let kick = () => {};
-  api = await testApi({ vcs: { deliveryRecorded: () => kick() } });
-  gh = startGithubStandIn({ token: "ghp_site" });
-  vcs = await startVcsServices({ db: api.db, sql: api.sql, queue: api.deps.queue, keys: [api.deps.key], publicUrl: "https://ci.example", baseBackoffMs: 50, log: () => {} });
-  kick = () => vcs.deliveryRecorded();
-  vcs.sync.followRuns(api.workflows.events);
-  vcs.useWorkflows(api.workflows);
+  ({ api, gh, vcs, stop: stopApi } = await testApiWithGithub("ghp_site"));
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => api.app.handle(request) });
   url = `http://127.0.0.1:${server.port}`;
   browser = await launch();
@@ -44,9 +38,7 @@ afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   server?.stop(true);
-  await vcs?.stop();
-  gh?.stop();
-  await api?.close();
+  await stopApi();
 }, 60_000);
 
 async function signedIn(token: string, options: { viewport?: { width: number; height: number }; colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; seen: ReturnType<typeof watch> }> {

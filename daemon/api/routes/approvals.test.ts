@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../../schema/app/index.ts";
-import { testApi } from "../../testing/api.ts";
-import { startVcsServices, type VcsServices } from "../../vcs/services.ts";
-import { deliverAndProcess, runJobAsWorker } from "../../vcs/testing/fork-flow.ts";
-import { startGithubStandIn, type GithubStandIn } from "../../vcs/testing/github-standin.ts";
+import type { VcsServices } from "../../vcs/services.ts";
+import { deliverAndProcess, runJobAsWorker, testApiWithGithub } from "../../vcs/testing/fork-flow.ts";
+import type { GithubStandIn } from "../../vcs/testing/github-standin.ts";
 import { githubPullRequest } from "../../vcs/testing/payloads.ts";
 import { listAwaitingApproval } from "../../workflows/awaiting-approval.ts";
 import { parseWorkflowDefinition } from "../../workflows/definition.ts";
@@ -20,20 +19,15 @@ const REPO = { cloneUrl: "http://127.0.0.1:9/acme/alpha.git", fullName: "acme/al
 const FORK = { cloneUrl: "http://127.0.0.1:9/mallory/alpha.git", fullName: "mallory/alpha" };
 const HEAD = "d4".repeat(20);
 const BASE = "e5".repeat(20);
-let api: Awaited<ReturnType<typeof testApi>>;
+let api: Awaited<ReturnType<typeof testApiWithGithub>>["api"];
 let gh: GithubStandIn;
 let vcs: VcsServices;
+let stop = async () => {};
 const ids = {} as Record<"fork" | "beta" | "gamma" | "running", string>;
 const tokens = {} as Record<"walt" | "rita" | "olga", string>;
 
 beforeAll(async () => {
-  let kick = () => {};
-  api = await testApi({ vcs: { deliveryRecorded: () => kick() } });
-  gh = startGithubStandIn({ token: "ghp_alpha" });
-  vcs = await startVcsServices({ db: api.db, sql: api.sql, queue: api.deps.queue, keys: [api.deps.key], publicUrl: "https://ci.example", baseBackoffMs: 50, log: () => {} });
-  kick = () => vcs.deliveryRecorded();
-  vcs.sync.followRuns(api.workflows.events);
-  vcs.useWorkflows(api.workflows);
+  ({ api, gh, vcs, stop } = await testApiWithGithub("ghp_alpha"));
   const alpha = await api.call("POST", "/api/v1/projects", { body: { name: "alpha", repo_url: "https://github.example/acme/alpha", webhook_secret: SECRET, vcs_token: "ghp_alpha", vcs_api_url: gh.url } });
   const beta = await api.call("POST", "/api/v1/projects", { body: { name: "beta" } });
   const gamma = await api.call("POST", "/api/v1/projects", { body: { name: "gamma" } });
@@ -53,17 +47,7 @@ beforeAll(async () => {
   ids.gamma = (await held(gamma.json.id, "deploy")).id;
   ids.running = (await api.workflows.start({ projectId: alpha.json.id, workflow: parseWorkflowDefinition({ name: "plain", jobs: { a: { command: "true" } } }) })).id;
 }, 60_000);
-afterAll(async () => {
-  // The commit-status subscriber finishes the last decisions' events before the database goes.
-  for (let i = 0; i < 100; i++) {
-    const [r] = await api.sql`SELECT (SELECT coalesce(max(id), 0) FROM workflow_run_events) <= (SELECT coalesce(min(last_event_id), 0) FROM workflow_event_cursors) AS done`;
-    if (r!.done) break;
-    await Bun.sleep(50);
-  }
-  await vcs?.stop();
-  gh?.stop();
-  await api?.close();
-});
+afterAll(() => stop());
 
 const list = async (token: string, query = "") => {
   const r = await api.call("GET", `/api/v1/approvals${query}`, { token });

@@ -85,3 +85,17 @@ export function ProjectStatusFilters({ project, status, statuses, onChange }: { 
     </>
   );
 }
+
+/** Approve / Decline for a run awaiting approval (the workflow page's notice, the Approvals list). */
+export function DecisionButtons({ busy, onDecide }: { busy: boolean; onDecide(what: "approve" | "decline"): void }) {
+  return (
+    <div class="actions">
+      <button type="button" disabled={busy} onClick={() => onDecide("approve")}>
+        Approve
+      </button>
+      <button type="button" class="danger" disabled={busy} onClick={() => onDecide("decline")}>
+        Decline
+      </button>
+    </div>
+  );
+}

@@ -6,11 +6,38 @@
 import { randomUUID } from "node:crypto";
 import type { TriggerJob } from "../../../runner/protocol/trigger.ts";
 import { transitionJob } from "../../jobs/store.ts";
-import type { testApi } from "../../testing/api.ts";
-import type { VcsServices } from "../services.ts";
+import { testApi } from "../../testing/api.ts";
+import { startVcsServices, type VcsServices } from "../services.ts";
+import { startGithubStandIn, type GithubStandIn } from "./github-standin.ts";
 import { githubHeaders, gitlabHeaders } from "./payloads.ts";
 
 type Api = Awaited<ReturnType<typeof testApi>>;
+
+/**
+ * The app on a fresh database with the VCS services wired as serve wires them (deliveries
+ * processed, statuses followed from the runs) and a GitHub stand-in taking `token`. `stop` first
+ * lets the statuses subscriber finish the runs' last events, so nothing queries a closed database.
+ */
+export async function testApiWithGithub(token: string, log: (line: string) => void = () => {}) {
+  let kick = () => {};
+  const api = await testApi({ vcs: { deliveryRecorded: () => kick() } });
+  const gh: GithubStandIn = startGithubStandIn({ token });
+  const vcs = await startVcsServices({ db: api.db, sql: api.sql, queue: api.deps.queue, keys: [api.deps.key], publicUrl: "https://ci.example", baseBackoffMs: 50, log });
+  kick = () => vcs.deliveryRecorded();
+  vcs.sync.followRuns(api.workflows.events);
+  vcs.useWorkflows(api.workflows);
+  const stop = async () => {
+    for (let i = 0; i < 100; i++) {
+      const [r] = await api.sql`SELECT (SELECT coalesce(max(id), 0) FROM workflow_run_events) <= (SELECT coalesce(min(last_event_id), 0) FROM workflow_event_cursors) AS done`;
+      if (r!.done) break;
+      await Bun.sleep(50);
+    }
+    await vcs.stop();
+    gh.stop();
+    await api.close();
+  };
+  return { api, gh, vcs, stop };
+}
 
 /** POSTs a GitHub (HMAC-signed) or GitLab (token) delivery and processes it; the delivery's row. */
 export async function deliverAndProcess(api: Api, vcs: VcsServices, o: { provider: "github" | "gitlab"; secret: string; event: string; payload: unknown }) {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, RUN_ENDED, type AwaitingApproval, type WorkflowRun } from "../api.ts";
-import { elapsed, ErrorNote, StatusBadge, when } from "../components.tsx";
+import { DecisionButtons, elapsed, ErrorNote, StatusBadge, when } from "../components.tsx";
 import { usePolled } from "../hooks.ts";
 
 /** Read again this often: a run another approver decided leaves the list, a new fork pull request joins it. */
@@ -68,16 +68,7 @@ function Entry({ a, busy, onDecide }: { a: AwaitingApproval; busy: boolean; onDe
           {!a.may_approve && <> · you have the {a.role} role here; write access is needed to approve</>}
         </div>
       </div>
-      {a.may_approve && (
-        <div class="actions">
-          <button type="button" disabled={busy} onClick={() => onDecide("approve")}>
-            Approve
-          </button>
-          <button type="button" class="danger" disabled={busy} onClick={() => onDecide("decline")}>
-            Decline
-          </button>
-        </div>
-      )}
+      {a.may_approve && <DecisionButtons busy={busy} onDecide={onDecide} />}
     </li>
   );
 }

@@ -2,7 +2,7 @@ import dagre from "@dagrejs/dagre";
 import { useMemo, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api, type ForkPr, NODE_RETRYABLE, RUN_ENDED, type WorkflowNode } from "../api.ts";
-import { duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
+import { DecisionButtons, duration, ErrorNote, Field, StatusBadge, when } from "../components.tsx";
 import { usePolled } from "../hooks.ts";
 import { can, projectName, useSession } from "../session.ts";
 
@@ -80,16 +80,7 @@ function ForkPrNotice({ fork, awaiting, mayWrite, busy, onDecide }: { fork: Fork
           {decided.decision === "approved" ? "Approved" : "Declined"} by <strong>{decided.by}</strong> {decided.via === "comment" ? "in a pull request comment" : "through the API or dashboard"}, {when(decided.at)}.
         </p>
       )}
-      {awaiting && mayWrite && (
-        <div class="actions">
-          <button type="button" disabled={busy} onClick={() => onDecide("approve")}>
-            Approve
-          </button>
-          <button type="button" class="danger" disabled={busy} onClick={() => onDecide("decline")}>
-            Decline
-          </button>
-        </div>
-      )}
+      {awaiting && mayWrite && <DecisionButtons busy={busy} onDecide={onDecide} />}
     </div>
   );
 }
