@@ -4,7 +4,8 @@
  * requests per second and p50/p99 latency with 1, 16 and 64 concurrent clients, each against
  * the server's floor measured in the same run at the same concurrency: GET /healthz (no token, no
  * database), in alternating rounds (medians), with the CPU the server spends per request. Writes
- * bench/results/api.json. Env: API_BENCH_REQUESTS (per measurement, default 2000), API_BENCH_ROUNDS (3).
+ * bench/results/api.json. Env: API_BENCH_REQUESTS (per measurement, default 2000), API_BENCH_ROUNDS (3),
+ * API_BENCH_CLIENTS (comma-separated concurrencies, default 1,16,64).
  */
 import { consola } from "consola";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -16,7 +17,7 @@ import { percentile, writeBenchResult } from "./lib/results.ts";
 
 const REQUESTS = Number(process.env.API_BENCH_REQUESTS ?? 2000);
 const ROUNDS = Number(process.env.API_BENCH_ROUNDS ?? 3);
-const CONCURRENCY = [1, 16, 64];
+const CONCURRENCY = (process.env.API_BENCH_CLIENTS ?? "1,16,64").split(",").map(Number);
 
 interface Measured {
   requests_per_s: number;

@@ -3,7 +3,8 @@ import type { ProjectRole, TokenScope } from "../../schema/app/index.ts";
 import { sessionPrincipal, sessionSecretOf } from "../auth/sessions.ts";
 import { authenticate, type Principal } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
-import { findProject, memberProjectIds, roleOf, type Project } from "../projects/store.ts";
+import { Batcher } from "../db/batcher.ts";
+import { findProject, memberProjectIds, projectsWithRoles, roleOf, type Project, type ProjectAsk, type ProjectWithRole } from "../projects/store.ts";
 import { ApiError, forbidden, unauthorized } from "./errors.ts";
 
 // The VCS code reads projects through here (daemon/projects/store.ts holds the queries).
@@ -63,13 +64,23 @@ export async function roleIn(db: Db, principal: Principal, projectId: string): P
   return principal.isAdmin ? "admin" : roleOf(db, principal.userId, projectId);
 }
 
+// Concurrent requests' project and role lookups go as one statement (a busy submitter's
+// requests would otherwise each cost a round trip); each lookup still starts after its request arrived.
+const projectLookups = new WeakMap<Db, Batcher<ProjectAsk, ProjectWithRole | undefined>>();
+function projectLookupOf(db: Db): Batcher<ProjectAsk, ProjectWithRole | undefined> {
+  let lookup = projectLookups.get(db);
+  if (!lookup) projectLookups.set(db, (lookup = new Batcher((asks) => projectsWithRoles(db, asks))));
+  return lookup;
+}
+
 /**
  * The project (by id or name) if the caller holds at least `min` on it. A project the caller
  * cannot see at all answers 404, so its existence does not leak; a lower role answers 403.
  */
 export async function requireProjectRole(db: Db, principal: Principal, ref: string, min: ProjectRole, field?: string): Promise<Project> {
-  const project = await findProject(db, ref);
-  const role = project && (await roleIn(db, principal, project.id));
+  const found = await projectLookupOf(db).add({ ref, userId: principal.isAdmin ? undefined : principal.userId });
+  const project = found?.project;
+  const role = project && (principal.isAdmin ? "admin" : found.role);
   if (!project || !role) {
     throw new ApiError(404, "not_found", `project ${JSON.stringify(ref)} not found`, field);
   }

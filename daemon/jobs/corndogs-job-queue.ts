@@ -3,7 +3,7 @@ import { consola } from "consola";
 import { JOB_TASK_QUEUE } from "../../runner/protocol/index.ts";
 import type { JobQueue } from "./queue.ts";
 import type { Job } from "./store.ts";
-import type { CorndogsClient } from "../corndogs/client.ts";
+import type { FinishTaskInput, SubmitTaskInput, Task } from "../corndogs/client.ts";
 import { CorndogsError } from "../corndogs/errors.ts";
 
 /** The state a job's task waits in until a worker claims it (Corndogs' default). */
@@ -15,6 +15,15 @@ export function jobTaskPayload(jobId: string): string {
 }
 
 type QueuedJob = Pick<Job, "id" | "priority">;
+
+/**
+ * What the job queue needs of Corndogs: the gRPC client (CorndogsClient), or the embedded
+ * server's own handlers called in this process (in-process-corndogs.ts).
+ */
+export interface TaskSubmitter {
+  submitTask(input: SubmitTaskInput): Promise<Pick<Task, "uuid">>;
+  cancelTask(input: FinishTaskInput): Promise<unknown>;
+}
 
 export interface CorndogsJobQueueOptions {
   /** Task uuids kept for cancel (default 10,000). */
@@ -34,9 +43,9 @@ export interface CorndogsJobQueueOptions {
  * the queue takes it. A crash before that is covered by serve's start-up recovery.
  */
 export class CorndogsJobQueue implements JobQueue {
-  private client: CorndogsClient | undefined;
-  private readonly ready: Promise<CorndogsClient>;
-  private resolveReady!: (client: CorndogsClient) => void;
+  private client: TaskSubmitter | undefined;
+  private readonly ready: Promise<TaskSubmitter>;
+  private resolveReady!: (client: TaskSubmitter) => void;
   /**
    * Task uuid per job enqueued by this process, for cancel. Bounded: the oldest entries go first
    * (their jobs have long been claimed), and a job missing here is handled as after a restart.
@@ -64,7 +73,7 @@ export class CorndogsJobQueue implements JobQueue {
     return this.pending.size;
   }
 
-  attach(client: CorndogsClient): void {
+  attach(client: TaskSubmitter): void {
     this.client = client;
     this.resolveReady(client);
   }

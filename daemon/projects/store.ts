@@ -2,7 +2,7 @@
  * Projects and their members in Postgres: the one place that queries them. Route handlers
  * validate and authorise (daemon/api/access.ts) and call these; nothing else writes projects.
  */
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, or } from "drizzle-orm";
 import { isUuid } from "../../runner/protocol/index.ts";
 import { projectMembers, projects, users, type ProjectRole } from "../../schema/app/index.ts";
 import type { Db } from "../db/client.ts";
@@ -23,6 +23,47 @@ export async function findProject(db: Db, ref: string): Promise<Project | undefi
     .where(isUuid(ref) ? eq(projects.id, ref) : eq(projects.name, ref))
     .limit(1);
   return row;
+}
+
+/** One lookup of a project (by id or name, as findProject) and, unless `userId` is undefined, the user's role in it. */
+export interface ProjectAsk {
+  ref: string;
+  userId: string | undefined;
+}
+export interface ProjectWithRole {
+  project: Project;
+  role: ProjectRole | undefined;
+}
+
+/**
+ * findProject and roleOf for several asks in one statement, one answer per ask in order
+ * (undefined: no such project). The API batches concurrent requests' lookups through this.
+ */
+export async function projectsWithRoles(db: Db, asks: readonly ProjectAsk[]): Promise<(ProjectWithRole | undefined)[]> {
+  const ids = [...new Set(asks.filter((a) => isUuid(a.ref)).map((a) => a.ref))];
+  const names = [...new Set(asks.filter((a) => !isUuid(a.ref)).map((a) => a.ref))];
+  const userIds = [...new Set(asks.flatMap((a) => (a.userId === undefined ? [] : [a.userId])))];
+  const match = or(ids.length ? inArray(projects.id, ids) : undefined, names.length ? inArray(projects.name, names) : undefined);
+  const rows = userIds.length
+    ? await db
+        .select({ project: projects, userId: projectMembers.userId, role: projectMembers.role })
+        .from(projects)
+        .leftJoin(projectMembers, and(eq(projectMembers.projectId, projects.id), inArray(projectMembers.userId, userIds)))
+        .where(match)
+    : (await db.select().from(projects).where(match)).map((project) => ({ project, userId: null, role: null }));
+  const byId = new Map<string, Project>();
+  const byName = new Map<string, Project>();
+  const roles = new Map<string, ProjectRole>();
+  for (const row of rows) {
+    byId.set(row.project.id, row.project);
+    byName.set(row.project.name, row.project);
+    if (row.userId !== null && row.role !== null) roles.set(`${row.project.id} ${row.userId}`, row.role);
+  }
+  return asks.map((ask) => {
+    const project = isUuid(ask.ref) ? byId.get(ask.ref) : byName.get(ask.ref);
+    if (!project) return undefined;
+    return { project, role: ask.userId === undefined ? undefined : roles.get(`${project.id} ${ask.userId}`) };
+  });
 }
 
 /** Projects by name; `ids` limits them (undefined: all). */

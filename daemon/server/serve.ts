@@ -11,6 +11,7 @@ import { ensureUser } from "../auth/users.ts";
 import type { Db } from "../db/client.ts";
 import { CorndogsClient } from "../corndogs/client.ts";
 import { CorndogsJobQueue } from "../jobs/corndogs-job-queue.ts";
+import { inProcessCorndogs, type InProcessCorndogs } from "../jobs/in-process-corndogs.ts";
 import { formatHostPort, parseListen } from "../corndogs/listen-address.ts";
 import { startCorndogsServer, type CorndogsServer } from "../corndogs/server.ts";
 import { startTimeoutSweeper } from "../corndogs/sweeper.ts";
@@ -103,7 +104,9 @@ export async function startServe(options: ServeOptions): Promise<Served> {
         corndogsAddress = formatHostPort(localHost(bound.host), bound.port);
       }
       const client = new CorndogsClient(corndogsAddress, { token: options.corndogsToken });
-      queue.attach(client);
+      // The coordinator's own submits skip the gRPC hop when the queue runs in this process.
+      const local: InProcessCorndogs | undefined = embedded ? inProcessCorndogs(database.sql) : undefined;
+      queue.attach(local ?? client);
       const sweeper = startTimeoutSweeper(client, { intervalMs: options.sweepIntervalMs });
       try {
         // Before the API takes requests, so a job submitted now is never counted as stranded.
@@ -113,6 +116,7 @@ export async function startServe(options: ServeOptions): Promise<Served> {
         sweeper.stop();
         queue.close();
         client.close();
+        await local?.close();
         await embedded?.close();
         throw error;
       }
@@ -122,6 +126,7 @@ export async function startServe(options: ServeOptions): Promise<Served> {
           queue.close();
           await workerToken?.revoke().catch(() => {});
           client.close();
+          await local?.close();
           await embedded?.close();
         },
       };
