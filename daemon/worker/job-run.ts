@@ -10,6 +10,7 @@ import { LogShipper, type LineMasker } from "./logs/shipper.ts";
 import { TriggerLineScanner } from "./logs/trigger-line-scanner.ts";
 import { InfrastructureError, RefusedError, type Exit, type FoundSteps, type FoundTriggers, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
 import { parseMemory, type WorkerSettings } from "./settings.ts";
+import { JobSpans } from "./spans.ts";
 import { JOB_ROOT, RUNNER_ENV, toJobStepResults, type JobStepResult } from "../../runner/protocol/index.ts";
 
 export interface SecretMasker extends LineMasker {
@@ -23,6 +24,8 @@ export interface JobRunDeps {
   newMasker: () => SecretMasker;
   /** Called while the job runs (e.g. to extend the queue lease); errors are the caller's to log. */
   onProgress?: () => void;
+  /** Phase timings of this job (see spans.ts); marks go nowhere unless spans are on. */
+  spans?: JobSpans;
 }
 
 export type JobRunOutcome =
@@ -105,14 +108,19 @@ export class JobRun {
   /** What the job asked for: its triggers file (read by the runtime) and its stdout trigger lines. */
   private found: { file?: FoundTriggers; lines: TriggerPayload[]; steps?: FoundSteps } = { lines: [] };
 
+  private readonly spans: JobSpans;
+
   constructor(
     private readonly jobId: string,
     private readonly deps: JobRunDeps,
-  ) {}
+  ) {
+    this.spans = deps.spans ?? new JobSpans();
+  }
 
   async run(): Promise<JobRunOutcome> {
     const { coordinator, settings } = this.deps;
     const job = await coordinator.getJob(this.jobId);
+    this.spans.mark("get_job");
     if (!job) return { kind: "skipped", reason: "job not found" };
     if (job.status === "running") {
       // Our task came back after its lease expired: the worker that had it is gone. Its container
@@ -126,6 +134,7 @@ export class JobRun {
     }
     if (job.status !== "queued") return { kind: "skipped", reason: `job is already ${job.status}` };
     if (!(await coordinator.start(job.id, settings.workerId, job.image ?? settings.defaultImage))) return { kind: "skipped", reason: "job was no longer queued" };
+    this.spans.mark("set_running");
 
     const masker = this.deps.newMasker();
     const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (chunk) => coordinator.appendLogChunk(job.id, chunk) });
@@ -137,11 +146,13 @@ export class JobRun {
     }
     // Before the end is reported: follow-up jobs join the run while their parent still runs.
     if (report.status !== "cancelled") await this.submitTriggers(job, shipper, masker);
+    this.spans.mark("triggers");
     const stepResults = this.stepResults(job, shipper, masker);
     if (stepResults) report = { ...report, stepResults };
     shipper.system(`${report.status}${report.exitCode === null ? "" : ` (exit ${report.exitCode})`}: ${report.reason}`);
     try {
       await shipper.close();
+      this.spans.mark("log_close");
     } catch (error) {
       // Lines are missing from the log: whatever the command did, the run cannot count as a success.
       report = { ...report, status: report.status === "success" ? "error" : report.status, reason: `${report.reason}; ${errorMessage(error)}` };
@@ -200,21 +211,25 @@ export class JobRun {
 
   private async finish(job: WorkerJob, report: FinishReport): Promise<JobRunOutcome> {
     const recorded = await this.deps.coordinator.finish(job.id, report);
+    this.spans.mark("set_finished");
     return { kind: "finished", report, recorded };
   }
 
   /** Runs the job, retrying infrastructure errors `job.retries` times with backoff. */
   private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper): Promise<FinishReport> {
-    const secrets = await this.deps.coordinator.secrets(job.id);
+    // Two independent round trips, made at once (jobAccess never rejects: no token is a log line).
+    const [secrets, access] = await Promise.all([this.deps.coordinator.secrets(job.id), this.jobAccess(job, shipper)]);
+    this.spans.mark("secrets_and_token");
     masker.register(Object.values(secrets));
     // Values a trigger passed on may be its parent's secrets: masked here as in the runner.
     masker.register(job.secret_env.map((name) => job.env[name]).filter((v): v is string => !!v));
-    const access = await this.jobAccess(job, shipper);
     if (access) masker.register([access.token]);
     const spec = this.prepare(job, secrets, access);
+    this.spans.mark("prepare");
     for (let attempt = 0; ; attempt++) {
       try {
         await this.deps.runtime.preflight(spec);
+        this.spans.mark("preflight");
         return await this.attempt(job, spec, shipper);
       } catch (error) {
         if (error instanceof RefusedError) return { status: "error", exitCode: null, reason: masker.mask(error.message) };
@@ -294,6 +309,7 @@ export class JobRun {
   private async attempt(job: WorkerJob, spec: RunSpec, shipper: LogShipper): Promise<FinishReport> {
     const { runtime, settings, coordinator } = this.deps;
     const running = await runtime.start(spec);
+    this.spans.mark("runtime_start");
     const timeout = spec.timeoutSeconds;
     let ending: { status: "timed_out" | "cancelled"; reason: string } | undefined;
     const stopFor = (status: "timed_out" | "cancelled", reason: string) => {
@@ -327,6 +343,7 @@ export class JobRun {
       // The job's clock stops when its process does: shipping what it printed is the worker's time, not the job's.
       const exited = running.exited.then((e) => {
         clearTimeout(timer);
+        this.spans.mark("run_and_remove");
         return e;
       });
       [exit] = await Promise.all([
@@ -342,7 +359,9 @@ export class JobRun {
       watching = false;
       wakeWatch();
     }
+    this.spans.mark("output_drain");
     await watch;
+    this.spans.mark("cancel_watch");
     if (ending) return { status: ending.status, exitCode: exit.code, reason: ending.reason };
     if (exit.deadlineExceeded) return { status: "timed_out", exitCode: exit.code, reason: `timed out after ${timeout} s (stopped by ${runtime.name})` };
     if (exit.oomKilled) {

@@ -8,6 +8,7 @@ import { Masker } from "../../runner/secrets/masker.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { JobRun, type JobRunOutcome, type SecretMasker } from "./job-run.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
+import { JobSpans } from "./spans.ts";
 import type { WorkerSettings } from "./settings.ts";
 import type { ClaimedTask, WorkQueue } from "./work-queue.ts";
 
@@ -31,6 +32,7 @@ export class Worker {
   private readonly abort = new AbortController();
   private readonly active = new Map<string, ClaimedTask>();
   private slots: Promise<void>[] = [];
+  private readonly pending = new Set<Promise<void>>();
   private timers: Timer[] = [];
   private readonly log = consola.withTag("worker");
 
@@ -56,6 +58,7 @@ export class Worker {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.slots);
+    await Promise.all([...this.pending]);
     for (const timer of this.timers) clearInterval(timer);
     await this.heartbeat();
   }
@@ -77,11 +80,21 @@ export class Worker {
     );
   }
 
+  /** Work that outlives its slot's turn (completing a task); stop() waits for it. */
+  private track(work: Promise<void>): void {
+    const tracked: Promise<void> = work
+      .catch((error) => this.log.error(error instanceof Error ? error.message : String(error)))
+      .finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
   private async slot(index: number): Promise<void> {
     const { queue } = this.options;
     const signal = this.abort.signal;
     while (!signal.aborted) {
       let task: ClaimedTask | null;
+      // Spans start before the claim: with jobs waiting, taking one is part of each job's cost.
+      const spans = new JobSpans();
       try {
         task = await queue.next(signal);
       } catch (error) {
@@ -90,6 +103,7 @@ export class Worker {
         continue;
       }
       if (!task) continue;
+      spans.mark("claim");
       this.active.set(task.uuid, task);
       try {
         const outcome = await new JobRun(task.jobId, {
@@ -97,11 +111,22 @@ export class Worker {
           runtime: this.options.runtime,
           settings: this.options.settings,
           newMasker: this.options.newMasker ?? (() => new Masker()),
+          spans,
         }).run();
         // Only a known outcome removes the task: if we could not report, the lease runs out and
-        // another worker records the job's end instead of it staying `running` forever.
-        await queue.complete(task).catch((error) => this.log.warn(`completing the task of job ${task!.jobId}: ${error instanceof Error ? error.message : error}`));
-        this.options.onOutcome?.(task.jobId, outcome);
+        // another worker records the job's end instead of it staying `running` forever. The job's
+        // end is recorded already, so the slot claims its next task while this one is completed.
+        const done = task;
+        this.track(
+          queue
+            .complete(done)
+            .catch((error) => this.log.warn(`completing the task of job ${done.jobId}: ${error instanceof Error ? error.message : error}`))
+            .then(() => {
+              spans.mark("queue_complete");
+              spans.report(done.jobId);
+              this.options.onOutcome?.(done.jobId, outcome);
+            }),
+        );
         if (outcome.kind === "finished") this.log.info(`job ${task.jobId}: ${outcome.report.status} (${outcome.report.reason})`);
       } catch (error) {
         this.log.error(`job ${task.jobId}: ${error instanceof Error ? error.message : error}; its task is left to expire and be retried`);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBusyboxImage } from "../testing/busybox-image.ts";
 import { collect, testSpec, testWorkspaces } from "../testing/collect.ts";
+import { DockerEngine } from "./docker-engine.ts";
 import { DockerRuntime, containerName, hardenedRunArgv } from "./docker.ts";
 import { InfrastructureError, type RunSpec } from "./runtime.ts";
 
@@ -138,6 +139,19 @@ describe("docker runtime: lifecycle", () => {
     expect(error).toBeInstanceOf(InfrastructureError);
     expect(error.message).toContain("reactorcide/does-not-exist:never");
   });
+
+  test("the engine socket not answering: the CLI reads the exit and the OOM kill and removes the container instead", async () => {
+    const viaCli = new DockerRuntime({ cli: "docker", workspaces, engine: new DockerEngine("/nonexistent/docker.sock") });
+    const s = await spec("exit 3");
+    await viaCli.preflight(s);
+    const { exit } = await collect(await viaCli.start(s));
+    expect(exit).toMatchObject({ code: 3, oomKilled: false });
+    expect(containerExists(s.jobId)).toBe(false);
+    const oom = await spec("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", { limits: { memoryBytes: 32 * 2 ** 20, cpus: 1, pids: 64 } });
+    const { exit: killed } = await collect(await viaCli.start(oom));
+    expect(killed.oomKilled).toBe(true);
+    expect(containerExists(oom.jobId)).toBe(false);
+  }, 60_000);
 
   test("a runtime CLI that is not installed (podman: absent from this machine and CI) is an infrastructure error", async () => {
     const missing = new DockerRuntime({ cli: "podman", workspaces });

@@ -1,5 +1,6 @@
 import { containerEnvFileText, containerRunArgs } from "../../../runner/container/command.ts";
 import { IMAGE_DESCRIPTION, IMAGE_PATTERN, RUNNER_ENV } from "../../../runner/protocol/index.ts";
+import { DockerEngine, EngineUnreachable, type ContainerEnd } from "./docker-engine.ts";
 import { HostWorkspaces, JOB_ENV_PATH } from "./host-workspace.ts";
 import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
@@ -16,6 +17,11 @@ export interface DockerRuntimeOptions {
   user?: string;
   /** Size of the tmpfs /tmp when the root is read-only. */
   tmpfsSize?: string;
+  /**
+   * The engine API for the calls around the run (image check, exit state, remove, stop); default
+   * the local docker socket for the docker CLI, none for nerdctl and podman (their CLI does all).
+   */
+  engine?: DockerEngine | null;
 }
 
 /** Container name for a job: stable, so a worker that takes over a job can remove a leftover. */
@@ -62,17 +68,58 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 export class DockerRuntime implements Runtime {
   readonly name: string;
   private readonly cli: ContainerCli;
+  private engine: DockerEngine | null;
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.cli = options.cli ?? "docker";
     this.name = this.cli;
+    this.engine = options.engine !== undefined ? options.engine : this.cli === "docker" ? DockerEngine.local() : null;
+  }
+
+  /** `viaEngine` over the socket when there is one; the CLI when there is none or it stops answering. */
+  private async either<T>(viaEngine: (engine: DockerEngine) => Promise<T>, viaCli: () => Promise<T>): Promise<T> {
+    const engine = this.engine;
+    if (engine) {
+      try {
+        return await viaEngine(engine);
+      } catch (error) {
+        if (!(error instanceof EngineUnreachable)) throw error;
+      }
+    }
+    return viaCli();
+  }
+
+  private imageExists(image: string): Promise<boolean> {
+    return this.either(
+      (engine) => engine.imageExists(image),
+      async () => (await run([this.cli, "image", "inspect", "--format", "{{.Id}}", image])).code === 0,
+    );
+  }
+
+  /** How the (stopped) container ended; null when it cannot be inspected. */
+  private containerEnd(name: string): Promise<ContainerEnd | null> {
+    return this.either(
+      (engine) => engine.containerEnd(name),
+      async () => {
+        const state = await run([this.cli, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", name]);
+        if (state.code !== 0) return null;
+        const [exitCode, oom] = state.stdout.trim().split(" ");
+        return { code: Number(exitCode), oomKilled: oom === "true" };
+      },
+    );
+  }
+
+  private removeContainer(name: string): Promise<void> {
+    return this.either(
+      (engine) => engine.remove(name),
+      async () => void (await run([this.cli, "rm", "--force", name])),
+    );
   }
 
   async preflight(spec: RunSpec): Promise<void> {
     // Checked here too, not only by the API: an image like "--help" would be an option of `run`.
     if (!IMAGE_REF.test(spec.image)) throw new RefusedError(`image: ${JSON.stringify(spec.image)} is not ${IMAGE_DESCRIPTION}`);
-    const image = await run([this.cli, "image", "inspect", "--format", "{{.Id}}", spec.image]);
-    if (image.code === 0) return;
+    if (await this.imageExists(spec.image)) return;
     const daemon = await run([this.cli, "version", "--format", "{{.Server.Version}}"]);
     if (daemon.code !== 0) {
       throw new InfrastructureError(`container runtime ${this.cli} is not reachable: ${daemon.stderr.trim().split("\n").pop() ?? "no answer"}`);
@@ -106,30 +153,35 @@ export class DockerRuntime implements Runtime {
     const exited = (async (): Promise<Exit> => {
       const code = await proc.exited;
       // The CLI's status is the container's, except 125-127 which are the CLI's own failures.
-      const state = await run([cli, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", name]);
-      await run([cli, "rm", "--force", name]);
+      const end = await this.containerEnd(name);
+      // The container's removal and the workspace's are independent: done at once. The job is over
+      // (its process has exited), so what it left is read first, then its workspace and env go.
       const left = workspaces.readLeft(spec.jobId);
-      await workspaces.remove(spec.jobId);
-      if (state.code !== 0) {
+      await Promise.all([this.removeContainer(name), workspaces.remove(spec.jobId)]);
+      if (!end) {
         if (code >= 125 && code <= 127) throw new InfrastructureError(`${cli} run failed before the job started (exit ${code})`);
         return { code, oomKilled: false, ...left };
       }
-      const [exitCode, oom] = state.stdout.trim().split(" ");
-      return { code: Number(exitCode), oomKilled: oom === "true", ...left };
+      return { code: end.code, oomKilled: end.oomKilled, ...left };
     })();
+    const stopVia = (seconds: number) =>
+      this.either(
+        (engine) => engine.stop(name, seconds),
+        async () => void (await run([cli, "stop", "--time", String(Math.max(0, Math.ceil(seconds))), name])),
+      );
     return {
       stdout: proc.stdout,
       stderr: proc.stderr,
       exited,
       async stop(graceSeconds: number) {
         // `stop` sends SIGTERM, waits, then SIGKILL; the runner inside forwards TERM to its job.
-        await run([cli, "stop", "--time", String(Math.max(0, Math.ceil(graceSeconds))), name]);
+        await stopVia(graceSeconds);
       },
     };
   }
 
   async remove(jobId: string): Promise<void> {
-    await run([this.cli, "rm", "--force", containerName(jobId)]);
+    await this.removeContainer(containerName(jobId));
     await this.options.workspaces.remove(jobId);
   }
 
