@@ -563,7 +563,7 @@ describe("dashboard in Chromium", () => {
   test("light and dark colour schemes: every page's text reads against its background (WCAG AA 4.5:1) and fits the width", async () => {
     const job = await submit("schemes", "echo colours");
     await stack.ended(job.id);
-    const started = await stack.call("POST", "/api/v1/workflows", { project: "web", workflow: { jobs: { build: { command: "true" }, check: { needs: ["build"], command: "exit 1" } } } });
+    const started = await stack.call("POST", "/api/v1/workflows", { project: "web", workflow: { jobs: { build: { command: "true" }, check: { needs: ["build"], command: "exit 1" }, ship: { needs: ["check"], command: "true" } } } });
     expect(started.status).toBe(201);
     const run = started.json.id as string;
     const pages: [string, string, string][] = [

@@ -105,6 +105,7 @@ describe("fork pull request approval in the dashboard", () => {
     expect(await page.textContent("[data-testid=base-sha]")).toBe(BASE_SHA.slice(0, 12));
     const view = (await api.call("GET", `/api/v1/workflows/${runId}`)).json;
     expect(text).toContain(`by ${view.fork_pr.author}`);
+    expect(await lowContrast(page)).toEqual([]);
     await shot(page, "workflow-awaiting-approval");
     await page.click("[data-testid=fork-pr] button:has-text('Approve')");
     await page.locator('h1 .status[data-status="running"]').waitFor({ timeout: 15_000 });
