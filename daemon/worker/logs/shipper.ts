@@ -84,6 +84,8 @@ export class LogShipper {
   private pending: Buffer = EMPTY;
   private pendingLines = 0;
   private pendingBytes = 0;
+  /** Whether the last chunk went for being full (output flows fast) rather than on the timer. */
+  private lastFlushFull = false;
   /** Lines framed so far: the next chunk's offset once `pending` is counted in. */
   private framed = 0;
   private timer: Timer | undefined;
@@ -218,9 +220,13 @@ export class LogShipper {
     if (this.pendingLines) this.timer ??= setTimeout(() => this.flushNow(), this.o.intervalMs);
   }
 
-  /** Room for `need` more bytes in the pending chunk (it starts small: most jobs print little). */
+  /**
+   * Room for `need` more bytes in the pending chunk. It starts small (most jobs print little) and
+   * doubles; after a full chunk the next starts full-sized, so a long log is copied once, not twice.
+   */
   private grow(need: number): void {
-    const size = Math.max(4096, this.pendingBytes + need, Math.min(this.pending.length * 2, this.o.maxBytes + LOG_LINE_MAX_BYTES + 2));
+    const full = this.o.maxBytes + LOG_LINE_MAX_BYTES + 2;
+    const size = Math.max(this.lastFlushFull ? full : 4096, this.pendingBytes + need, Math.min(this.pending.length * 2, full));
     const bigger = Buffer.allocUnsafe(size);
     this.pending.copy(bigger, 0, 0, this.pendingBytes);
     this.pending = bigger;
@@ -231,6 +237,7 @@ export class LogShipper {
     this.timer = undefined;
     if (this.pendingLines === 0) return;
     const text = this.pending.subarray(0, this.pendingBytes);
+    this.lastFlushFull = this.pendingLines >= this.o.maxLines || this.pendingBytes >= this.o.maxBytes;
     const lines = this.pendingLines;
     const offset = this.framed;
     this.framed += lines;
