@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql as dsql } from "drizzle-orm";
 import { testApi } from "../testing/api.ts";
 import { JobEventBus, type JobEvent, type JobEventNotice } from "./outbox.ts";
+import { insertJobs } from "./store.ts";
 
 let api: Awaited<ReturnType<typeof testApi>>;
 let worker: string;
@@ -107,6 +108,36 @@ describe("job events (outbox)", () => {
     await Promise.all([a.drain(), b.drain(), a.drain(), b.drain()]);
     expect(handled).toHaveLength(10);
     expect(new Set(handled).size).toBe(10);
+  });
+
+  test("an event whose transaction commits after later events were handed over (and the floor passed it) is still handed over, once", async () => {
+    const bus = new JobEventBus(api.db, api.sql, { pollMs: 50, floorLagMs: 100, fullScanMs: 1500 });
+    const seen: string[] = [];
+    bus.subscribe(name(), async (e) => void (e.kind === "submitted" && seen.push(e.job.name)));
+    await bus.drain();
+    const project = (await api.sql`SELECT id FROM projects WHERE name = 'ev'`)[0]!.id as string;
+    // A transaction takes an event id first and commits last, after the looks moved on.
+    let commit!: () => void;
+    const held = api.db.transaction(async (tx) => {
+      await insertJobs(tx, [{ projectId: project, name: "late", command: "true" }]);
+      await new Promise<void>((resolve) => (commit = resolve));
+    });
+    await Bun.sleep(50);
+    for (let i = 0; i < 3; i++) {
+      await submit({ name: `early-${i}` });
+      await Bun.sleep(150);
+      await bus.drain();
+    }
+    expect(seen).toEqual(["early-0", "early-1", "early-2"]);
+    commit();
+    await held;
+    const deadline = Date.now() + 5_000;
+    while (!seen.includes("late") && Date.now() < deadline) {
+      await bus.drain();
+      await Bun.sleep(100);
+    }
+    await bus.drain();
+    expect(seen).toEqual(["early-0", "early-1", "early-2", "late"]);
   });
 
   test("watch: every process's listeners hear each event shortly after its commit (LISTEN/NOTIFY)", async () => {
