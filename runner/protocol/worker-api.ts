@@ -35,7 +35,8 @@ export const LogLineSchema = Type.Object(
 /** Lines one batch may carry (the worker ships a few MB at a time). */
 export const LOG_BATCH_MAX_LINES = 100_000;
 /**
- * POST /internal/jobs/{id}/logs: lines already masked by the worker. With `offset` (how many lines
+ * POST /internal/jobs/{id}/logs: lines already masked by the worker, as JSON (a few lines of the
+ * worker's own; a job's output goes as packed chunks, log-chunk.ts). With `offset` (how many lines
  * the worker had shipped for this job before this batch, by its own count) a batch sent again, after
  * a lost answer or a cut connection, is recognised and not stored twice; one that would leave a
  * gap is refused (409). Without it the lines are appended at the end (the coordinator's own lines).

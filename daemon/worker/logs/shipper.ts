@@ -16,8 +16,6 @@ import { NUL_SHOWN_AS, type LogStreamName } from "../../../runner/protocol/log-l
 import { isUtf8 } from "node:buffer";
 import { PACK_LEVEL } from "../../storage/log-chunk-codec.ts";
 
-export type LogStream = LogStreamName;
-
 /** One chunk as it goes to the coordinator. */
 export interface ShippedChunk {
   /** Lines shipped before it, so a chunk sent twice is stored once. */
@@ -127,7 +125,7 @@ export class LogShipper {
    * lines, and lines too long to keep whole, are cut from it freely. `observe` sees each chunk as
    * read, before masking (the worker's trigger-line scan). Resolves when all is framed.
    */
-  async pump(name: LogStream, stream: ReadableStream<Uint8Array>, observe?: (chunk: Uint8Array) => void): Promise<void> {
+  async pump(name: LogStreamName, stream: ReadableStream<Uint8Array>, observe?: (chunk: Uint8Array) => void): Promise<void> {
     // The start of a line the masker released without its newline yet.
     let held: Buffer[] = [];
     let heldBytes = 0;
@@ -182,7 +180,7 @@ export class LogShipper {
    * its text without a trailing CR, a newline; a line longer than maxLineBytes in pieces. Job
    * output past maxTotalBytes is replaced by one system line saying so.
    */
-  private frame(stream: LogStream, raw: Buffer): void {
+  private frame(stream: LogStreamName, raw: Buffer): void {
     if (stream !== "system" && this.truncated) return;
     const text = visible(raw);
     const code = STREAM_BYTE[stream];

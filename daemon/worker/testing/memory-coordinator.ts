@@ -1,12 +1,13 @@
 import type { TriggerPayload } from "../../../runner/protocol/trigger.ts";
 import type { Coordinator, FinishReport, JobStatus, TriggerSubmission, WorkerInfo, WorkerJob } from "../coordinator.ts";
+import type { LogStreamName } from "../../../runner/protocol/log-line.ts";
 import type { LogBatch } from "../../../runner/protocol/worker-api.ts";
 import { chunkLines } from "../logs/chunk-lines.ts";
 import type { ShippedChunk } from "../logs/shipper.ts";
 
 /** A line as this coordinator keeps it. */
 export interface HeldLine {
-  stream: "stdout" | "stderr" | "system";
+  stream: LogStreamName;
   line: string;
 }
 
