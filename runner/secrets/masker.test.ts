@@ -330,3 +330,27 @@ describe("line-wrapped base64 (coreutils base64: 76 columns, openssl base64: 64)
 function base64CoreOf(value: string, alignment: 0 | 1 | 2): string {
   return base64Core(enc.encode(value), alignment);
 }
+
+describe("line-wrapped base64, as an attacker would print it", () => {
+  const secret = "wr4pped-Secret-Value-9f3K";
+  const encodeWith = (argv: readonly string[], input: Uint8Array) => Bun.spawnSync([...argv], { stdin: input }).stdout as Uint8Array;
+  const cores = ([0, 1, 2] as const).map((a) => base64Core(enc.encode(secret), a));
+  /** Every 8-character piece of each alignment's encoding: half of one on a line, unmasked, is a leak too. */
+  const pieces = cores.flatMap((core) => Array.from({ length: core.length - 7 }, (_, i) => core.slice(i, i + 8)));
+
+  test("the secret at every byte offset of a wrapped line (so every offset mod 3, every cut by the wrap): no 8 characters of its encoding survive", () => {
+    const masker = new Masker();
+    masker.register([secret]);
+    for (const [argv, lineBytes] of [[["base64"], 57], [["openssl", "base64"], 48]] as const) {
+      for (let offset = 0; offset < lineBytes; offset++) {
+        const encoded = encodeWith(argv, enc.encode(`${"p".repeat(offset)}${secret}\n`));
+        for (const cuts of [[], [encoded.indexOf(10) + 1], Array.from({ length: Math.floor(encoded.length / 3) }, (_, i) => (i + 1) * 3)]) {
+          const out = dec(streamed(masker, encoded, cuts));
+          const joined = out.replaceAll("\n", "");
+          const leaked = pieces.filter((piece) => joined.includes(piece));
+          expect(leaked, `${argv.join(" ")}, offset ${offset}, cut at ${cuts.slice(0, 2)}: ${out}`).toEqual([]);
+        }
+      }
+    }
+  });
+});
