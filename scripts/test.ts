@@ -4,14 +4,18 @@
  * closing line `N passed, N failed`. Under CI=true a skipped or todo test fails the run.
  */
 import { join } from "node:path";
+import { makeRunTmp, removeRunTmp, RUN_TMP_ENV } from "../daemon/testing/run-tmp.ts";
 
 const root = join(import.meta.dir, "..");
+// Made here, not in the preload, so every process of the run inherits it (daemon/testing/run-tmp.ts).
+const runTmp = makeRunTmp();
 const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...process.argv.slice(2)], {
   cwd: root,
   stdout: "pipe",
   stderr: "pipe",
-  env: process.env,
+  env: { ...process.env, TMPDIR: runTmp, [RUN_TMP_ENV]: runTmp },
 });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => proc.kill(signal));
 
 let tail = "";
 async function pump(stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) {
@@ -24,6 +28,7 @@ async function pump(stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream)
 }
 await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
 const code = await proc.exited;
+removeRunTmp(runTmp);
 
 const count = (word: string) => Number(tail.match(new RegExp(`^\\s*(\\d+) ${word}$`, "m"))?.[1] ?? 0);
 const passed = count("pass");
