@@ -7,8 +7,8 @@
  * QUEUE_BENCH_ROUNDS (default 3; rates are the median over rounds).
  */
 import { consola } from "consola";
-import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import PgBoss from "pg-boss";
 import postgres from "postgres";
@@ -84,17 +84,37 @@ interface Samples {
   eight: number[];
   /** CPU ms per task claimed and completed by 8 consumers: this process, the Corndogs server process and Postgres. */
   eightCpu: number[];
+  /** The same split by side: the consumers (this process), the Corndogs server process, Postgres. */
+  eightCpuClient: number[];
+  eightCpuServer: number[];
+  eightCpuPostgres: number[];
   pickup: number[];
+}
+const samples = (): Samples => ({ submit: [], one: [], eight: [], eightCpu: [], eightCpuClient: [], eightCpuServer: [], eightCpuPostgres: [], pickup: [] });
+
+/** CPU ms so far of this process alone, of the Corndogs server process's tree, and of Postgres's. */
+interface Sides {
+  serverPid?: number;
+  postgresPid: number;
+}
+function cpuBySide(sides: Sides) {
+  const own = process.cpuUsage();
+  return { client: (own.user + own.system) / 1000, server: sides.serverPid ? processTreeCpuMs(sides.serverPid) : 0, postgres: processTreeCpuMs(sides.postgresPid) };
 }
 
 /** One round for one system: submit TASKS, drain a quarter with 1 consumer, the rest with 8, then pick-ups. */
-async function round(name: string, q: QueueUnderTest, into: Samples) {
+async function round(name: string, q: QueueUnderTest, into: Samples, sides: Sides) {
   into.submit.push(await rate(TASKS, async () => (await runConcurrently(TASKS, IN_FLIGHT, (_, i) => q.submit(i)), TASKS)));
   const quarter = Math.floor(TASKS / 4);
   into.one.push(await rate(quarter, () => drain(q, 1, quarter)));
   const cpuBefore = processTreeCpuMs();
+  const sidesBefore = cpuBySide(sides);
   into.eight.push(await rate(TASKS - quarter, () => drain(q, 8, TASKS - quarter)));
   into.eightCpu.push((processTreeCpuMs() - cpuBefore) / (TASKS - quarter));
+  const sidesAfter = cpuBySide(sides);
+  into.eightCpuClient.push((sidesAfter.client - sidesBefore.client) / (TASKS - quarter));
+  into.eightCpuServer.push((sidesAfter.server - sidesBefore.server) / (TASKS - quarter));
+  into.eightCpuPostgres.push((sidesAfter.postgres - sidesBefore.postgres) / (TASKS - quarter));
   if (await q.claimAndComplete(0)) throw new Error(`${name}: queue not empty after the drains`);
   into.pickup.push(...(await pickUpLatencies(q, Math.ceil(PICKUPS / ROUNDS))));
 }
@@ -106,6 +126,13 @@ function summary(s: Samples) {
     claim_complete_per_s_1_consumer: Math.round(median(s.one)),
     claim_complete_per_s_8_consumers: Math.round(median(s.eight)),
     claim_complete_8_cpu_ms_per_task: Number(median(s.eightCpu).toFixed(3)),
+    claim_complete_8_cpu_ms_per_task_by_side: {
+      consumers: Number(median(s.eightCpuClient).toFixed(3)),
+      ...(s.eightCpuServer.some((x) => x > 0) ? { server: Number(median(s.eightCpuServer).toFixed(3)) } : {}),
+      postgres: Number(median(s.eightCpuPostgres).toFixed(3)),
+    },
+    // What the CPU alone allows on this machine's cores if nothing else ran: cores / CPU per task.
+    claim_complete_8_cpu_bound_per_s: Math.round((cpus().length * 1000) / median(s.eightCpu)),
     pickup_p50_ms: Number(percentile(s.pickup, 50).toFixed(2)),
     pickup_p99_ms: Number(percentile(s.pickup, 99).toFixed(2)),
   };
@@ -188,6 +215,35 @@ async function pgBoss(url: string, mode: "work" | "poll"): Promise<QueueUnderTes
   };
 }
 
+/**
+ * The floor: what this Postgres commits per second when nothing but commits is asked of it, one
+ * single-row UPDATE per transaction from 8 connections (each claim+complete needs at least one
+ * commit for the claim and one for the complete, unless grouped with others').
+ */
+async function commitFloor(url: string, ms = 2000): Promise<{ eight: number; one: number }> {
+  const sql = postgres(url, { max: 8, onnotice: () => {} });
+  try {
+    await sql`CREATE TABLE IF NOT EXISTS floor (id int PRIMARY KEY, n bigint NOT NULL)`;
+    await sql`INSERT INTO floor SELECT g, 0 FROM generate_series(0, 7) g ON CONFLICT DO NOTHING`;
+    const loop = async (connections: number) => {
+      let n = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: connections }, async (_, c) => {
+          while (performance.now() - started < ms) {
+            await sql`UPDATE floor SET n = n + 1 WHERE id = ${c}`;
+            n++;
+          }
+        }),
+      );
+      return (n / (performance.now() - started)) * 1000;
+    };
+    return { eight: await loop(8), one: await loop(1) };
+  } finally {
+    await sql.end();
+  }
+}
+
 /** The Corndogs server in its own process, as deployed (bench/lib/corndogs-server.ts). */
 async function startServerProcess(databaseUrl: string) {
   const child = Bun.spawn([process.execPath, join(import.meta.dir, "lib/corndogs-server.ts"), databaseUrl, String(POOL)], {
@@ -204,6 +260,7 @@ async function startServerProcess(databaseUrl: string) {
   }
   return {
     address: text.split("\n")[0]!.trim(),
+    pid: child.pid,
     async close() {
       child.stdin.end();
       await child.exited;
@@ -216,15 +273,19 @@ const dir = mkdtempSync(join(tmpdir(), "queue-bench-"));
 const cluster = await startEmbeddedPostgres({ dir });
 try {
   const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
-  for (const db of ["corndogs", "pgboss", "pgboss_work"]) await admin.unsafe(`CREATE DATABASE ${db}`);
+  for (const db of ["corndogs", "pgboss", "pgboss_work", "floor"]) await admin.unsafe(`CREATE DATABASE ${db}`);
   await admin.end();
 
   const server = await startServerProcess(cluster.urlFor("corndogs"));
   // A remote worker's client as shipped: polls, and polls at once when the server's TaskEvents stream says a task arrived.
   const ours = corndogs(server.address, { serverWake: true });
   const boss = await pgBoss(cluster.urlFor("pgboss"), "poll");
-  const oursSamples: Samples = { submit: [], one: [], eight: [], eightCpu: [], pickup: [] };
-  const bossSamples: Samples = { submit: [], one: [], eight: [], eightCpu: [], pickup: [] };
+  const oursSamples = samples();
+  const bossSamples = samples();
+  const floorEight: number[] = [];
+  const floorOne: number[] = [];
+  // The embedded Postgres's postmaster: its tree holds every backend.
+  const postgresPid = Number(readFileSync(join(dir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
   // An unmeasured warm-up for both (JIT, prepared statements, connections): the figures are steady state.
   consola.start("warm-up (not measured)");
   for (const q of [ours, boss]) {
@@ -233,13 +294,19 @@ try {
   }
   // Rounds alternate which system goes first, so a busy machine's noise falls on both alike.
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (["corndogs", "pg-boss"] as const) : (["pg-boss", "corndogs"] as const);
+    const order = r % 2 === 0 ? (["corndogs", "pg-boss", "floor"] as const) : (["floor", "pg-boss", "corndogs"] as const);
     for (const name of order) {
       consola.start(`round ${r + 1}/${ROUNDS}: ${name}`);
-      if (name === "corndogs") await round(name, ours, oursSamples);
-      else await round(name, boss, bossSamples);
+      if (name === "corndogs") await round(name, ours, oursSamples, { serverPid: server.pid, postgresPid });
+      else if (name === "pg-boss") await round(name, boss, bossSamples, { postgresPid });
+      else {
+        const floor = await commitFloor(cluster.urlFor("floor"));
+        floorEight.push(floor.eight);
+        floorOne.push(floor.one);
+      }
     }
   }
+  const loadAfterRounds = Math.round(loadavg()[0]! * 100) / 100;
   const corndogsResult = summary(oursSamples);
   const bossResult = summary(bossSamples);
   consola.start("corndogs: pick-up latency of a consumer in the server's process, woken directly");
@@ -262,6 +329,9 @@ try {
 
   const results = {
     load_average_1m_at_start: loadAtStart,
+    load_average_1m_after_rounds: loadAfterRounds,
+    floor_postgres_commits_per_s_8_connections: Math.round(median(floorEight)),
+    floor_postgres_commits_per_s_1_connection: Math.round(median(floorOne)),
     corndogs: {
       ...corndogsResult,
       pickup_in_process_notify_p50_ms: Number(percentile(wokenLatencies, 50).toFixed(2)),
@@ -280,6 +350,8 @@ try {
       claim_complete_8: Number((corndogsResult.claim_complete_per_s_8_consumers / bossResult.claim_complete_per_s_8_consumers).toFixed(2)),
       // CPU per task: below 1 means Corndogs costs less.
       claim_complete_8_cpu: Number((corndogsResult.claim_complete_8_cpu_ms_per_task / bossResult.claim_complete_8_cpu_ms_per_task).toFixed(2)),
+      // The rate ratio on an otherwise idle machine if both were bound by CPU alone.
+      claim_complete_8_cpu_bound: Number((corndogsResult.claim_complete_8_cpu_bound_per_s / bossResult.claim_complete_8_cpu_bound_per_s).toFixed(2)),
       // Latencies: below 1 means Corndogs is faster.
       pickup_p50: Number((corndogsResult.pickup_p50_ms / bossResult.pickup_p50_ms).toFixed(2)),
       pickup_p99: Number((corndogsResult.pickup_p99_ms / bossResult.pickup_p99_ms).toFixed(2)),
@@ -295,9 +367,11 @@ try {
       `the same load on both sides (${IN_FLIGHT} submits in flight, then 1 and 8 consumers); a pool of ${POOL} Postgres connections each ` +
       `(the Corndogs server's, pg-boss's). Corndogs goes through gRPC on 127.0.0.1 to its server in a process of its own, as deployed ` +
       `(inside reactorcide serve, workers elsewhere), one channel per consumer; pg-boss ${"10.4"} talks to Postgres directly from the bench process. ` +
-      `Callers submit, claim and complete one task at a time on both sides (no bulk API); the Corndogs server groups concurrent SubmitTask calls ` +
-      `into one INSERT (group commit: each reply after the commit that holds its task). ` +
-      `claim_complete_8_cpu_ms_per_task: user+system CPU of the whole bench process tree (this process, the Corndogs server process, Postgres) per task during the 8-consumer drain. ` +
+      `Callers submit, claim and complete one task at a time on both sides (Corndogs' GetNextTask claims one task by protocol, so pg-boss fetches with its default batchSize 1 too); ` +
+      `the Corndogs server groups concurrent SubmitTask calls into one INSERT, and concurrent GetNextTask, CompleteTask and CancelTask calls into one statement ` +
+      `(group commit: each reply after the commit that holds its change). ` +
+      `claim_complete_8_cpu_ms_per_task: user+system CPU of the whole bench process tree (this process, the Corndogs server process, Postgres) per task during the 8-consumer drain; _by_side splits it into the consumers (this process), the Corndogs server process and Postgres; cpu_bound_per_s is cores / that CPU, the rate an otherwise idle machine would allow if CPU were the only limit. ` +
+      `Floor: each round also runs single-row UPDATE autocommit loops against the same Postgres for 2 s (8 connections, then 1): the commits per second it allows (fsync on), medians over rounds. ` +
       `Pick-up latency: time from starting the submit to the consumer holding the task, ${PICKUPS} tasks at random 20-400 ms gaps. ` +
       `Both poll 5 ms doubling to 500 ms; the Corndogs client also polls at once when the server's TaskEvents stream (LISTEN/NOTIFY behind it) ` +
       `says a task arrived, which pg-boss has no equivalent of. Extra figures: Corndogs polling only (no stream), an in-process consumer woken directly, ` +
