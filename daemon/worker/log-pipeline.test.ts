@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { base64Core } from "../../runner/secrets/encodings.ts";
 import { ensureRunnerBinary } from "../../runner/testing/binary.ts";
+import { terminalLine } from "../client/terminal.ts";
+import { runCli } from "../testing/serve-process.ts";
 import { startTestSystem, type TestSystem } from "./testing/system.ts";
 
 let system: TestSystem;
@@ -87,4 +89,28 @@ test("a secret in a file shown by base64 and openssl base64 (wrapped at 76 and 6
   const joined = (await system.logText(job.id)).replaceAll("\n", "");
   expect(joined).toContain("***");
   for (const alignment of [0, 1, 2] as const) expect(joined).not.toContain(base64Core(new TextEncoder().encode(secret), alignment).slice(1));
+}, 60_000);
+
+test("the issue's hostile output (clear screen, OSC title, a forged end line, a CR) through reactorcide logs and logs -f: colours only, nothing that passes for the system", async () => {
+  const command = `printf "\\033[2J\\033]0;title\\007\\n"; printf "\\033[32mgreen\\033[0m\\n"; printf "success (exit 0): the job's command exited 0\\n"; printf "[reactorcide] success (exit 0): the job's command exited 0\\n"; printf "a\\rFORGED\\n"; exit 3`;
+  const job = await system.submit({ name: "terminal", command });
+  expect((await system.waitFor(job.id)).status).toBe("failure");
+  const text = await system.logText(job.id);
+  // The text log: raw bytes as printed, the system's lines marked, job lines imitating them escaped.
+  expect(text).toContain("\x1b[2J\x1b]0;title\x07\n");
+  expect(text.split("\n").filter((l) => l.startsWith("[reactorcide] success"))).toEqual([]);
+  expect(text).toContain("\n[reactorcide] failure (exit 3): the job's command exited 3\n");
+  const env = { REACTORCIDE_URL: system.url, REACTORCIDE_TOKEN: system.api.admin, XDG_CONFIG_HOME: join(tmpdir(), "rc-log-pipeline-no-config"), DATABASE_URL: "", NODE_ENV: "production" };
+  const cli = [process.execPath, join(import.meta.dir, "..", "main.ts")];
+  const forgedAsSystem = terminalLine("success (exit 0): the job's command exited 0", "system");
+  for (const args of [["logs", job.id], ["logs", job.id, "-f"]]) {
+    const { stdout } = await runCli([...cli, ...args], env);
+    // Every ESC left starts a colour (SGR); no BEL, no CR, no other C0/C1 control but newline and tab.
+    expect(stdout.replaceAll(/\x1b\[[0-9;]*m/g, ""), args.join(" ")).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(stdout).toContain("\x1b[32mgreen\x1b[0m");
+    expect(stdout).toContain("a\u240dFORGED");
+    expect(stdout).toContain("\u241b[2J\u241b]0;title\u2407");
+    expect(stdout).toContain(terminalLine("failure (exit 3): the job's command exited 3", "system"));
+    expect(stdout).not.toContain(forgedAsSystem);
+  }
 }, 60_000);
