@@ -8,6 +8,10 @@ const runTmp = ownRunTmp();
 
 // Global hook: runs once after every test file of the run has finished.
 afterAll(async () => {
-  await stopTestCluster();
-  runTmp?.remove();
+  try {
+    await stopTestCluster();
+  } finally {
+    // Also when the cluster never started (a run whose first test timed out in initdb).
+    runTmp?.remove();
+  }
 });
