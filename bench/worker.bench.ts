@@ -39,7 +39,8 @@ const CANCEL_POLL_MS = 1000;
 
 const image = await ensureRunnerImage();
 // A private copy: other processes may rebuild dist/reactorcide-runner while the bench runs.
-const runnerPath = join(await mkdtemp(join(tmpdir(), "reactorcide-bench-bin-")), "reactorcide-runner");
+const binDir = await mkdtemp(join(tmpdir(), "reactorcide-bench-bin-"));
+const runnerPath = join(binDir, "reactorcide-runner");
 await copyFile(await ensureRunnerBinary(), runnerPath);
 await chmod(runnerPath, 0o755);
 const system = await startTestSystem({ image });
@@ -246,6 +247,7 @@ const throughput = Object.fromEntries(
 
 await system.close();
 await stopTestCluster();
+await rm(binDir, { recursive: true, force: true });
 
 const results = {
   latency_trivial_job_docker: summary(latency),
