@@ -12,7 +12,7 @@ import { consola } from "consola";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { buildDashboard } from "../daemon/dashboard/assets.ts";
 
 const root = join(import.meta.dir, "..");
@@ -106,30 +106,38 @@ async function buildDaemon(entry: string, outfile: string, target?: string): Pro
   return undefined;
 }
 
-/** The runner: `bun build --compile` in a child, written to a temp name and renamed into place. */
+/**
+ * The runner: `bun build --compile` in a child, built in a private directory under dist/ (code
+ * splitting writes a source map per chunk beside the output) and renamed into place.
+ */
 function buildRunner(entry: string, outfile: string, target?: string): string | undefined {
-  const tmp = resolve(root, `${outfile}.${process.pid}.tmp`);
-  const proc = Bun.spawnSync(
-    [
-      // Bytecode: the runner starts in every job and step, and precompiled code halves its start-up.
-      process.execPath, "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format", "esm",
-      ...(target ? ["--target", target] : []),
-      "--define", `REACTORCIDE_BUILD_COMMIT=${JSON.stringify(commit)}`,
-      entry, "--outfile", tmp,
-    ],
-    // NODE_ENV is inlined by the bundler; a build started from `bun test` (NODE_ENV=test) must not
-    // produce a binary that believes it is under test (consola would hide its messages).
-    { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } },
-  );
-  if (proc.exitCode !== 0) {
-    rmSync(tmp, { force: true });
-    return `${proc.stderr.toString()}${proc.stdout.toString()}`;
+  const out = resolve(root, outfile);
+  const work = mkdtempSync(join(dirname(out), ".runner-build-"));
+  const tmp = join(work, basename(out));
+  try {
+    const proc = Bun.spawnSync(
+      [
+        // Bytecode: the runner starts in every job and step, and precompiled code halves its start-up.
+        // Splitting: each command's code (and what it imports: yaml, node-tar, node:zlib...) loads
+        // only when that command runs; a bundle without it evaluates every import of every command.
+        process.execPath, "build", "--compile", "--splitting", "--minify", "--sourcemap", "--bytecode", "--format", "esm",
+        ...(target ? ["--target", target] : []),
+        "--define", `REACTORCIDE_BUILD_COMMIT=${JSON.stringify(commit)}`,
+        entry, "--outfile", tmp,
+      ],
+      // NODE_ENV is inlined by the bundler; a build started from `bun test` (NODE_ENV=test) must not
+      // produce a binary that believes it is under test (consola would hide its messages).
+      { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_ENV: "production" } },
+    );
+    if (proc.exitCode !== 0) return `${proc.stderr.toString()}${proc.stdout.toString()}`;
+    // Renamed into place: a binary another process is running keeps its old file (no ETXTBSY,
+    // never a half-written executable). The source maps are inside the executable too.
+    renameSync(tmp, out);
+    if (existsSync(`${tmp}.map`)) renameSync(`${tmp}.map`, `${out}.map`);
+    return undefined;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  // Renamed into place: a binary another process is running keeps its old file (no ETXTBSY,
-  // never a half-written executable).
-  renameSync(tmp, resolve(root, outfile));
-  if (existsSync(`${tmp}.map`)) renameSync(`${tmp}.map`, resolve(root, `${outfile}.map`));
-  return undefined;
 }
 
 function run(cmd: string[], cwd: string): void {

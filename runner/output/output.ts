@@ -3,8 +3,10 @@
  * and stderr (kept apart, streamed as they come), the runner's own messages (consola), data for
  * scripts (--json) and error messages. Nothing else in the run layer writes to the terminal.
  */
-import { createConsola, type ConsolaInstance } from "consola";
+import { createConsola, type ConsolaInstance } from "consola/core";
 import { Masker, type MaskingStream } from "../secrets/masker.ts";
+import { FdSink } from "./fd-sink.ts";
+import { lineReporter } from "./reporter.ts";
 
 export interface Sink {
   write(text: string | Uint8Array): unknown;
@@ -57,13 +59,13 @@ export class Output {
 
   constructor(options: OutputOptions = {}) {
     this.masker = options.masker ?? new Masker();
-    this.stdout = tolerant(options.stdout ?? process.stdout);
-    this.stderr = tolerant(options.stderr ?? process.stderr);
+    // The process's own descriptors unless told otherwise (FdSink: see why there).
+    this.stdout = options.stdout ? tolerant(options.stdout) : new FdSink(1);
+    this.stderr = options.stderr ? tolerant(options.stderr) : new FdSink(2);
     const masked = (sink: Sink) => ({ write: (text: string) => this.writeMasked(sink, text) });
+    const colours = !process.env.NO_COLOR && (Boolean(process.env.FORCE_COLOR) || (this.stdout instanceof FdSink && this.stdout.isTerminal()));
     this.log = createConsola({
-      stdout: masked(this.stdout) as unknown as NodeJS.WriteStream,
-      stderr: masked(this.stderr) as unknown as NodeJS.WriteStream,
-      formatOptions: { date: false },
+      reporters: [lineReporter({ stdout: masked(this.stdout), stderr: masked(this.stderr) }, colours)],
       // Explicit: consola lowers its level when it thinks it runs under a test runner.
       level: 3,
     });

@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import type { Socket } from "bun";
 import { join } from "node:path";
 import type { Masker } from "./masker.ts";
 import { HEADER_BYTES, handleRequest, MAX_REQUEST_BYTES, SOCKET_FILE_NAME } from "./socket-protocol.ts";
@@ -87,51 +87,91 @@ function grantAccess(dir: string, path: string, owner: { uid: number; gid: numbe
   }
 }
 
-function serve(socket: Socket, options: SecretsSocketOptions): void {
-  let pending: Buffer = Buffer.alloc(0);
-  socket.setTimeout(options.idleTimeoutMs ?? 30_000, () => socket.destroy());
-  socket.on("error", () => socket.destroy());
-  socket.on("data", (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    // Several requests may come on one connection; answer each in turn.
-    while (pending.length >= HEADER_BYTES) {
-      const length = pending.readUInt32BE(0);
-      if (length > MAX_REQUEST_BYTES) {
-        socket.destroy();
-        return;
-      }
-      if (pending.length < HEADER_BYTES + length) return;
-      const body = pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
-      pending = pending.subarray(HEADER_BYTES + length);
-      const { reply, secrets } = handleRequest(body);
-      if (secrets.length > 0) {
-        options.masker.register(secrets);
-        options.onRegister?.(secrets.length);
-      }
-      socket.write(reply);
-    }
-  });
-  // A short header or truncated body at end of input: nothing to answer, just close.
-  socket.on("end", () => socket.end());
+/** One connection's state: bytes of an unfinished request, the reply not yet written, its idle timer. */
+interface Connection {
+  pending: Buffer;
+  unsent: Buffer;
+  idle: ReturnType<typeof setTimeout> | null;
+  /** The client half-closed: close once the replies are out. */
+  ending: boolean;
 }
 
-/** Listens on `<dir>/secrets.sock` for secret registrations while a job runs. */
+function armIdle(socket: Socket<Connection>, ms: number): void {
+  if (socket.data.idle) clearTimeout(socket.data.idle);
+  socket.data.idle = setTimeout(() => socket.terminate(), ms);
+  socket.data.idle.unref?.();
+}
+
+function send(socket: Socket<Connection>): void {
+  const state = socket.data;
+  if (state.unsent.length > 0) {
+    const written = socket.write(state.unsent);
+    state.unsent = state.unsent.subarray(Math.max(0, written));
+  }
+  if (state.unsent.length === 0 && state.ending) socket.end();
+}
+
+function receive(socket: Socket<Connection>, chunk: Buffer, options: SecretsSocketOptions): void {
+  const state = socket.data;
+  state.pending = state.pending.length === 0 ? chunk : Buffer.concat([state.pending, chunk]);
+  // Several requests may come on one connection; answer each in turn.
+  while (state.pending.length >= HEADER_BYTES) {
+    const length = state.pending.readUInt32BE(0);
+    if (length > MAX_REQUEST_BYTES) {
+      socket.terminate();
+      return;
+    }
+    if (state.pending.length < HEADER_BYTES + length) break;
+    const body = state.pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
+    state.pending = state.pending.subarray(HEADER_BYTES + length);
+    const { reply, secrets } = handleRequest(body);
+    if (secrets.length > 0) {
+      options.masker.register(secrets);
+      options.onRegister?.(secrets.length);
+    }
+    state.unsent = Buffer.concat([state.unsent, Buffer.from(reply)]);
+  }
+  send(socket);
+}
+
+/**
+ * Listens on `<dir>/secrets.sock` for secret registrations while a job runs. Bun.listen rather
+ * than node:net: loading node:net cost every run a few milliseconds of start-up.
+ */
 export async function startSecretsSocket(options: SecretsSocketOptions): Promise<SecretsSocket> {
   preparePrivateDir(options.dir);
   const path = join(options.dir, SOCKET_FILE_NAME);
   removeStale(path);
-  const connections = new Set<Socket>();
-  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
-    connections.add(socket);
-    socket.on("close", () => connections.delete(socket));
-    serve(socket, options);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => {
-      server.off("error", reject);
-      resolve();
-    });
+  const idleMs = options.idleTimeoutMs ?? 30_000;
+  const connections = new Set<Socket<Connection>>();
+  const listener = Bun.listen<Connection>({
+    unix: path,
+    // The client half-closes after its request: it still gets the reply.
+    allowHalfOpen: true,
+    socket: {
+      open(socket) {
+        socket.data = { pending: Buffer.alloc(0), unsent: Buffer.alloc(0), idle: null, ending: false };
+        connections.add(socket);
+        armIdle(socket, idleMs);
+      },
+      data(socket, chunk) {
+        armIdle(socket, idleMs);
+        receive(socket, chunk, options);
+      },
+      drain: send,
+      // A short header or truncated body at end of input: nothing to answer, just close.
+      end(socket) {
+        socket.data.ending = true;
+        send(socket);
+      },
+      close(socket) {
+        if (socket.data.idle) clearTimeout(socket.data.idle);
+        connections.delete(socket);
+      },
+      error(socket) {
+        socket.terminate();
+      },
+    },
   });
   chmodSync(path, 0o600);
   if (options.owner && (options.owner.uid !== process.getuid?.() || options.owner.gid !== process.getgid?.())) {
@@ -142,11 +182,12 @@ export async function startSecretsSocket(options: SecretsSocketOptions): Promise
   return {
     path,
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        for (const socket of connections) socket.destroy();
+      closed ??= (async () => {
+        for (const socket of connections) socket.terminate();
         dropSwappedDir(options.dir);
-        server.close(() => resolve());
-      }).finally(() => removeOwnSocket(options.dir, path));
+        listener.stop(true);
+        removeOwnSocket(options.dir, path);
+      })();
       return closed;
     },
   };
