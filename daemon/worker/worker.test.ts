@@ -12,6 +12,7 @@ import { hostWorkspaces } from "./runtimes/select.ts";
 import { defaultSettings } from "./settings.ts";
 import { ensureBusyboxImage } from "./testing/busybox-image.ts";
 import { MemoryCoordinator } from "./testing/memory-coordinator.ts";
+import { setSpanSink, type JobSpanTimes } from "./spans.ts";
 import { Worker } from "./worker.ts";
 
 const QUEUE = "reactorcide-jobs";
@@ -112,3 +113,29 @@ test("a job running longer than the lease keeps its task (the lease is extended)
   expect(coordinator.jobs.get(job.id)!.status).toBe("success");
   expect(coordinator.text(job.id)).toContain("end");
 }, 60_000);
+
+test("with spans on, each job's phase times reach the sink once, from its claim to its task's completion", async () => {
+  const reported: { jobId: string; spans: JobSpanTimes }[] = [];
+  setSpanSink((jobId, spans) => reported.push({ jobId, spans }));
+  try {
+    const coordinator = new MemoryCoordinator();
+    const outcomes = new Map<string, JobRunOutcome[]>();
+    const worker = await newWorker(coordinator, "worker-spans", { concurrency: 2, leaseSeconds: 30 }, outcomes);
+    worker.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const job = coordinator.add({ command: "true" });
+      ids.push(job.id);
+      await client.submitTask({ queue: QUEUE, payload: JSON.stringify({ job_id: job.id }) });
+    }
+    await until(() => ids.every((id) => outcomes.has(id)), "all jobs to finish");
+    await worker.stop();
+    expect(reported.map((r) => r.jobId).sort()).toEqual([...ids].sort());
+    for (const { spans } of reported) {
+      expect(Object.keys(spans)).toEqual(expect.arrayContaining(["claim", "get_job", "set_running", "secrets_and_token", "runtime_start", "run_and_remove", "log_close", "set_finished", "queue_complete"]));
+      for (const ms of Object.values(spans)) expect(ms).toBeGreaterThanOrEqual(0);
+    }
+  } finally {
+    setSpanSink(null);
+  }
+}, 120_000);
