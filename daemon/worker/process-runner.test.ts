@@ -1,4 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { chmod, copyFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,4 +83,23 @@ test("a job of steps ends with each step's status, exit code and duration from t
   await new JobRun(plain.id, { coordinator, runtime, settings, newMasker: () => new Masker() }).run();
   expect(coordinator.finishes[1]).toMatchObject({ jobId: plain.id, report: { status: "success" } });
   expect(coordinator.finishes[1]!.report.stepResults).toBeUndefined();
+}, 60_000);
+
+test("the job's timeout is its own clock: shipping held up 3 s does not make a job that exits at once timed_out", async () => {
+  // A coordinator as slow as the issue's (a 50 MB log 'succeeded in 0.4 s' by the runner's clock, yet ran out a timeout).
+  class SlowCoordinator extends MemoryCoordinator {
+    override async appendLogChunk(jobId: string, chunk: Parameters<MemoryCoordinator["appendLogChunk"]>[1]): Promise<void> {
+      await Bun.sleep(3000);
+      return super.appendLogChunk(jobId, chunk);
+    }
+  }
+  const coordinator = new SlowCoordinator();
+  const settings = defaultSettings({ workerId: "w-process", workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-proc-")), workspaceOwner: null, cancelPollMs: 100 });
+  const job = coordinator.add({ command: "echo quick", timeout: 1 });
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true, workspaces: hostWorkspaces(settings) }), settings, newMasker: () => new Masker() }).run();
+  expect(outcome.kind === "finished" && outcome.report.status).toBe("success");
+  expect(coordinator.jobs.get(job.id)!.status).toBe("success");
+  expect(coordinator.text(job.id)).toContain("quick");
+  // A normal end leaves nothing of the runner in the temp dir (its TMPDIR, rc-job-*, goes with it).
+  expect(readdirSync(tmpdir()).filter((name) => name.startsWith("rc-job-"))).toEqual([]);
 }, 60_000);
