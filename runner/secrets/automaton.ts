@@ -10,11 +10,13 @@
  * To keep the table small the 256 byte values are folded into classes: every byte that occurs in
  * some pattern gets its own class, all others share class 0.
  *
- * The DFA is completed lazily: building fills only the trie's edges and the failure links
- * (linear in the patterns' bytes), and a transition the scan meets for the first time is worked
- * out then, from the failure links, and kept (`resolve`). A job's token alone has some 300 forms
- * (its line-wrapped base64 at every column), about 20,000 states; filling every state's row up
- * front cost each job tens of milliseconds for transitions its output never takes.
+ * The DFA is completed lazily, and only for the states the scan reaches: building makes the trie
+ * (as child lists, not rows) and the failure links, linear in the patterns' bytes; a state gets
+ * its row of `step` the first time the scan enters it, and each move in it is worked out the
+ * first time the scan takes it (`resolve`), then kept. A job's token alone has some 300 forms
+ * (its line-wrapped base64 at every column); 100 such secrets make ~285,000 trie states, whose
+ * dense rows (65 classes) were ~75 MB filled before the first byte was masked (0.6-1.4 s), while
+ * a build log's scan enters a few thousand of them.
  */
 export interface Automaton {
   /** Number of byte classes (row width of `next`). */
@@ -22,15 +24,19 @@ export interface Automaton {
   /** Byte value → class. */
   readonly classOf: Uint8Array;
   /**
-   * `step[row + class]` for the state whose row starts at `row` (= state * width; the root is 0)
-   * gives the next state's row, bitwise-negated (`~row`, always negative) when a pattern ends
-   * there. Rows instead of state numbers save a multiply per byte in the scan loop.
+   * `step[row + class]` for the state whose row starts at `row` (the root's is 0) gives the next
+   * state's row, bitwise-negated (`~row`, always negative) when a pattern ends there. Rows
+   * instead of state numbers save a multiply per byte in the scan loop. Rows are added as the
+   * scan reaches new states: `step`, `matchLength` and `depth` may be replaced by longer arrays
+   * after `resolve`, so read them again after calling it.
    */
   readonly step: Int32Array;
-  /** Length of the longest pattern that ends in this state (0: none). */
+  /** By row index (row / width): length of the longest pattern that ends in this state (0: none). */
   readonly matchLength: Int32Array;
-  /** Length of the text this state stands for: the longest suffix of the input that a pattern could still continue. */
+  /** By row index: length of the text this state stands for, the longest suffix of the input that a pattern could still continue. */
   readonly depth: Int32Array;
+  /** Trie states (what a full DFA would have rows for). */
+  readonly states: number;
   /** Longest pattern, in bytes. */
   readonly longest: number;
   /**
@@ -50,9 +56,141 @@ export const EMPTY_AUTOMATON: Automaton = {
   step: new Int32Array(1),
   matchLength: new Int32Array(1),
   depth: new Int32Array(1),
+  states: 1,
   longest: 0,
   resolve: () => 0,
 };
+
+/** The lazily completed DFA over a trie with failure links; see the file's comment. */
+class LazyDfa implements Automaton {
+  step: Int32Array;
+  matchLength: Int32Array;
+  depth: Int32Array;
+  /** Rows made so far. */
+  private rows = 0;
+  /** Trie state → its row offset, -1 before the scan first enters it. */
+  private readonly rowOf: Int32Array;
+  /** Row index → trie state. */
+  private stateOfRow: Int32Array;
+
+  constructor(
+    readonly width: number,
+    readonly classOf: Uint8Array,
+    readonly longest: number,
+    readonly states: number,
+    private readonly trie: Trie,
+    private readonly fail: Int32Array,
+  ) {
+    const capacity = Math.min(states, 256);
+    this.step = new Int32Array(capacity * width).fill(UNRESOLVED);
+    this.matchLength = new Int32Array(capacity);
+    this.depth = new Int32Array(capacity);
+    this.stateOfRow = new Int32Array(capacity);
+    this.rowOf = new Int32Array(states).fill(-1);
+    this.rowFor(0);
+    // The root's row is complete: a byte that starts no pattern stays at the root.
+    for (let c = 0; c < width; c++) {
+      const t = trie.child(0, c);
+      this.step[c] = t < 0 ? 0 : this.encode(t);
+    }
+  }
+
+  /** The row of trie state `t`, made (all moves unresolved) if the scan has not been there. */
+  private rowFor(t: number): number {
+    const known = this.rowOf[t]!;
+    if (known >= 0) return known;
+    const index = this.rows++;
+    if (index === this.stateOfRow.length) this.grow();
+    const row = index * this.width;
+    this.rowOf[t] = row;
+    this.stateOfRow[index] = t;
+    this.matchLength[index] = this.trie.matchLength[t]!;
+    this.depth[index] = this.trie.depth[t]!;
+    return row;
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.states, this.stateOfRow.length * 2);
+    const longer = (a: Int32Array, n: number, fill = 0) => {
+      const b = new Int32Array(n);
+      if (fill !== 0) b.fill(fill, a.length);
+      b.set(a);
+      return b;
+    };
+    this.step = longer(this.step, capacity * this.width, UNRESOLVED);
+    this.matchLength = longer(this.matchLength, capacity);
+    this.depth = longer(this.depth, capacity);
+    this.stateOfRow = longer(this.stateOfRow, capacity);
+  }
+
+  private encode(t: number): number {
+    const row = this.rowFor(t);
+    return this.trie.matchLength[t]! > 0 ? ~row : row;
+  }
+
+  readonly resolve = (slot: number): number => {
+    const { width, trie, fail } = this;
+    const index = Math.floor(slot / width);
+    const c = slot - index * width;
+    // A trie edge, or else the same move as from the failure state: walk the failure chain to a
+    // trie edge or to a move already known (the root's row is complete).
+    let s = this.stateOfRow[index]!;
+    let value: number;
+    for (;;) {
+      const t = trie.child(s, c);
+      if (t >= 0) {
+        value = this.encode(t);
+        break;
+      }
+      s = fail[s]!;
+      const row = this.rowOf[s]!;
+      if (row >= 0 && this.step[row + c] !== UNRESOLVED) {
+        value = this.step[row + c]!;
+        break;
+      }
+    }
+    this.step[slot] = value;
+    return value;
+  };
+}
+
+/** A trie as child lists (first child, next sibling, the edge's class), dense at the root. */
+class Trie {
+  readonly firstChild: Int32Array;
+  readonly nextSibling: Int32Array;
+  readonly label: Int32Array;
+  readonly rootChild: Int32Array;
+  readonly matchLength: Int32Array;
+  readonly depth: Int32Array;
+  states = 1;
+
+  constructor(maxStates: number, width: number) {
+    this.firstChild = new Int32Array(maxStates).fill(-1);
+    this.nextSibling = new Int32Array(maxStates).fill(-1);
+    this.label = new Int32Array(maxStates);
+    this.rootChild = new Int32Array(width).fill(-1);
+    this.matchLength = new Int32Array(maxStates);
+    this.depth = new Int32Array(maxStates);
+  }
+
+  child(s: number, c: number): number {
+    if (s === 0) return this.rootChild[c]!;
+    for (let t = this.firstChild[s]!; t >= 0; t = this.nextSibling[t]!) if (this.label[t] === c) return t;
+    return -1;
+  }
+
+  add(s: number, c: number): number {
+    const t = this.states++;
+    this.label[t] = c;
+    this.depth[t] = this.depth[s]! + 1;
+    if (s === 0) this.rootChild[c] = t;
+    else {
+      this.nextSibling[t] = this.firstChild[s]!;
+      this.firstChild[s] = t;
+    }
+    return t;
+  }
+}
 
 export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
   const used = patterns.filter((p) => p.length > 0);
@@ -72,88 +210,45 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
     maxStates += p.length;
     longest = Math.max(longest, p.length);
   }
-
   // Rows are stored as Int32 offsets (negated for matches).
   if (maxStates * width > 0x7fffffff) throw new Error("too many secret bytes for one automaton");
-  // The trie's edges, as state numbers (-1: none).
-  const trie = new Int32Array(maxStates * width).fill(-1);
-  const matchLength = new Int32Array(maxStates);
-  const depth = new Int32Array(maxStates);
-  let states = 1;
+
+  const trie = new Trie(maxStates, width);
   for (const p of used) {
     let s = 0;
-    for (const byte of p) {
-      const slot = s * width + classOf[byte]!;
-      let t = trie[slot]!;
-      if (t < 0) {
-        t = states++;
-        trie[slot] = t;
-        depth[t] = depth[s]! + 1;
-      }
-      s = t;
+    for (let i = 0; i < p.length; i++) {
+      const c = classOf[p[i]!]!;
+      const t = trie.child(s, c);
+      s = t >= 0 ? t : trie.add(s, c);
     }
-    matchLength[s] = p.length;
+    trie.matchLength[s] = p.length;
   }
+  const states = trie.states;
 
   // Breadth-first: failure links (the longest proper suffix that is a trie state) and inherited matches.
   const fail = new Int32Array(states);
-  /** The state after `s` reads class `c`, following failure links (no DFA rows needed). */
-  const goto = (s: number, c: number): number => {
-    for (;;) {
-      const t = trie[s * width + c]!;
-      if (t >= 0) return t;
-      if (s === 0) return 0;
-      s = fail[s]!;
-    }
-  };
   const queue = new Int32Array(states);
   let head = 0;
   let tail = 0;
   for (let c = 0; c < width; c++) {
-    const t = trie[c]!;
+    const t = trie.rootChild[c]!;
     if (t >= 0) queue[tail++] = t; // fail[t] = 0
   }
   while (head < tail) {
     const s = queue[head++]!;
-    if (matchLength[fail[s]!]! > matchLength[s]!) matchLength[s] = matchLength[fail[s]!]!;
-    const row = s * width;
-    for (let c = 0; c < width; c++) {
-      const t = trie[row + c]!;
-      if (t < 0) continue;
-      fail[t] = goto(fail[s]!, c);
+    if (trie.matchLength[fail[s]!]! > trie.matchLength[s]!) trie.matchLength[s] = trie.matchLength[fail[s]!]!;
+    for (let t = trie.firstChild[s]!; t >= 0; t = trie.nextSibling[t]!) {
+      const c = trie.label[t]!;
+      let f = fail[s]!;
+      let to: number;
+      for (;;) {
+        to = trie.child(f, c);
+        if (to >= 0 || f === 0) break;
+        f = fail[f]!;
+      }
+      fail[t] = Math.max(to, 0);
       queue[tail++] = t;
     }
   }
-
-  const encode = (t: number) => (matchLength[t]! > 0 ? ~(t * width) : t * width);
-  const step = new Int32Array(states * width).fill(UNRESOLVED);
-  for (let slot = 0; slot < states * width; slot++) {
-    const t = trie[slot]!;
-    if (t >= 0) step[slot] = encode(t);
-  }
-  // The root's row is complete: a byte that starts no pattern stays at the root.
-  for (let c = 0; c < width; c++) if (step[c] === UNRESOLVED) step[c] = 0;
-  const resolve = (slot: number): number => {
-    // Not a trie edge: the same move as from the failure state. Walk the failure chain to the
-    // first move already known (the root's row is complete) and keep it for every slot passed.
-    const passed: number[] = [];
-    let at = slot;
-    let known: number;
-    while ((known = step[at]!) === UNRESOLVED) {
-      passed.push(at);
-      const s = Math.floor(at / width);
-      at = fail[s]! * width + (at - s * width);
-    }
-    for (const p of passed) step[p] = known;
-    return known;
-  };
-  return {
-    width,
-    classOf,
-    step,
-    matchLength: matchLength.subarray(0, states),
-    depth: depth.subarray(0, states),
-    longest,
-    resolve,
-  };
+  return new LazyDfa(width, classOf, longest, states, trie, fail);
 }

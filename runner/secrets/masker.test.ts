@@ -164,6 +164,30 @@ describe("Masker.mask (whole strings)", () => {
   });
 });
 
+test("many secrets: the automaton's rows are added as the scan reaches them, in the middle of a write, and every form is still masked", () => {
+  // 60 secrets of 40 characters have ~300,000 trie states; a scan enters far more than the first
+  // rows made (256) here, so the row arrays are replaced while one write is being scanned.
+  const rand = rng(5);
+  const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const word = (n: number) => Array.from({ length: n }, () => alnum[Math.floor(rand() * alnum.length)]).join("");
+  const values = Array.from({ length: 60 }, () => word(40));
+  const parts: string[] = [];
+  for (const v of values) {
+    // The value, its base64 and a prefix that stops short (it must stay visible).
+    parts.push(`k=${v}`, Buffer.from(v).toString("base64"), v.slice(0, 30), word(20));
+  }
+  const text = enc.encode(`${parts.join(" ")}\n`);
+  const m = new Masker();
+  m.register(values);
+  const expected = dec(reference(values, text));
+  expect(m.automaton().states).toBeGreaterThan(100_000);
+  expect(dec(streamed(m, text, []))).toBe(expected);
+  const fresh = new Masker();
+  fresh.register(values);
+  expect(dec(streamed(fresh, text, Array.from({ length: Math.floor(text.length / 7) }, (_, i) => i * 7)))).toBe(expected);
+  for (const v of values) expect(expected).not.toContain(v);
+});
+
 describe("Masker.stream (chunk boundaries)", () => {
   const secrets = ["supersecret", "pässwörd-ü", "tok.en*(1)", "abc", "abcdef"];
   const line =

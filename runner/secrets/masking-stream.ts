@@ -16,6 +16,7 @@ export interface AutomatonSource {
 }
 
 const NEWLINE = 0x0a;
+const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
 /**
@@ -55,7 +56,6 @@ export class MaskingStreamImpl implements MaskingStream {
       this.sink(bytes); // no secrets (yet): pass through
       return;
     }
-    const data = this.held.length === 0 ? bytes : concat(this.held, bytes);
     if (machine !== this.machine) {
       // New secrets: what is still held back is scanned again with the new automaton.
       this.machine = machine;
@@ -63,17 +63,25 @@ export class MaskingStreamImpl implements MaskingStream {
       this.spans = [];
       this.scanned = this.released;
     }
-    this.scan(data, machine);
+    // The text from `released` on is `head` then `tail`, kept apart so a 64 KB read is not
+    // copied behind the few bytes held from the last one; joined only to scan held bytes again.
+    let head = this.held;
+    let tail = bytes;
+    if (this.scanned < this.released + head.length) {
+      tail = concat(head, bytes);
+      head = EMPTY;
+    }
+    this.scan(tail, this.released + head.length, machine);
     // At a line's end nothing is usually held (no form starts there), so the line goes out at
     // once; a form that spans line breaks (line-wrapped base64) keeps what it may still cover.
     const depth = machine.depth[this.state / machine.width]!;
-    if (bytes[bytes.length - 1] === NEWLINE && depth === 0) this.release(data, Infinity);
-    else this.release(data, this.scanned - depth);
+    if (bytes[bytes.length - 1] === NEWLINE && depth === 0) this.release(head, tail, Infinity);
+    else this.release(head, tail, this.scanned - depth);
     this.armIdleFlush();
   }
 
   flush(): void {
-    if (this.held.length > 0 || this.spans.length > 0) this.release(this.held, Infinity);
+    if (this.held.length > 0 || this.spans.length > 0) this.release(this.held, EMPTY, Infinity);
     this.disarm();
   }
 
@@ -83,16 +91,23 @@ export class MaskingStreamImpl implements MaskingStream {
     this.ended = true;
   }
 
-  private scan(data: Uint8Array, machine: Automaton): void {
-    const { step, classOf, matchLength, width } = machine;
-    const base = this.released;
+  /** Feeds `data` (whose first byte is at absolute offset `base`) from `scanned` on. */
+  private scan(data: Uint8Array, base: number, machine: Automaton): void {
+    const { classOf, width } = machine;
+    let { step, matchLength } = machine;
     let s = this.state;
     for (let i = this.scanned - base, n = data.length; i < n; i++) {
       const slot = s + classOf[data[i]!]!;
       s = step[slot]!;
       if (s < 0) {
-        // A move not needed before (the DFA is completed lazily): work it out once.
-        if (s === UNRESOLVED && (s = machine.resolve(slot)) >= 0) continue;
+        if (s === UNRESOLVED) {
+          // A move not needed before (the DFA is completed lazily): work it out once. It may add
+          // a row, and so replace the arrays.
+          s = machine.resolve(slot);
+          step = machine.step;
+          matchLength = machine.matchLength;
+          if (s >= 0) continue;
+        }
         s = ~s;
         const length = matchLength[s / width]!;
         this.addSpan(base + i + 1 - length, base + i + 1);
@@ -112,10 +127,20 @@ export class MaskingStreamImpl implements MaskingStream {
     spans.push(start, end);
   }
 
-  /** Prints everything before `cut` (absolute); `Infinity` prints all and restarts matching. */
-  private release(data: Uint8Array, cut: number): void {
+  /**
+   * Prints everything before `cut` (absolute); `Infinity` prints all and restarts matching. The
+   * text from `released` on is `head` then `tail`; each piece goes to the sink as it is, no copy.
+   */
+  private release(head: Uint8Array, tail: Uint8Array, cut: number): void {
     const base = this.released;
+    const h = head.length;
     const pieces: Uint8Array[] = [];
+    const text = (from: number, to: number) => {
+      const r0 = from - base;
+      const r1 = to - base;
+      if (r0 < h) pieces.push(head.subarray(r0, Math.min(r1, h)));
+      if (r1 > h) pieces.push(tail.subarray(Math.max(r0, h) - h, r1 - h));
+    };
     let at = base;
     let i = 0;
     const spans = this.spans;
@@ -123,7 +148,7 @@ export class MaskingStreamImpl implements MaskingStream {
       const start = spans[i]!;
       const end = spans[i + 1]!;
       if (start >= at) {
-        if (start > at) pieces.push(data.subarray(at - base, start - base));
+        if (start > at) text(at, start);
         pieces.push(this.source.maskBytes);
       } // else: it overlaps the mask printed last, which already stands for it
       at = Math.max(at, end);
@@ -131,7 +156,7 @@ export class MaskingStreamImpl implements MaskingStream {
     if (i > 0) this.spans = spans.slice(i);
     const upTo = cut === Infinity ? this.scanned : cut;
     if (upTo > at) {
-      pieces.push(data.subarray(at - base, upTo - base));
+      text(at, upTo);
       at = upTo;
     }
     if (cut === Infinity) {
@@ -140,9 +165,9 @@ export class MaskingStreamImpl implements MaskingStream {
     }
     this.released = at;
     // Copy what is held so the caller's buffer can be reused; it is short.
-    this.held = data.slice(at - base);
-    if (pieces.length === 1) this.sink(pieces[0]!);
-    else if (pieces.length > 1) this.sink(concat(...pieces));
+    const r = at - base;
+    this.held = r >= h ? tail.slice(r - h) : concat(head.subarray(r), tail);
+    for (const piece of pieces) if (piece.length > 0) this.sink(piece);
   }
 
   private armIdleFlush(): void {
