@@ -11,7 +11,7 @@
  * some pattern gets its own class, all others share class 0.
  *
  * The DFA is completed lazily, and only for the states the scan reaches: building makes the trie
- * (as child lists, not rows) and the failure links, linear in the patterns' bytes; a state gets
+ * (as child lists, not rows), linear in the patterns' bytes; a state gets its failure link and
  * its row of `step` the first time the scan enters it, and each move in it is worked out the
  * first time the scan takes it (`resolve`), then kept. A job's token alone has some 300 forms
  * (its line-wrapped base64 at every column); 100 such secrets make ~285,000 trie states, whose
@@ -79,7 +79,6 @@ class LazyDfa implements Automaton {
     readonly longest: number,
     readonly states: number,
     private readonly trie: Trie,
-    private readonly fail: Int32Array,
   ) {
     const capacity = Math.min(states, 256);
     this.step = new Int32Array(capacity * width).fill(UNRESOLVED);
@@ -104,7 +103,7 @@ class LazyDfa implements Automaton {
     const row = index * this.width;
     this.rowOf[t] = row;
     this.stateOfRow[index] = t;
-    this.matchLength[index] = this.trie.matchLength[t]!;
+    this.matchLength[index] = this.trie.fullMatch(t);
     this.depth[index] = this.trie.depth[t]!;
     return row;
   }
@@ -125,11 +124,11 @@ class LazyDfa implements Automaton {
 
   private encode(t: number): number {
     const row = this.rowFor(t);
-    return this.trie.matchLength[t]! > 0 ? ~row : row;
+    return this.matchLength[row / this.width]! > 0 ? ~row : row;
   }
 
   readonly resolve = (slot: number): number => {
-    const { width, trie, fail } = this;
+    const { width, trie } = this;
     const index = Math.floor(slot / width);
     const c = slot - index * width;
     // A trie edge, or else the same move as from the failure state: walk the failure chain to a
@@ -142,7 +141,7 @@ class LazyDfa implements Automaton {
         value = this.encode(t);
         break;
       }
-      s = fail[s]!;
+      s = trie.failOf(s);
       const row = this.rowOf[s]!;
       if (row >= 0 && this.step[row + c] !== UNRESOLVED) {
         value = this.step[row + c]!;
@@ -160,11 +159,22 @@ class Trie {
   readonly nextSibling: Int32Array;
   readonly label: Int32Array;
   readonly rootChild: Int32Array;
+  /** Longest pattern ending at the state itself; with those of its failure chain once `full`. */
   readonly matchLength: Int32Array;
   readonly depth: Int32Array;
+  readonly parent: Int32Array;
+  /** The failure link (longest proper suffix that is a state), -1 until first asked for. */
+  readonly fail: Int32Array;
+  /** Whether matchLength includes the failure chain's matches. */
+  readonly full: Uint8Array;
   states = 1;
 
   constructor(maxStates: number, width: number) {
+    this.parent = new Int32Array(maxStates);
+    this.fail = new Int32Array(maxStates).fill(-1);
+    this.fail[0] = 0;
+    this.full = new Uint8Array(maxStates);
+    this.full[0] = 1;
     this.firstChild = new Int32Array(maxStates).fill(-1);
     this.nextSibling = new Int32Array(maxStates).fill(-1);
     this.label = new Int32Array(maxStates);
@@ -179,11 +189,45 @@ class Trie {
     return -1;
   }
 
+  /**
+   * The failure link of `t`, worked out on first use from its parent's (the classic breadth-first
+   * construction, on demand: only states the scan reaches need one). Every call it makes is for
+   * a shallower state, so it ends.
+   */
+  failOf(t: number): number {
+    const known = this.fail[t]!;
+    if (known >= 0) return known;
+    const c = this.label[t]!;
+    let f = this.failOf(this.parent[t]!);
+    let to: number;
+    for (;;) {
+      to = this.child(f, c);
+      if (to >= 0 || f === 0) break;
+      f = this.failOf(f);
+    }
+    const link = Math.max(to, 0);
+    this.fail[t] = link;
+    return link;
+  }
+
+  /** The longest pattern ending in `t` or along its failure chain (a suffix of what `t` stands for). */
+  fullMatch(t: number): number {
+    if (this.full[t]) return this.matchLength[t]!;
+    const inherited = this.fullMatch(this.failOf(t));
+    if (inherited > this.matchLength[t]!) this.matchLength[t] = inherited;
+    this.full[t] = 1;
+    return this.matchLength[t]!;
+  }
+
   add(s: number, c: number): number {
     const t = this.states++;
     this.label[t] = c;
     this.depth[t] = this.depth[s]! + 1;
-    if (s === 0) this.rootChild[c] = t;
+    this.parent[t] = s;
+    if (s === 0) {
+      this.rootChild[c] = t;
+      this.fail[t] = 0;
+    }
     else {
       this.nextSibling[t] = this.firstChild[s]!;
       this.firstChild[s] = t;
@@ -225,30 +269,5 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
   }
   const states = trie.states;
 
-  // Breadth-first: failure links (the longest proper suffix that is a trie state) and inherited matches.
-  const fail = new Int32Array(states);
-  const queue = new Int32Array(states);
-  let head = 0;
-  let tail = 0;
-  for (let c = 0; c < width; c++) {
-    const t = trie.rootChild[c]!;
-    if (t >= 0) queue[tail++] = t; // fail[t] = 0
-  }
-  while (head < tail) {
-    const s = queue[head++]!;
-    if (trie.matchLength[fail[s]!]! > trie.matchLength[s]!) trie.matchLength[s] = trie.matchLength[fail[s]!]!;
-    for (let t = trie.firstChild[s]!; t >= 0; t = trie.nextSibling[t]!) {
-      const c = trie.label[t]!;
-      let f = fail[s]!;
-      let to: number;
-      for (;;) {
-        to = trie.child(f, c);
-        if (to >= 0 || f === 0) break;
-        f = fail[f]!;
-      }
-      fail[t] = Math.max(to, 0);
-      queue[tail++] = t;
-    }
-  }
-  return new LazyDfa(width, classOf, longest, states, trie, fail);
+  return new LazyDfa(width, classOf, longest, states, trie);
 }
