@@ -6,11 +6,8 @@
  * replaced only once preparation succeeded (see staging.ts).
  */
 import { resolve } from "node:path";
-import { prepareCopy } from "./copy.ts";
 import { SourceError } from "./error.ts";
-import { prepareGit } from "./git.ts";
 import { ensureTargetDir } from "./staging.ts";
-import { prepareTarball } from "./tarball.ts";
 import { SOURCE_TYPES, type PreparedSource, type PrepareOptions, type SourceSpec, type SourceType } from "./types.ts";
 
 export { SourceError } from "./error.ts";
@@ -27,13 +24,15 @@ export async function prepareSource(spec: SourceSpec, targetDir: string, options
   if (spec.ref !== undefined && type !== "git") {
     throw new SourceError("source.ref", `a ref applies only to git sources, not to "${type}"`);
   }
+  // Each kind's code (node-tar, node:fs/promises, git) loads when a source of that kind is prepared,
+  // not at every start of the runner.
   switch (type as SourceType) {
     case "git":
-      return prepareGit(spec, targetDir, options);
+      return (await import("./git.ts")).prepareGit(spec, targetDir, options);
     case "copy":
-      return prepareCopy(spec, targetDir, options);
+      return (await import("./copy.ts")).prepareCopy(spec, targetDir, options);
     case "tarball":
-      return prepareTarball(spec, targetDir, options);
+      return (await import("./tarball.ts")).prepareTarball(spec, targetDir, options);
     case "none":
       // Nothing to fetch (pre-mounted or no source); the directory is left as it is.
       ensureTargetDir(targetDir);
