@@ -41,8 +41,10 @@ test("batches respect the line cap and ship at least every interval while output
   const batches: LogLine[][] = [];
   const shipper = new LogShipper({ masker: new Masker(), maxLines: 10, intervalMs: 300, send: async (c) => void batches.push(chunkLines(c)) });
   await shipper.pump("stdout", streamOf([Array.from({ length: 25 }, (_, i) => `l${i}\n`).join("")]));
-  await Bun.sleep(5); // let the chained sends run
+  // The two full chunks go out as soon as they are packed (on Bun's thread pool), in offset order.
+  for (let waited = 0; batches.length < 2 && waited < 250; waited += 5) await Bun.sleep(5);
   expect(batches.map((b) => b.length)).toEqual([10, 10]);
+  expect(batches.flat().map((l) => l.line)).toEqual(Array.from({ length: 20 }, (_, i) => `l${i}`));
   await Bun.sleep(450); // the remaining 5 go out on the timer, before close
   expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
   await shipper.close();

@@ -91,6 +91,9 @@ export class LogShipper {
   private flights: Promise<void>[] = [];
   /** Settles when the newest chunk is stored or has failed for good (the next one waits on it after a 409). */
   private last: Promise<void> = Promise.resolve();
+  /** Settles when the newest chunk's first send has begun: chunks go out in offset order, so a chunk
+   * packed sooner than its predecessor does not arrive first and cost a 409 and a second send. */
+  private lastStarted: Promise<void> = Promise.resolve();
   private failure: unknown;
   /** Bytes of chunks not yet delivered; pump waits while this is high. */
   private inFlightBytes = 0;
@@ -250,8 +253,17 @@ export class LogShipper {
     const before = this.last;
     // A slot: the chunk `maxInFlight` places ahead is done (its successors may still travel).
     const slot = this.flights.length >= this.o.maxInFlight ? this.flights[this.flights.length - this.o.maxInFlight]! : Promise.resolve();
+    const startedBefore = this.lastStarted;
+    const started = Promise.withResolvers<void>();
+    this.lastStarted = started.promise;
     const flight: Promise<void> = slot
-      .then(async () => this.sendWithRetry({ offset, lines, packed: await packed }, before))
+      .then(async () => {
+        const chunk = { offset, lines, packed: await packed };
+        await startedBefore;
+        started.resolve();
+        return this.sendWithRetry(chunk, before);
+      })
+      .finally(() => started.resolve())
       .finally(() => {
         this.inFlightBytes -= bytes;
         this.flights.splice(this.flights.indexOf(flight), 1);
