@@ -41,7 +41,7 @@ function load(name: string): { results: unknown; commit?: string; measured_at?: 
   const file = join(results, `${name}.json`);
   if (!existsSync(file)) return undefined;
   const json = JSON.parse(readFileSync(file, "utf8")) as { results: unknown; commit?: string; measured_at?: string };
-  return { ...json, load: field(json.results, "load_average_1m_at_start") ?? field(json.results, "through_runner.load_average_1m_at_start") };
+  return { ...json, load: field(json.results, "load_average_1m_at_start") ?? field(json.results, "through_runner.load_average_1m_at_start") ?? field(json.results, "load_average.latency_rounds.0") };
 }
 
 const number = (n: number | undefined) => (n === undefined ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: 1 }));
