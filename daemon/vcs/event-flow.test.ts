@@ -98,6 +98,21 @@ describe("event → eval → workflow runs → commit statuses (GitHub stand-in)
     expect(JSON.stringify(gh.calls)).not.toContain("registry-secret-value");
   });
 
+  test("an eval's triggers sent again (the worker's retry after a lost answer) start nothing new and answer with the run the first send started", async () => {
+    const sha = "3".repeat(40);
+    const d = await deliver("push", githubPush(REPO, { ref: "refs/heads/main", before: "4".repeat(40), after: sha }));
+    const evalJob = d.eval_job_id as string;
+    expect((await transitionJob(api.db, evalJob, "running", { workerId: "w" })).ok).toBe(true);
+    const payload = { type: "trigger_job" as const, operation_id: randomUUID(), jobs: [{ job_name: "test", workflow: "ci", job_command: "make test" }] };
+    const first = await api.workflows.extendFromTrigger(evalJob, payload, "file");
+    const again = await api.workflows.extendFromTrigger(evalJob, payload, "api");
+    expect(first.created).toEqual(["test"]);
+    expect(again).toEqual({ runId: first.runId, created: [], duplicates: 1 });
+    expect(again.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await transitionJob(api.db, evalJob, "success", { exitCode: 0 })).ok).toBe(true);
+    await api.workflows.jobEnded(evalJob);
+  });
+
   test("a job naming a secret the project does not have fails its workflow's run before it starts, naming it; the other workflow runs", async () => {
     const sha = "3".repeat(40);
     const d = await deliver("push", githubPush(REPO, { ref: "refs/heads/main", before: "2".repeat(40), after: sha }));

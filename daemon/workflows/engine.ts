@@ -443,7 +443,7 @@ export class WorkflowEngine {
     if (peek.runId) await this.lockRun(tx, peek.runId);
     const [parent] = await tx.select().from(jobs).where(eq(jobs.id, parentJobId)).for("update");
     const received = await tx
-      .select({ jobName: triggerReceipts.jobName })
+      .select({ jobName: triggerReceipts.jobName, runId: triggerReceipts.runId })
       .from(triggerReceipts)
       .where(and(eq(triggerReceipts.parentJobId, parentJobId), eq(triggerReceipts.operationId, payload.operation_id)));
     const seen = new Set(received.map((r) => r.jobName));
@@ -454,7 +454,9 @@ export class WorkflowEngine {
       fresh.push(job);
     }
     const duplicates = payload.jobs.length - fresh.length;
-    if (fresh.length === 0) return { runId: parent!.workflowRunId ?? "", created: [], duplicates };
+    // Sent again (e.g. the answer was lost): the run the first send made. An eval job has no run of
+    // its own; its receipts name the event runs it started.
+    if (fresh.length === 0) return { runId: parent!.workflowRunId ?? received.find((r) => r.runId)?.runId ?? "", created: [], duplicates };
 
     const [{ n: before } = { n: 0 }] = await tx.select({ n: count() }).from(triggerReceipts).where(eq(triggerReceipts.parentJobId, parentJobId));
     if (before + fresh.length > this.limits.maxTriggersPerJob) {
