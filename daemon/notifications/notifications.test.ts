@@ -5,7 +5,7 @@ import { appendLogs, insertJob, transitionJob, type Job } from "../jobs/store.ts
 import { testApi } from "../testing/api.ts";
 import { jobView } from "../jobs/view.ts";
 import { endedOfJobView, endedOfRun } from "./ended.ts";
-import { pruneFinished, recordEnded } from "./outbox.ts";
+import { nextDueInMs, pruneFinished, recordEnded } from "./outbox.ts";
 import { subscribeToJobEnds, subscribeToWorkflowRuns } from "./subscribe.ts";
 import { startHookReceiver, startSmtpReceiver } from "./testing/receivers.ts";
 
@@ -375,6 +375,25 @@ describe("webhooks", () => {
       expect((await deliveriesOf(id)).map((d) => d.subjectId)).toEqual([waiting.id]);
     } finally {
       await deleteRule(id);
+      await api.deps.notifier.start();
+    }
+  });
+
+  test("with no delivery pending nothing is due (the dispatcher sleeps until woken); a pending one is due at its time", async () => {
+    await api.deps.notifier.stop();
+    try {
+      await api.sql`UPDATE notification_deliveries SET state = 'failed' WHERE state = 'pending'`;
+      expect(await nextDueInMs(api.db)).toBeUndefined();
+      const id = await rule({ jobs: true, target: { type: "webhook", url: "https://unreachable.invalid/hook" } });
+      await endJob("failure", { name: "due-later" });
+      await api.sql`UPDATE notification_deliveries SET next_attempt_at = now() + interval '1 hour' WHERE rule_id = ${id}`;
+      const due = await nextDueInMs(api.db);
+      expect(due).toBeGreaterThan(3_500_000);
+      expect(due).toBeLessThanOrEqual(3_600_000);
+      await api.sql`UPDATE notification_deliveries SET next_attempt_at = now() - interval '1 minute' WHERE rule_id = ${id}`;
+      expect(await nextDueInMs(api.db)).toBe(0);
+      await deleteRule(id);
+    } finally {
       await api.deps.notifier.start();
     }
   });
