@@ -378,3 +378,75 @@ describe("line-wrapped base64, as an attacker would print it", () => {
     }
   });
 });
+
+describe("the start filter (every form at least 8 bytes: the scan skips text where none can start)", () => {
+  /** Text made of the secrets' pieces (whole, cut short, base64, overlapping) and noise over their letters. */
+  function corpus(rand: () => number, values: string[], parts: number): Uint8Array {
+    const alphabet = "abcxyz0=\n ";
+    const out: string[] = [];
+    for (let i = 0; i < parts; i++) {
+      const v = values[Math.floor(rand() * values.length)]!;
+      const r = rand();
+      if (r < 0.25) out.push(v);
+      else if (r < 0.45) out.push(v.slice(0, 1 + Math.floor(rand() * (v.length - 1))));
+      else if (r < 0.55) out.push(Buffer.from(`${"q".repeat(Math.floor(rand() * 3))}${v}`).toString("base64"));
+      else if (r < 0.65) out.push(v.slice(Math.floor(rand() * v.length)) + v);
+      else out.push(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join(""));
+    }
+    return enc.encode(out.join(""));
+  }
+  const word = (rand: () => number, n: number) => Array.from({ length: n }, () => "abcxyz0"[Math.floor(rand() * 7)]).join("");
+
+  test("differential: random secrets, texts and splits agree with the slow reference", () => {
+    const rand = rng(2026);
+    for (let round = 0; round < 150; round++) {
+      // Secrets that share starts and contain one another, so the automaton is entered often.
+      const base = word(rand, 8 + Math.floor(rand() * 10));
+      const values = [base, base.slice(0, 8) + word(rand, 6), word(rand, 8 + Math.floor(rand() * 30)), `${base}${word(rand, 3)}`];
+      const m = new Masker();
+      m.register(values);
+      expect(m.automaton().filter).not.toBeNull();
+      const text = corpus(rand, values, 30);
+      const expected = Buffer.from(reference(values, text));
+      const cuts = Array.from({ length: Math.floor(rand() * 8) }, () => Math.floor(rand() * text.length)).sort((x, y) => x - y);
+      expect(Buffer.from(streamed(m, text, cuts)).equals(expected), `${JSON.stringify(values)} cuts ${cuts}`).toBe(true);
+    }
+  });
+
+  test("a match and a near miss split at every offset, in two and in one-byte writes", () => {
+    const values = ["zx0abcab0c", "abcabcxyzabc"];
+    const m = new Masker();
+    m.register(values);
+    expect(m.automaton().filter).not.toBeNull();
+    const text = enc.encode(`${"xyz ".repeat(20)}zx0abcab0 zx0abcab0c${"a".repeat(33)}abcabcxyzab abcabcxyzabc ${Buffer.from(values[1]!).toString("base64")} tail`);
+    const expected = Buffer.from(reference(values, text));
+    expect(dec(expected)).toContain("zx0abcab0 ***");
+    for (let cut = 0; cut <= text.length; cut++) expect(Buffer.from(streamed(m, text, [cut])).equals(expected), `cut ${cut}`).toBe(true);
+    expect(Buffer.from(streamed(m, text, Array.from({ length: text.length }, (_, i) => i))).equals(expected)).toBe(true);
+  });
+
+  test("two matches inside a longer secret's prefix, the scan coming back to the filter after both: each is its own mask", () => {
+    // The filter is tried again only once the automaton's state starts after the last stop, here
+    // inside "11111111x22222222y...": it stops at once (a pattern starts there), and the
+    // automaton must go on from where it is, not report the two matches behind it again.
+    const values = ["11111111", "22222222", "11111111x22222222yyyyyyyyyyy", "W11111111x22222222Q"];
+    const m = new Masker();
+    m.register(values);
+    expect(m.automaton().filter?.window).toBe(8);
+    const text = enc.encode(`W11111111x22222222yyyyyy-${"n".repeat(40)}\n`);
+    expect(dec(reference(values, text))).toBe(`W***x***yyyyyy-${"n".repeat(40)}\n`);
+    for (let cut = 0; cut <= text.length; cut++) expect(dec(streamed(m, text, [cut])), `cut ${cut}`).toBe(`W***x***yyyyyy-${"n".repeat(40)}\n`);
+  });
+
+  test("secrets registered in the middle of a stream: held bytes scanned again, later text skipped with the new tables", () => {
+    const m = new Masker({ idleFlushMs: 60_000 });
+    m.register(["first-secret-value"]);
+    const out = collector(m);
+    // "first-sec" is held back (it may be the first secret); the new one continues it differently.
+    out.stream.write(`${"noise ".repeat(50)}first-secret-value and first-sec`);
+    m.register(["first-sec-ond-value", "third-value-123"]);
+    out.stream.write(`-ond-value ${"more noise ".repeat(40)}third-value-123 first-secret-value\n`);
+    out.stream.end();
+    expect(out.text()).toBe(`${"noise ".repeat(50)}*** and *** ${"more noise ".repeat(40)}*** ***\n`);
+  });
+});

@@ -1,4 +1,5 @@
 import { UNRESOLVED, type Automaton } from "./automaton.ts";
+import { GRAM, gramHash } from "./start-filter.ts";
 
 /** One output stream (a job's stdout, its stderr, ...) with secrets replaced before the sink. */
 export interface MaskingStream {
@@ -91,26 +92,64 @@ export class MaskingStreamImpl implements MaskingStream {
     this.ended = true;
   }
 
-  /** Feeds `data` (whose first byte is at absolute offset `base`) from `scanned` on. */
+  /**
+   * Feeds `data` (whose first byte is at absolute offset `base`) from `scanned` on. With a start
+   * filter the automaton sees only the text near possible pattern starts: from a position where
+   * its state stands for the text from `from` on (`from` = position - depth), the filter moves
+   * over every window start at which no pattern can begin; where one may begin the automaton
+   * restarts from the root. Nothing it skipped can be part of a match (every pattern is at
+   * least a window long, and a window it moved over holds 4 bytes no pattern has there), and
+   * at the end of `data` the state is the one a byte-by-byte scan would have: the longest
+   * pattern prefix the text ends with started after everything skipped.
+   */
   private scan(data: Uint8Array, base: number, machine: Automaton): void {
-    const { classOf, width } = machine;
+    const { classOf, width, filter } = machine;
     let { step, matchLength } = machine;
+    const n = data.length;
     let s = this.state;
-    for (let i = this.scanned - base, n = data.length; i < n; i++) {
-      const slot = s + classOf[data[i]!]!;
-      s = step[slot]!;
-      if (s < 0) {
-        if (s === UNRESOLVED) {
-          // A move not needed before (the DFA is completed lazily): work it out once. It may add
-          // a row, and so replace the arrays.
-          s = machine.resolve(slot);
-          step = machine.step;
-          matchLength = machine.matchLength;
-          if (s >= 0) continue;
+    let i = this.scanned - base;
+    // The filter must not restart at or before the pattern start it last stopped at.
+    let stoppedAt = -1;
+    for (;;) {
+      // The automaton, for a window's length at least (or to the end, without a filter).
+      const stop = filter === null ? n : Math.min(n, i + filter.window);
+      for (; i < stop; i++) {
+        const slot = s + classOf[data[i]!]!;
+        s = step[slot]!;
+        if (s < 0) {
+          if (s === UNRESOLVED) {
+            // A move not needed before (the DFA is completed lazily): work it out once. It may add
+            // a row, and so replace the arrays.
+            s = machine.resolve(slot);
+            step = machine.step;
+            matchLength = machine.matchLength;
+            if (s >= 0) continue;
+          }
+          s = ~s;
+          const length = matchLength[s / width]!;
+          this.addSpan(base + i + 1 - length, base + i + 1);
         }
-        s = ~s;
-        const length = matchLength[s / width]!;
-        this.addSpan(base + i + 1 - length, base + i + 1);
+      }
+      if (i >= n || filter === null) break;
+      // Text from `from` on may still be the start of a pattern; earlier text cannot.
+      const from = i - machine.depth[s / width]!;
+      if (from <= stoppedAt || from < 0) continue;
+      const { window, shift, head, hashShift } = filter;
+      const last = n - window;
+      let q = from;
+      while (q <= last) {
+        const move = shift[gramHash(data, q + window - GRAM, hashShift)]!;
+        if (move !== 0) q += move;
+        else if (head[gramHash(data, q, hashShift)] === 0) q++;
+        else break;
+      }
+      // A pattern may start at `q` (or the text ends within a window of it): the automaton goes
+      // on from there, from the root. Short of where it stands it goes on as it was (starting
+      // again from the root would report a match it has reported already).
+      stoppedAt = q;
+      if (q > i) {
+        i = q;
+        s = 0;
       }
     }
     this.state = s;
