@@ -66,7 +66,8 @@ export function buildApp(deps: AppDeps) {
   // and its run's advance hands the event over again at start (advancing twice changes nothing).
   // An event's eval job is in no run, yet the runs it started wait for its end.
   jobs.events.subscribe("workflow-advance", async (event) => void (await workflows.jobEnded(event.job.id)), {
-    wants: (event) => event.kind === "ended" && (event.job.workflow_run_id !== null || isEventEvalJob(event.job)),
+    kinds: ["ended"],
+    wants: (event) => event.job.workflow_run_id !== null || isEventEvalJob(event.job),
   });
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ normalize: false })

@@ -17,6 +17,7 @@ import m0012 from "../../schema/migrations/app/0012_log_shipped_offset.sql" with
 import m0013 from "../../schema/migrations/app/0013_log_chunks_uncompressed.sql" with { type: "text" };
 import m0014 from "../../schema/migrations/app/0014_fork_pr_policy.sql" with { type: "text" };
 import m0015 from "../../schema/migrations/app/0015_job_step_results.sql" with { type: "text" };
+import m0016 from "../../schema/migrations/app/0016_job_event_subscriber_kinds.sql" with { type: "text" };
 
 export interface JournalEntry {
   tag: string;
@@ -43,4 +44,5 @@ export const appMigrationSql: Readonly<Record<string, string>> = {
   "0013_log_chunks_uncompressed": m0013,
   "0014_fork_pr_policy": m0014,
   "0015_job_step_results": m0015,
+  "0016_job_event_subscriber_kinds": m0016,
 };

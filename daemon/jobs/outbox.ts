@@ -29,7 +29,7 @@
  * event (LISTEN/NOTIFY) shortly after its commit, for live views such as the dashboard. A missed
  * one is not replayed.
  */
-import { and, gt, lt, sql } from "drizzle-orm";
+import { and, gt, inArray, lt, sql } from "drizzle-orm";
 import { consola } from "consola";
 import type { Sql } from "postgres";
 import type { Job } from "../../runner/protocol/index.ts";
@@ -89,6 +89,12 @@ export async function recordJobEvents(tx: Tx, kind: JobEventKind, views: readonl
 
 export interface SubscribeOptions {
   /**
+   * The kinds of event this subscriber is handed (default: every kind). Events of other kinds are
+   * not read for it and leave no delivery row (prune knows from job_event_subscribers.kinds): a
+   * submit costs no work for a subscriber of ends.
+   */
+  kinds?: readonly JobEventKind[];
+  /**
    * The events this subscriber acts on (default: all). The others are marked delivered in bulk,
    * one statement per batch, instead of a transaction each: most subscribers care about few events.
    */
@@ -98,6 +104,8 @@ export interface SubscribeOptions {
 interface Subscription {
   name: string;
   handler: JobEventHandler;
+  /** undefined: every kind. */
+  kinds: readonly JobEventKind[] | undefined;
   wants: (event: JobEvent) => boolean;
   since: number;
   /**
@@ -136,7 +144,8 @@ export class JobEventBus {
   subscribe(name: string, handler: JobEventHandler, options: SubscribeOptions = {}): () => void {
     if (!/^[a-z0-9][a-z0-9._-]{0,99}$/.test(name)) throw new Error(`job events: subscriber name ${JSON.stringify(name)} must be lower-case letters, digits, . _ -`);
     if (this.subscriptions.has(name)) throw new Error(`job events: a subscriber named ${name} already exists`);
-    this.subscriptions.set(name, { name, handler, wants: options.wants ?? (() => true), since: Number.MAX_SAFE_INTEGER, floor: 0, marks: [], fullScanAt: 0, retryAt: new Map() });
+    const kinds = options.kinds ? [...new Set(options.kinds)].sort() : undefined;
+    this.subscriptions.set(name, { name, handler, kinds, wants: options.wants ?? (() => true), since: Number.MAX_SAFE_INTEGER, floor: 0, marks: [], fullScanAt: 0, retryAt: new Map() });
     if (this.running) void this.register(this.subscriptions.get(name)!).then(() => this.wake());
     return () => this.subscriptions.delete(name);
   }
@@ -147,10 +156,19 @@ export class JobEventBus {
     return () => this.listeners.delete(listener);
   }
 
-  /** Subscribers look now (after a commit in this process) instead of at their next poll. */
-  wake(): void {
+  /**
+   * Subscribers look now (after a commit in this process) instead of at their next poll; with
+   * `kind`, only when one of them is handed events of that kind.
+   */
+  wake(kind?: JobEventKind): void {
+    if (kind !== undefined && !this.anyWants(kind)) return;
     this.pending = true;
     this.wakeUp?.();
+  }
+
+  private anyWants(kind: JobEventKind): boolean {
+    for (const sub of this.subscriptions.values()) if (!sub.kinds || sub.kinds.includes(kind)) return true;
+    return false;
   }
 
   /** Registers the subscribers, listens for other replicas' events and starts handing events over. */
@@ -160,13 +178,14 @@ export class JobEventBus {
     for (const sub of this.subscriptions.values()) await this.register(sub);
     try {
       const listening = await this.sql.listen(JOB_EVENTS_CHANNEL, (payload) => {
-        this.wake();
         let notice: JobEventNotice;
         try {
           notice = JSON.parse(payload) as JobEventNotice;
         } catch {
+          this.wake();
           return;
         }
+        this.wake(notice.kind);
         for (const listener of this.listeners) {
           try {
             listener(notice);
@@ -205,8 +224,8 @@ export class JobEventBus {
     // A new subscriber starts after the newest event; a known one keeps where it started.
     const [row] = await this.db
       .insert(jobEventSubscribers)
-      .values({ name: sub.name, sinceId: sql`(SELECT coalesce(max(${jobEvents.id}), 0) FROM ${jobEvents})` as unknown as number })
-      .onConflictDoUpdate({ target: jobEventSubscribers.name, set: { lastSeenAt: sql`now()` } })
+      .values({ name: sub.name, kinds: sub.kinds ? [...sub.kinds] : null, sinceId: sql`(SELECT coalesce(max(${jobEvents.id}), 0) FROM ${jobEvents})` as unknown as number })
+      .onConflictDoUpdate({ target: jobEventSubscribers.name, set: { lastSeenAt: sql`now()`, kinds: sub.kinds ? [...sub.kinds] : null } })
       .returning({ since: jobEventSubscribers.sinceId });
     sub.since = sub.floor = Number(row!.since);
     sub.fullScanAt = Date.now();
@@ -252,6 +271,7 @@ export class JobEventBus {
       .where(
         and(
           gt(jobEvents.id, from),
+          sub.kinds ? inArray(jobEvents.kind, [...sub.kinds]) : undefined,
           sql`NOT EXISTS (SELECT 1 FROM ${jobEventDeliveries} d WHERE d.subscriber = ${sub.name} AND d.event_id = ${jobEvents.id})`,
         ),
       )
@@ -318,13 +338,14 @@ export class JobEventBus {
     if (row?.newest != null) sub.marks.push({ at: Date.now(), id: Number(row.newest) });
   }
 
-  /** Events older than a week that every subscriber seen this week has handled. */
-  private async prune(): Promise<void> {
+  /** Deletes events older than a week that every subscriber seen this week and handed their kind has handled (hourly in the loop; for tests). */
+  async prune(): Promise<void> {
     await this.db.delete(jobEventSubscribers).where(lt(jobEventSubscribers.lastSeenAt, sql`now() - make_interval(days => ${KEEP_DAYS * 4})`));
     await this.db.delete(jobEvents).where(
       and(
         lt(jobEvents.createdAt, sql`now() - make_interval(days => ${KEEP_DAYS})`),
         sql`NOT EXISTS (SELECT 1 FROM ${jobEventSubscribers} s WHERE s.since_id < ${jobEvents.id} AND s.last_seen_at > now() - make_interval(days => ${KEEP_DAYS})
+              AND (s.kinds IS NULL OR ${jobEvents.kind} = ANY (s.kinds))
               AND NOT EXISTS (SELECT 1 FROM ${jobEventDeliveries} d WHERE d.subscriber = s.name AND d.event_id = ${jobEvents.id}))`,
       ),
     );

@@ -154,6 +154,33 @@ describe("job events (outbox)", () => {
     }
   });
 
+  test("a subscriber of ends is handed only ends and keeps no row for a submit; prune drops old events no subscriber of their kind still needs", async () => {
+    const ends = name();
+    const lagging = name();
+    const bus = newBus();
+    const behind = newBus();
+    const seen: string[] = [];
+    bus.subscribe(ends, async (e) => void seen.push(`${e.kind}:${e.job.status}`), { kinds: ["ended"] });
+    behind.subscribe(lagging, async () => {}, { kinds: ["ended"] });
+    await Promise.all([bus.drain(), behind.drain()]);
+    const job = await submit();
+    await status(job.id, { status: "running", worker_id: "w1" });
+    await status(job.id, { status: "success", exit_code: 0 });
+    expect(await bus.drain()).toBe(1);
+    expect(seen).toEqual(["ended:success"]);
+    const rows = await api.sql`SELECT e.kind FROM job_event_deliveries d JOIN job_events e ON e.id = d.event_id WHERE d.subscriber = ${ends}`;
+    expect(rows.map((r) => r.kind)).toEqual(["ended"]);
+    // A week on: the submit concerned neither subscriber; the end still waits for the lagging one.
+    await api.sql`UPDATE job_events SET created_at = now() - interval '8 days' WHERE job_id = ${job.id}`;
+    await api.sql`UPDATE job_event_subscribers SET last_seen_at = now() - interval '8 days' WHERE name NOT IN (${ends}, ${lagging})`;
+    await bus.prune();
+    const kept = await api.sql`SELECT kind FROM job_events WHERE job_id = ${job.id}`;
+    expect(kept.map((r) => r.kind)).toEqual(["ended"]);
+    expect(await behind.drain()).toBe(1);
+    await bus.prune();
+    expect(await api.sql`SELECT kind FROM job_events WHERE job_id = ${job.id}`).toHaveLength(0);
+  });
+
   test("the job service refuses what the job's status does not allow: 409 naming status, 404 for an unknown job", async () => {
     const job = await submit();
     expect((await status(job.id, { status: "success" })).status).toBe(409);

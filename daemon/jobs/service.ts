@@ -199,13 +199,13 @@ export class JobService {
   private async queued(job: Job): Promise<void> {
     // After the commit: a crash before this is covered by serve's start-up requeue.
     await this.deps.queue.enqueue(job);
-    this.events.wake();
+    this.events.wake("submitted");
   }
 
   private async ended(job: Job): Promise<void> {
     // The end and its event are committed; nothing has been handed to a subscriber yet.
     failpoint("jobs.ended", job.name);
-    this.events.wake();
+    this.events.wake("ended");
     await this.deps.afterEnd?.(job);
   }
 }

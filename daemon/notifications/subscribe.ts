@@ -39,6 +39,6 @@ export function subscribeToJobEnds(events: JobEventBus): () => void {
       if (ended) await recordEnded(tx, ended);
     },
     // A run's jobs are reported with their run (endedOfJobView).
-    { wants: (event) => event.kind === "ended" && event.job.workflow_run_id === null },
+    { kinds: ["ended"], wants: (event) => event.job.workflow_run_id === null },
   );
 }

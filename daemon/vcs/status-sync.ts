@@ -73,7 +73,7 @@ export class StatusSync {
         const root = await this.evalRoot(event.job.id);
         if (root) await this.sync(root);
       },
-      { wants: (event) => event.kind === "ended" },
+      { kinds: ["ended"] },
     );
   }
 

@@ -33,6 +33,8 @@ export const jobEvents = pgTable(
 export const jobEventSubscribers = pgTable("job_event_subscribers", {
   name: text("name").primaryKey(),
   sinceId: bigint("since_id", { mode: "number" }).notNull(),
+  // The kinds it is handed (null: every kind); events of other kinds get no delivery row for it.
+  kinds: text("kinds").array().$type<JobEventKind[]>(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   // Refreshed at every start; events are kept for subscribers seen in the last 7 days.
   lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),

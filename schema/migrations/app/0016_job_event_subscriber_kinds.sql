@@ -1,0 +1,1 @@
+ALTER TABLE "job_event_subscribers" ADD COLUMN "kinds" text[];
