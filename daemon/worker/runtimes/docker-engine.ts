@@ -1,11 +1,13 @@
 /**
- * The few Docker Engine API calls the docker runtime makes around a job's `docker run`: is the
- * image here, how did the container end, remove it, stop it. Over the daemon's unix socket they
- * cost a millisecond or two each, where a `docker` CLI process costs 30-100 ms on a loaded machine
- * (a trivial job made three of them besides its run). The run itself stays the CLI's, built by
- * runner/container/command.ts, so the hardening is defined in one place.
+ * The Docker Engine API calls of the docker runtime, over the daemon's unix socket: is the image
+ * here, create, attach, start and wait for a job's container (what `docker run` itself sends),
+ * how did it end, remove it, stop it. Each costs a millisecond or two, where a `docker` CLI
+ * process costs 15-100 ms on a loaded machine. The container's body comes from
+ * runner/container/command.ts (engineCreateRequest), which also builds the CLI's argv, so the
+ * hardening is defined in one place.
  */
 import { existsSync } from "node:fs";
+import type { EngineCreateRequest } from "../../../runner/container/command.ts";
 
 export interface ContainerEnd {
   code: number;
@@ -18,6 +20,19 @@ export class EngineUnreachable extends Error {
     super(message);
     this.name = "EngineUnreachable";
   }
+}
+
+/** The engine answered, and said no (e.g. create: no such image; start: the runtime failed). */
+export class EngineRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EngineRefused";
+  }
+}
+
+function engineMessage(json: unknown): string {
+  const message = (json as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? message : "no message";
 }
 
 export class DockerEngine {
@@ -35,13 +50,22 @@ export class DockerEngine {
     return socket && existsSync(socket) ? new DockerEngine(socket) : null;
   }
 
-  private async request(method: string, path: string): Promise<{ status: number; json: unknown }> {
-    let response: Response;
+  /** `long`: an answer that may take as long as the job (attach, wait), so no idle timeout (Bun's default is 5 min). */
+  private async send(method: string, path: string, body?: unknown, long = false): Promise<Response> {
     try {
-      response = await fetch(`http://docker${path}`, { method, unix: this.socket });
+      return await fetch(`http://docker${path}`, {
+        method,
+        unix: this.socket,
+        ...(long ? { timeout: false } : {}),
+        ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      });
     } catch (error) {
       throw new EngineUnreachable(`docker engine at ${this.socket}: ${error instanceof Error ? error.message : error}`);
     }
+  }
+
+  private async request(method: string, path: string, body?: unknown, long = false): Promise<{ status: number; json: unknown }> {
+    const response = await this.send(method, path, body, long);
     const text = await response.text();
     let json: unknown = null;
     try {
@@ -50,6 +74,37 @@ export class DockerEngine {
       // Not JSON (an error text): the status says enough.
     }
     return { status: response.status, json };
+  }
+
+  /** Creates the (stopped) container; its id. Refusals (no such image, a bad field) are EngineRefused. */
+  async create(request: EngineCreateRequest): Promise<string> {
+    const { status, json } = await this.request("POST", `/containers/create?name=${encodeURIComponent(request.name)}`, request.body);
+    const id = (json as { Id?: unknown } | null)?.Id;
+    if (status === 201 && typeof id === "string") return id;
+    throw new EngineRefused(`docker engine refused to create the container (${status}): ${engineMessage(json)}`);
+  }
+
+  /**
+   * The container's stdout and stderr as Docker's multiplexed stream (docker-stream.ts), from its
+   * start until it exits; attach before `start` so nothing is missed.
+   */
+  async attach(id: string): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.send("POST", `/containers/${encodeURIComponent(id)}/attach?stream=1&stdout=1&stderr=1`, undefined, true);
+    if (response.status !== 200 || !response.body) {
+      throw new EngineRefused(`docker engine refused to attach (${response.status}): ${await response.text().catch(() => "")}`);
+    }
+    return response.body;
+  }
+
+  async start(id: string): Promise<void> {
+    const { status, json } = await this.request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    if (status !== 204 && status !== 304) throw new EngineRefused(`docker engine could not start the container (${status}): ${engineMessage(json)}`);
+  }
+
+  /** Resolves when the container is not running (at once if it has already exited). */
+  async wait(id: string): Promise<void> {
+    const { status, json } = await this.request("POST", `/containers/${encodeURIComponent(id)}/wait?condition=not-running`, undefined, true);
+    if (status !== 200) throw new EngineRefused(`docker engine: waiting for the container answered ${status}: ${engineMessage(json)}`);
   }
 
   async imageExists(image: string): Promise<boolean> {

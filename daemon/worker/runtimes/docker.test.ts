@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBusyboxImage } from "../testing/busybox-image.ts";
 import { collect, testSpec, testWorkspaces } from "../testing/collect.ts";
 import { DockerEngine } from "./docker-engine.ts";
-import { DockerRuntime, containerName, hardenedRunArgv } from "./docker.ts";
+import { DockerRuntime, containerName, hardenedCreateRequest, hardenedRunArgv } from "./docker.ts";
 import { InfrastructureError, type RunSpec } from "./runtime.ts";
 
 let image = "";
@@ -74,6 +75,26 @@ describe("docker runtime: hardening seen from inside the job", () => {
   });
 });
 
+describe("docker runtime: output over the engine's attach stream", () => {
+  test("stdout and stderr arrive complete, each in order, and apart", async () => {
+    const s = await spec("i=1; while [ $i -le 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done; printf tail-no-newline");
+    const { stdout, stderr, exit } = await collect(await runtime.start(s));
+    expect(exit.code).toBe(0);
+    const numbers = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+    expect(stdout).toBe(`${numbers(3000, "out").join("\n")}\ntail-no-newline`);
+    expect(stderr).toBe(`${numbers(3000, "err").join("\n")}\n`);
+  }, 60_000);
+
+  test("8 MB of output in large writes arrives byte for byte", async () => {
+    // base64 of random bytes: the job's own hash of what it wrote goes to stderr.
+    const s = await spec("head -c 6000000 /dev/urandom | base64 > /tmp/out; cat /tmp/out; sha256sum /tmp/out >&2");
+    const { stdout, stderr, exit } = await collect(await runtime.start(s));
+    expect(exit.code).toBe(0);
+    expect(stdout.length).toBeGreaterThan(8_000_000);
+    expect(stderr.split(" ")[0]).toBe(createHash("sha256").update(stdout).digest("hex"));
+  }, 60_000);
+});
+
 describe("docker runtime: limits", () => {
   test("a job over its memory limit is OOM-killed and reported as such", async () => {
     const s = await spec("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", {
@@ -140,11 +161,12 @@ describe("docker runtime: lifecycle", () => {
     expect(error.message).toContain("reactorcide/does-not-exist:never");
   });
 
-  test("the engine socket not answering: the CLI reads the exit and the OOM kill and removes the container instead", async () => {
+  test("the engine socket not answering: the CLI runs the job, each stream apart, reads the exit and the OOM kill and removes the container instead", async () => {
     const viaCli = new DockerRuntime({ cli: "docker", workspaces, engine: new DockerEngine("/nonexistent/docker.sock") });
-    const s = await spec("exit 3");
+    const s = await spec("echo to-out; echo to-err >&2; exit 3");
     await viaCli.preflight(s);
-    const { exit } = await collect(await viaCli.start(s));
+    const { stdout, stderr, exit } = await collect(await viaCli.start(s));
+    expect([stdout, stderr]).toEqual(["to-out\n", "to-err\n"]);
     expect(exit).toMatchObject({ code: 3, oomKilled: false });
     expect(containerExists(s.jobId)).toBe(false);
     const oom = await spec("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", { limits: { memoryBytes: 32 * 2 ** 20, cpus: 1, pids: 64 } });
@@ -177,4 +199,44 @@ describe("docker runtime: argv and env file", () => {
     expect(() => hardenedRunArgv("docker", s, "/w", "/e", { user: "0:0" })).toThrow(/root/);
   });
 
+  test("the engine's create request and the CLI's argv make the same container (docker inspect)", async () => {
+    const s = testSpec({
+      image, argv: ["reactorcide-runner", "run"], env: { REACTORCIDE_A: "1", REACTORCIDE_B: "two words=x" },
+      readOnlyRoot: true, network: "none", limits: { memoryBytes: 300 * 2 ** 20, cpus: 1.5, pids: 77 },
+    });
+    const workspace = workspaces.dir(s.jobId);
+    mkdirSync(workspace, { recursive: true });
+    const envFile = workspaces.runnerEnvFile(s.jobId);
+    writeFileSync(envFile, "REACTORCIDE_A=1\nREACTORCIDE_B=two words=x\n");
+    const argv = hardenedRunArgv("docker", s, workspace, envFile);
+    const request = hardenedCreateRequest(s, workspace, { REACTORCIDE_A: "1", REACTORCIDE_B: "two words=x" });
+    const viaCli = containerName(s.jobId);
+    request.name = `${viaCli}-engine`;
+    try {
+      // `docker create` takes run's options: the same argv, created but not started.
+      const created = Bun.spawnSync(["docker", "create", ...argv.slice(2)], { stderr: "pipe" });
+      expect(created.stderr.toString()).toBe("");
+      await new DockerEngine("/var/run/docker.sock").create(request);
+      const inspect = (name: string) => JSON.parse(Bun.spawnSync(["docker", "inspect", name]).stdout.toString())[0];
+      const [cli, engine] = [inspect(viaCli), inspect(request.name)];
+      // The hardening is there (so the comparison below is not of two empty containers) ...
+      expect(engine.HostConfig).toMatchObject({
+        CapDrop: ["ALL"], CapAdd: null, SecurityOpt: ["no-new-privileges"], Privileged: false, ReadonlyRootfs: true, Init: true,
+        Tmpfs: { "/tmp": "rw,nosuid,nodev,size=256m" }, PidsLimit: 77, Memory: 300 * 2 ** 20, MemorySwap: 300 * 2 ** 20, NanoCpus: 1.5e9,
+        NetworkMode: "none", Mounts: [{ Type: "bind", Source: workspace, Target: "/job" }], Binds: null,
+      });
+      expect(engine.Config).toMatchObject({ User: "1001:1001", WorkingDir: "/job", Cmd: ["reactorcide-runner", "run"] });
+      expect(engine.Config.Env).toEqual(expect.arrayContaining(["REACTORCIDE_A=1", "REACTORCIDE_B=two words=x"]));
+      // ... and every HostConfig and Config field is the same either way (an empty list or map
+      // is how the CLI sends "none", null the API's), but the random hostname.
+      const plain = (value: unknown) => (value && typeof value === "object" && Object.keys(value).length === 0 ? null : value);
+      const fields = (c: { HostConfig: Record<string, unknown>; Config: Record<string, unknown> }) => ({
+        HostConfig: Object.fromEntries(Object.entries(c.HostConfig).map(([k, v]) => [k, plain(v)])),
+        Config: Object.fromEntries(Object.entries(c.Config).filter(([k]) => k !== "Hostname").map(([k, v]) => [k, plain(v)])),
+      });
+      expect(fields(engine)).toEqual(fields(cli));
+    } finally {
+      Bun.spawnSync(["docker", "rm", "--force", viaCli, request.name], { stdout: "ignore", stderr: "ignore" });
+    }
+  });
 });
