@@ -13,7 +13,7 @@ import { join } from "node:path";
 import PgBoss from "pg-boss";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../daemon/db/embedded.ts";
-import { CorndogsClient, type WakeSource } from "../daemon/corndogs/client.ts";
+import { CorndogsClient, type TaskStream, type WakeSource } from "../daemon/corndogs/client.ts";
 import { startCorndogsServer } from "../daemon/corndogs/server.ts";
 import { processTreeCpuMs } from "./lib/cpu.ts";
 import { percentile, writeBenchResult } from "./lib/results.ts";
@@ -25,9 +25,15 @@ const WARMUP = 500;
 const IN_FLIGHT = 32;
 const POOL = 10;
 
-/** The operations both systems perform, one task at a time (no batching on either side). */
+/**
+ * The operations both systems perform, one task at a time (no batching on either side). A
+ * consumer asks for its next task while the completion of the last is in flight, as pg-boss's
+ * own work() loop does (it does not await complete() before the next fetch).
+ */
 interface QueueUnderTest {
   submit(i: number): Promise<void>;
+  /** One consumer's loop: claims and completes tasks while `take()` says one more; returns how many. */
+  consume(consumer: number, take: () => boolean): Promise<number>;
   /** Claims and completes one task; false when the queue was empty. */
   claimAndComplete(consumer: number): Promise<boolean>;
   /** Resolves with the claim time (performance.now()) of the next task, waiting as its consumers do. */
@@ -54,14 +60,10 @@ async function rate(count: number, run: () => Promise<number>) {
 
 /** Claims and completes `count` tasks with `consumers` loops side by side. */
 async function drain(q: QueueUnderTest, consumers: number, count: number) {
-  let done = 0;
   let budget = count;
-  await Promise.all(
-    Array.from({ length: consumers }, async (_, c) => {
-      while (budget-- > 0 && (await q.claimAndComplete(c))) done++;
-    }),
-  );
-  return done;
+  const take = () => budget-- > 0;
+  const done = await Promise.all(Array.from({ length: consumers }, (_, c) => q.consume(c, take)));
+  return done.reduce((a, b) => a + b, 0);
 }
 
 /** Submits `samples` tasks at random gaps while one consumer waits; latency = claimed − submit started. */
@@ -141,13 +143,40 @@ function summary(s: Samples) {
 /** How a waiting Corndogs consumer learns of a new task (besides its poll timer). */
 type CorndogsWake = { serverWake: boolean; wake?: WakeSource };
 
-function corndogs(address: string, how: CorndogsWake): QueueUnderTest {
+/**
+ * `stream`: each consumer keeps a StreamTasks stream open (our addition to the protocol), one task
+ * of credit at a time, completing on it; `unary`: GetNextTask and CompleteTask, as a client of a
+ * real Corndogs does.
+ */
+function corndogs(address: string, how: CorndogsWake, mode: "stream" | "unary" = "stream"): QueueUnderTest {
   // One channel per consumer, as separate worker processes would have.
   const clients = Array.from({ length: 9 }, () => new CorndogsClient(address));
   const producer = clients[8]!;
+  const claim = { queue: "bench", overrideTimeout: 300 };
+  const streams = new Map<number, TaskStream>();
+  const streamOf = (c: number) => streams.get(c) ?? streams.set(c, clients[c]!.openTaskStream(claim)).get(c)!;
   return {
     async submit(i) {
       await producer.submitTask({ queue: "bench", payload: JSON.stringify({ job_id: i }) });
+    },
+    async consume(c, take) {
+      const client = clients[c]!;
+      let done = 0;
+      if (mode === "stream") {
+        const stream = streamOf(c);
+        let task = take() ? await stream.next() : undefined;
+        for (; task; done++) {
+          const [, next] = await Promise.all([stream.complete(task), take() ? stream.next() : undefined]);
+          task = next;
+        }
+        return done;
+      }
+      let task = take() ? await client.getNextTask(claim) : undefined;
+      for (; task; done++) {
+        const [, next] = await Promise.all([client.completeTask(task), take() ? client.getNextTask(claim) : undefined]);
+        task = next;
+      }
+      return done;
     },
     async claimAndComplete(c) {
       const client = clients[c]!;
@@ -163,6 +192,7 @@ function corndogs(address: string, how: CorndogsWake): QueueUnderTest {
       return at;
     },
     async close() {
+      await Promise.all([...streams.values()].map((s) => s.close()));
       for (const c of clients) c.close();
     },
   };
@@ -177,6 +207,15 @@ async function pgBoss(url: string, mode: "work" | "poll"): Promise<QueueUnderTes
     boss,
     async submit(i) {
       await boss.send("bench", { job_id: i });
+    },
+    async consume(_c, take) {
+      let done = 0;
+      let [job] = take() ? await boss.fetch<{ job_id: number }>("bench") : [];
+      for (; job; done++) {
+        const [, next] = await Promise.all([boss.complete("bench", job.id), take() ? boss.fetch<{ job_id: number }>("bench") : []]);
+        [job] = next;
+      }
+      return done;
     },
     async claimAndComplete() {
       const [job] = await boss.fetch<{ job_id: number }>("bench");
@@ -279,8 +318,11 @@ try {
   const server = await startServerProcess(cluster.urlFor("corndogs"));
   // A remote worker's client as shipped: polls, and polls at once when the server's TaskEvents stream says a task arrived.
   const ours = corndogs(server.address, { serverWake: true });
+  // The same server through GetNextTask and CompleteTask only, as a client of a real Corndogs.
+  const oursUnary = corndogs(server.address, { serverWake: true }, "unary");
   const boss = await pgBoss(cluster.urlFor("pgboss"), "poll");
   const oursSamples = samples();
+  const oursUnarySamples = samples();
   const bossSamples = samples();
   const floorEight: number[] = [];
   const floorOne: number[] = [];
@@ -288,16 +330,18 @@ try {
   const postgresPid = Number(readFileSync(join(dir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
   // An unmeasured warm-up for both (JIT, prepared statements, connections): the figures are steady state.
   consola.start("warm-up (not measured)");
-  for (const q of [ours, boss]) {
+  for (const q of [ours, oursUnary, boss]) {
     await runConcurrently(WARMUP, IN_FLIGHT, (_, i) => q.submit(i));
     await drain(q, 8, WARMUP);
   }
   // Rounds alternate which system goes first, so a busy machine's noise falls on both alike.
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (["corndogs", "pg-boss", "floor"] as const) : (["floor", "pg-boss", "corndogs"] as const);
+    const systems = ["corndogs", "pg-boss", "corndogs-unary", "floor"] as const;
+    const order = r % 2 === 0 ? systems : ([...systems].reverse() as (typeof systems)[number][]);
     for (const name of order) {
       consola.start(`round ${r + 1}/${ROUNDS}: ${name}`);
       if (name === "corndogs") await round(name, ours, oursSamples, { serverPid: server.pid, postgresPid });
+      else if (name === "corndogs-unary") await round(name, oursUnary, oursUnarySamples, { serverPid: server.pid, postgresPid });
       else if (name === "pg-boss") await round(name, boss, bossSamples, { postgresPid });
       else {
         const floor = await commitFloor(cluster.urlFor("floor"));
@@ -308,6 +352,7 @@ try {
   }
   const loadAfterRounds = Math.round(loadavg()[0]! * 100) / 100;
   const corndogsResult = summary(oursSamples);
+  const corndogsUnaryResult = summary(oursUnarySamples);
   const bossResult = summary(bossSamples);
   consola.start("corndogs: pick-up latency of a consumer in the server's process, woken directly");
   const embedded = await startCorndogsServer({ databaseUrl: cluster.urlFor("corndogs"), listen: "127.0.0.1:0", poolSize: POOL });
@@ -320,6 +365,7 @@ try {
   const pollLatencies = await pickUpLatencies(pollOnly, Math.ceil(PICKUPS / 2));
   await pollOnly.close();
   await ours.close();
+  await oursUnary.close();
   await server.close();
   await boss.close();
   consola.start("pg-boss: pick-up latency with work()");
@@ -339,6 +385,7 @@ try {
       pickup_poll_only_p50_ms: Number(percentile(pollLatencies, 50).toFixed(2)),
       pickup_poll_only_p99_ms: Number(percentile(pollLatencies, 99).toFixed(2)),
     },
+    corndogs_unary: corndogsUnaryResult,
     pg_boss: {
       ...bossResult,
       pickup_work_p50_ms: Number(percentile(bossWorkLatencies, 50).toFixed(2)),
@@ -348,6 +395,7 @@ try {
       submit: Number((corndogsResult.submit_per_s / bossResult.submit_per_s).toFixed(2)),
       claim_complete_1: Number((corndogsResult.claim_complete_per_s_1_consumer / bossResult.claim_complete_per_s_1_consumer).toFixed(2)),
       claim_complete_8: Number((corndogsResult.claim_complete_per_s_8_consumers / bossResult.claim_complete_per_s_8_consumers).toFixed(2)),
+      claim_complete_8_unary: Number((corndogsUnaryResult.claim_complete_per_s_8_consumers / bossResult.claim_complete_per_s_8_consumers).toFixed(2)),
       // CPU per task: below 1 means Corndogs costs less.
       claim_complete_8_cpu: Number((corndogsResult.claim_complete_8_cpu_ms_per_task / bossResult.claim_complete_8_cpu_ms_per_task).toFixed(2)),
       // The rate ratio on an otherwise idle machine if both were bound by CPU alone.
@@ -362,12 +410,15 @@ try {
     name: "queue",
     results,
     notes:
-      `${WARMUP}-task unmeasured warm-up for both, then ${ROUNDS} alternating rounds (rates: median over rounds), each submitting ${TASKS} tasks, draining a quarter with 1 consumer and the rest with 8. ` +
+      `${WARMUP}-task unmeasured warm-up for each, then ${ROUNDS} alternating rounds (rates: median over rounds), each submitting ${TASKS} tasks, draining a quarter with 1 consumer and the rest with 8. ` +
       `Fairness: one embedded Postgres cluster with a database per system and the same settings (fsync and synchronous_commit on for both); ` +
       `the same load on both sides (${IN_FLIGHT} submits in flight, then 1 and 8 consumers); a pool of ${POOL} Postgres connections each ` +
       `(the Corndogs server's, pg-boss's). Corndogs goes through gRPC on 127.0.0.1 to its server in a process of its own, as deployed ` +
       `(inside reactorcide serve, workers elsewhere), one channel per consumer; pg-boss ${"10.4"} talks to Postgres directly from the bench process. ` +
-      `Callers submit, claim and complete one task at a time on both sides (Corndogs' GetNextTask claims one task by protocol, so pg-boss fetches with its default batchSize 1 too); ` +
+      `Callers submit, claim and complete one task at a time on both sides, no batching on either: each Corndogs consumer keeps a StreamTasks stream open (our addition to the protocol) ` +
+      `and grants one task of credit at a time, pg-boss fetches with its default batchSize 1; on both sides a consumer asks for its next task while the completion of its last is in flight, ` +
+      `as pg-boss's own work() loop does (it does not await complete() before fetching again; work() itself would wait out its polling interval after every batch). ` +
+      `corndogs_unary: the same server through GetNextTask and CompleteTask only (a client of a real Corndogs), the same pipelining with two unary calls. ` +
       `the Corndogs server groups concurrent SubmitTask calls into one INSERT, and concurrent GetNextTask, CompleteTask and CancelTask calls into one statement ` +
       `(group commit: each reply after the commit that holds its change). ` +
       `claim_complete_8_cpu_ms_per_task: user+system CPU of the whole bench process tree (this process, the Corndogs server process, Postgres) per task during the 8-consumer drain; _by_side splits it into the consumers (this process), the Corndogs server process and Postgres; cpu_bound_per_s is cores / that CPU, the rate an otherwise idle machine would allow if CPU were the only limit. ` +

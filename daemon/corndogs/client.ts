@@ -4,21 +4,13 @@ import { nowNs } from "./clock.ts";
 import { checkInt64, checkUuid, CorndogsError } from "./errors.ts";
 import { CorndogsService, TaskEventsService } from "./proto.ts";
 import type { TaskReady, WatchTasksRequest } from "./task-events.ts";
-import type { CorndogsRpcs, RpcName, TaskResponse, WireTask } from "./wire.ts";
+import { TaskStream } from "./task-stream.ts";
+import { fromWire, type Task } from "./task.ts";
+import type { CorndogsRpcs, GetNextTaskRequest, RpcName, TaskResponse } from "./wire.ts";
 
-/** A Corndogs task; every int64 as bigint (times are Unix nanoseconds, beyond 2^53). */
-export interface Task {
-  uuid: string;
-  queue: string;
-  currentState: string;
-  autoTargetState: string;
-  submitTime: bigint;
-  updateTime: bigint;
-  /** Seconds; 0 means none. */
-  timeout: bigint;
-  payload: Buffer;
-  priority: bigint;
-}
+export type { Task } from "./task.ts";
+export type { TaskStream } from "./task-stream.ts";
+
 
 type Int = bigint | number;
 type Bytes = Uint8Array | string;
@@ -100,17 +92,13 @@ const bytes = (value: Bytes | undefined) =>
   value === undefined ? Buffer.alloc(0) : typeof value === "string" ? Buffer.from(value) : Buffer.from(value);
 const int64 = (field: string, value: Int | undefined) => checkInt64(field, value).toString();
 
-function fromWire(t: WireTask): Task {
+function claimRequest(input: ClaimInput): GetNextTaskRequest {
   return {
-    uuid: t.uuid,
-    queue: t.queue,
-    currentState: t.current_state,
-    autoTargetState: t.auto_target_state,
-    submitTime: BigInt(t.submit_time),
-    updateTime: BigInt(t.update_time),
-    timeout: BigInt(t.timeout),
-    payload: t.payload,
-    priority: BigInt(t.priority),
+    queue: input.queue ?? "",
+    current_state: input.currentState ?? "",
+    override_timeout: int64("override_timeout", input.overrideTimeout),
+    override_current_state: input.overrideCurrentState ?? "",
+    override_auto_target_state: input.overrideAutoTargetState ?? "",
   };
 }
 const taskOf = (r: TaskResponse) => (r.task ? fromWire(r.task) : undefined);
@@ -209,15 +197,21 @@ export class CorndogsClient {
 
   /** Claims the next task (undefined when none is waiting; never blocks). */
   async getNextTask(input: ClaimInput = {}): Promise<Task | undefined> {
-    return taskOf(
-      await this.call("GetNextTask", {
-        queue: input.queue ?? "",
-        current_state: input.currentState ?? "",
-        override_timeout: int64("override_timeout", input.overrideTimeout),
-        override_current_state: input.overrideCurrentState ?? "",
-        override_auto_target_state: input.overrideAutoTargetState ?? "",
-      }),
-    );
+    return taskOf(await this.call("GetNextTask", claimRequest(input)));
+  }
+
+  /**
+   * Opens a StreamTasks stream (our addition to the protocol): the server pushes tasks claimed as
+   * getNextTask claims them, as many as `next()` calls ask for, and `complete()` completes them on
+   * the same stream (see TaskStream). No deadline: it lives until closed.
+   */
+  openTaskStream(input: ClaimInput = {}): TaskStream {
+    const method = (this.raw as unknown as Record<string, Function>).StreamTasks!;
+    const call = method.call(this.raw, bearerMetadata(this.token)) as ConstructorParameters<typeof TaskStream>[0];
+    // Put back as a timeout would: the two states swapped back, no timeout.
+    const putBack = (t: Task) =>
+      this.updateTask({ uuid: t.uuid, currentState: t.currentState, newState: t.autoTargetState, autoTargetState: t.currentState, priority: t.priority });
+    return new TaskStream(call, claimRequest(input), putBack);
   }
 
   async updateTask(input: UpdateTaskInput): Promise<Task | undefined> {

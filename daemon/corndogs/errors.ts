@@ -1,4 +1,5 @@
-import { status } from "@grpc/grpc-js";
+import { status, type StatusObject } from "@grpc/grpc-js";
+import { consola } from "consola";
 
 /** A refusal with the gRPC status the spec gives it; the server sends `code` and `message` as is. */
 export class CorndogsError extends Error {
@@ -39,4 +40,11 @@ export function checkInt64(field: string, value: bigint | number | string | unde
     throw invalidArgument(`${field}: ${n} is outside int64 (${INT64_MIN} to ${INT64_MAX})`);
   }
   return n;
+}
+
+/** The status a failed call answers with: a CorndogsError's own, anything else INTERNAL (and logged). */
+export function statusOf(error: unknown): Pick<StatusObject, "code" | "details"> {
+  if (error instanceof CorndogsError) return { code: error.code, details: error.message };
+  consola.error("corndogs: internal error", error);
+  return { code: status.INTERNAL, details: "internal error (see the server log)" };
 }

@@ -1,8 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
-import { consola } from "consola";
 import postgres, { type Sql } from "postgres";
 import { tokenGuard } from "./auth.ts";
-import { CorndogsError } from "./errors.ts";
+import { statusOf } from "./errors.ts";
 import { Health } from "./health.ts";
 import { formatHostPort, isLoopback, parseListen } from "./listen-address.ts";
 import { migrateQueue } from "./migrate.ts";
@@ -10,6 +9,7 @@ import { CORNDOGS_SERVICE_NAME, CorndogsService, HealthService, TaskEventsServic
 import { corndogsHandlers, type RpcHandlers } from "./service.ts";
 import { TaskNotifier } from "./notifier.ts";
 import { TaskStore } from "./store.ts";
+import { TaskStreams } from "./stream-tasks.ts";
 import { TaskEvents } from "./task-events.ts";
 import type { RpcName } from "./wire.ts";
 
@@ -45,12 +45,6 @@ export interface CorndogsServer {
   close(): Promise<void>;
 }
 
-function toStatus(error: unknown): Partial<grpc.StatusObject> {
-  if (error instanceof CorndogsError) return { code: error.code, details: error.message };
-  consola.error("corndogs: internal error", error);
-  return { code: grpc.status.INTERNAL, details: "internal error (see the server log)" };
-}
-
 function unaryHandlers(handlers: RpcHandlers, token: string | undefined): grpc.UntypedServiceImplementation {
   const guard = tokenGuard(token);
   const impl: grpc.UntypedServiceImplementation = {};
@@ -61,7 +55,7 @@ function unaryHandlers(handlers: RpcHandlers, token: string | undefined): grpc.U
       if (refused) return callback(refused);
       handler(call.request).then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toStatus(error)),
+        (error: unknown) => callback(statusOf(error)),
       );
     };
   }
@@ -96,7 +90,10 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
       "grpc.enable_channelz": 0,
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
-    server.addService(CorndogsService.service, unaryHandlers(corndogsHandlers(new TaskStore(sql, notifier)), options.token));
+    const store = new TaskStore(sql, notifier);
+    const handlers = corndogsHandlers(store);
+    const streams = new TaskStreams(store, handlers, notifier, options.token);
+    server.addService(CorndogsService.service, { ...unaryHandlers(handlers, options.token), StreamTasks: streams.handler });
     server.addService(HealthService.service, health.implementation);
     const events = new TaskEvents(notifier, options.token);
     server.addService(TaskEventsService.service, events.implementation);
@@ -115,6 +112,7 @@ export async function startCorndogsServer(options: CorndogsServerOptions): Promi
         health.setAll("NOT_SERVING");
         health.endWatches();
         events.endAll();
+        streams.endAll();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => bound.forceShutdown(), 5_000);
           bound.tryShutdown(() => {

@@ -1,6 +1,6 @@
 import { checkInt64, checkUuid } from "./errors.ts";
-import type { TaskStore } from "./store.ts";
-import type { CorndogsRpcs, Int64, RpcName, WireTask } from "./wire.ts";
+import type { Claim, TaskStore } from "./store.ts";
+import type { CorndogsRpcs, GetNextTaskRequest, Int64, RpcName, WireTask } from "./wire.ts";
 
 export type RpcHandlers = { [K in RpcName]: (request: CorndogsRpcs[K][0]) => Promise<CorndogsRpcs[K][1]> };
 
@@ -15,6 +15,17 @@ function byQueue(rows: { queue: string; count: string | bigint }[]): Map<string,
 }
 const sum = (values: Iterable<bigint>) => [...values].reduce((a, b) => a + b, 0n);
 const str = (n: bigint): Int64 => n.toString();
+
+/** GetNextTask's request with the Corndogs defaults applied (StreamTasks claims with the same). */
+export function claimOf(r: GetNextTaskRequest): Claim {
+  return {
+    queue: or(r.queue, "default"),
+    currentState: or(r.current_state, "submitted"),
+    overrideTimeout: checkInt64("override_timeout", r.override_timeout),
+    overrideCurrentState: r.override_current_state,
+    overrideAutoTargetState: r.override_auto_target_state,
+  };
+}
 
 /** The eleven RPCs with Corndogs 0.1.x defaults and status codes (/work/shared/corndogs.md). */
 export function corndogsHandlers(store: TaskStore): RpcHandlers {
@@ -37,15 +48,7 @@ export function corndogsHandlers(store: TaskStore): RpcHandlers {
       return task(await store.get(checkUuid("uuid", r.uuid)));
     },
     async GetNextTask(r) {
-      return task(
-        await store.claim({
-          queue: or(r.queue, "default"),
-          currentState: or(r.current_state, "submitted"),
-          overrideTimeout: checkInt64("override_timeout", r.override_timeout),
-          overrideCurrentState: r.override_current_state,
-          overrideAutoTargetState: r.override_auto_target_state,
-        }),
-      );
+      return task(await store.claim(claimOf(r)));
     },
     async UpdateTask(r) {
       const uuid = checkUuid("uuid", r.uuid);

@@ -105,3 +105,27 @@ export interface CorndogsRpcs {
   GetQueueAndStateCounts: [Empty, GetQueueAndStateCountsResponse];
 }
 export type RpcName = keyof CorndogsRpcs;
+
+/** StreamTasks (our addition, corndogs.proto): what the consumer sends. */
+export interface StreamTasksRequest {
+  /** First message only (null after it). */
+  claim: GetNextTaskRequest | null;
+  credit: number;
+  complete: StreamCompletion[];
+}
+export interface StreamCompletion {
+  id: number;
+  request: FinishTaskRequest;
+}
+export interface StreamCompletionResult {
+  id: number;
+  task: WireTask | null;
+  /** gRPC status code; 0 is OK. */
+  code: number;
+  details: string;
+}
+/** StreamTasks: what the server pushes. */
+export interface StreamTasksResponse {
+  tasks: WireTask[];
+  completed: StreamCompletionResult[];
+}
