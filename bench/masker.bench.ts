@@ -134,20 +134,25 @@ try {
   const workspace = mkdtempSync(join(dir, "ws-"));
   const runnerSecrets = secrets.slice(0, 100).join(",");
   /** Reads a child's stdout to its end through a pipe, as a worker reads a job's. */
-  const drain = async (proc: { stdout: ReadableStream<Uint8Array>; exited: Promise<number> }, what: string) => {
+  // CPU (user + system) of the child and the processes it waited for (the job's cat, or both
+  // cats of the floor), from wait4: on a loaded machine it moves far less than the wall time.
+  const cpuMs: { runner: number[]; floor: number[] } = { runner: [], floor: [] };
+  const drain = async (proc: Bun.Subprocess<"ignore", "pipe", "ignore" | "inherit">, what: string, cpu: number[]) => {
     let seen = 0;
     for await (const chunk of proc.stdout) seen += chunk.length;
     if ((await proc.exited) !== 0) throw new Error(`${what} failed`);
     if (seen < bytes * 0.99) throw new Error(`${what}: read ${seen} of ${bytes} bytes`);
+    const usage = proc.resourceUsage();
+    if (usage) cpu.push(Number(usage.cpuTime.total) / 1000);
   };
   const runnerArgv = [runner, "run", "--workspace", workspace, "--job-command", `cat ${file}`];
   const runnerEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, REACTORCIDE_SECRET_VALUES_LIST: runnerSecrets };
   const runRunner = (stdout: "pipe" | ReturnType<typeof Bun.file>) => async () => {
-    if (stdout === "pipe") return drain(Bun.spawn(runnerArgv, { env: runnerEnv, stdout: "pipe", stderr: "ignore" }), "the runner");
+    if (stdout === "pipe") return drain(Bun.spawn(runnerArgv, { env: runnerEnv, stdin: "ignore", stdout: "pipe", stderr: "ignore" }), "the runner", cpuMs.runner);
     const proc = Bun.spawn(runnerArgv, { env: runnerEnv, stdout, stderr: "ignore" });
     if ((await proc.exited) !== 0) throw new Error("the runner failed");
   };
-  const catCat = () => drain(Bun.spawn(["sh", "-c", `cat '${file}' | cat`], { stdout: "pipe" }), "cat | cat");
+  const catCat = () => drain(Bun.spawn(["sh", "-c", `cat '${file}' | cat`], { stdin: "ignore", stdout: "pipe", stderr: "inherit" }), "cat | cat", cpuMs.floor);
   // Once to a file: every secret masked, every other byte through.
   const checkFile = join(dir, "runner-out.log");
   await runRunner(Bun.file(checkFile))();
@@ -171,10 +176,14 @@ try {
     runner_cat_log: { ...rate(throughRunner), ms_min: Number(Math.min(...throughRunner).toFixed(1)) },
     floor_cat_pipe_cat: { ...rate(floorCatCat), ms_min: Number(Math.min(...floorCatCat).toFixed(1)) },
     ratio_p50: Number((runnerP50 / floorP50).toFixed(2)),
+    cpu_ms_p50: { runner: Number(percentile(cpuMs.runner, 50).toFixed(1)), floor: Number(percentile(cpuMs.floor, 50).toFixed(1)) },
+    cpu_ms_per_mb_p50: { runner: Number((percentile(cpuMs.runner, 50) / mb).toFixed(2)), floor: Number((percentile(cpuMs.floor, 50) / mb).toFixed(2)) },
+    cpu_ratio_p50: Number((percentile(cpuMs.runner, 50) / percentile(cpuMs.floor, 50)).toFixed(2)),
     ratio_min: Number((Math.min(...throughRunner) / Math.min(...floorCatCat)).toFixed(2)),
     load_average_1m_at_end: Math.round(loadavg()[0]! * 100) / 100,
   };
   consola.info(`through the runner (100 secrets): ${runnerPath.runner_cat_log.ms_p50} ms; cat | cat: ${runnerPath.floor_cat_pipe_cat.ms_p50} ms; ${runnerPath.ratio_p50}x`);
+  consola.info(`CPU: runner ${runnerPath.cpu_ms_p50.runner} ms, cat | cat ${runnerPath.cpu_ms_p50.floor} ms; ${runnerPath.cpu_ratio_p50}x`);
 
   const path = writeBenchResult({
     name: "masker",

@@ -37,7 +37,7 @@ export interface Automaton {
   readonly matchLength: Int32Array;
   /** By row index: length of the text this state stands for, the longest suffix of the input that a pattern could still continue. */
   readonly depth: Int32Array;
-  /** Trie states (what a full DFA would have rows for). */
+  /** Trie states made so far (the trie is spelled out lazily too, see Trie). */
   readonly states: number;
   /** Longest pattern, in bytes. */
   readonly longest: number;
@@ -73,7 +73,7 @@ class LazyDfa implements Automaton {
   depth: Int32Array;
   /** Rows made so far. */
   private rows = 0;
-  /** Trie state → its row offset, -1 before the scan first enters it. */
+  /** Trie state → its row offset + 1, 0 before the scan first enters it. */
   private readonly rowOf: Int32Array;
   /** Row index → trie state. */
   private stateOfRow: Int32Array;
@@ -82,16 +82,15 @@ class LazyDfa implements Automaton {
     readonly width: number,
     readonly classOf: Uint8Array,
     readonly longest: number,
-    readonly states: number,
     private readonly trie: Trie,
     readonly filter: StartFilter | null,
   ) {
-    const capacity = Math.min(states, 256);
+    const capacity = Math.min(trie.maxStates, 256);
     this.step = new Int32Array(capacity * width).fill(UNRESOLVED);
     this.matchLength = new Int32Array(capacity);
     this.depth = new Int32Array(capacity);
     this.stateOfRow = new Int32Array(capacity);
-    this.rowOf = new Int32Array(states).fill(-1);
+    this.rowOf = new Int32Array(trie.maxStates);
     this.rowFor(0);
     // The root's row is complete: a byte that starts no pattern stays at the root.
     for (let c = 0; c < width; c++) {
@@ -100,14 +99,18 @@ class LazyDfa implements Automaton {
     }
   }
 
+  get states(): number {
+    return this.trie.states;
+  }
+
   /** The row of trie state `t`, made (all moves unresolved) if the scan has not been there. */
   private rowFor(t: number): number {
     const known = this.rowOf[t]!;
-    if (known >= 0) return known;
+    if (known > 0) return known - 1;
     const index = this.rows++;
     if (index === this.stateOfRow.length) this.grow();
     const row = index * this.width;
-    this.rowOf[t] = row;
+    this.rowOf[t] = row + 1;
     this.stateOfRow[index] = t;
     this.matchLength[index] = this.trie.fullMatch(t);
     this.depth[index] = this.trie.depth[t]!;
@@ -115,7 +118,7 @@ class LazyDfa implements Automaton {
   }
 
   private grow(): void {
-    const capacity = Math.min(this.states, this.stateOfRow.length * 2);
+    const capacity = Math.min(this.trie.maxStates, this.stateOfRow.length * 2);
     const longer = (a: Int32Array, n: number, fill = 0) => {
       const b = new Int32Array(n);
       if (fill !== 0) b.fill(fill, a.length);
@@ -148,7 +151,7 @@ class LazyDfa implements Automaton {
         break;
       }
       s = trie.failOf(s);
-      const row = this.rowOf[s]!;
+      const row = this.rowOf[s]! - 1;
       if (row >= 0 && this.step[row + c] !== UNRESOLVED) {
         value = this.step[row + c]!;
         break;
@@ -159,9 +162,19 @@ class LazyDfa implements Automaton {
   };
 }
 
-/** A trie as child lists (first child, next sibling, the edge's class), dense at the root. */
+/**
+ * A trie as child lists (first child, next sibling, the edge's class), dense at the root, spelled
+ * out lazily: where a pattern leaves the states made so far, the rest of it is kept as a pending
+ * tail (pattern, offset) on the state it leaves from, and one more state of it is made only when
+ * `child` is asked for that move (by a later pattern sharing it, a failure link, or the scan).
+ * A secret's ~120 line-wrapped base64 forms each leave its base64 at a line break and share
+ * nothing after it: 100 secrets made 285,000 states before the first byte was masked, about 90%
+ * of them for tails that a log never reaches.
+ */
 class Trie {
+  /** First child + 1 (0: none; the root is nobody's child). */
   readonly firstChild: Int32Array;
+  /** Next sibling + 1 (0: none). */
   readonly nextSibling: Int32Array;
   readonly label: Int32Array;
   readonly rootChild: Int32Array;
@@ -169,30 +182,75 @@ class Trie {
   readonly matchLength: Int32Array;
   readonly depth: Int32Array;
   readonly parent: Int32Array;
-  /** The failure link (longest proper suffix that is a state), -1 until first asked for. */
+  /** The failure link (longest proper suffix that is a state) + 1, 0 until first asked for. */
   readonly fail: Int32Array;
   /** Whether matchLength includes the failure chain's matches. */
   readonly full: Uint8Array;
+  /** By state: the first pending tail leaving it, as pattern index + 1 (0: none). */
+  readonly pending: Int32Array;
+  /** By pattern: the next pending tail on the same state (+ 1, 0: none), and the tail's offset. */
+  private readonly pendingNext: Int32Array;
+  private readonly pendingAt: Int32Array;
   states = 1;
 
-  constructor(maxStates: number, width: number) {
+  constructor(
+    readonly maxStates: number,
+    width: number,
+    private readonly patterns: readonly Uint8Array[],
+    private readonly classOf: Uint8Array,
+  ) {
+    // Zero-filled arrays only (no fill(-1) over megabytes): "none" is 0 and indices are stored + 1.
     this.parent = new Int32Array(maxStates);
-    this.fail = new Int32Array(maxStates).fill(-1);
-    this.fail[0] = 0;
+    this.fail = new Int32Array(maxStates);
+    this.fail[0] = 1;
     this.full = new Uint8Array(maxStates);
     this.full[0] = 1;
-    this.firstChild = new Int32Array(maxStates).fill(-1);
-    this.nextSibling = new Int32Array(maxStates).fill(-1);
+    this.firstChild = new Int32Array(maxStates);
+    this.nextSibling = new Int32Array(maxStates);
     this.label = new Int32Array(maxStates);
     this.rootChild = new Int32Array(width).fill(-1);
     this.matchLength = new Int32Array(maxStates);
     this.depth = new Int32Array(maxStates);
+    this.pending = new Int32Array(maxStates);
+    this.pendingNext = new Int32Array(patterns.length);
+    this.pendingAt = new Int32Array(patterns.length);
   }
 
+  /** The state reached from `s` on class `c`, -1 if no pattern goes on that way. */
   child(s: number, c: number): number {
     if (s === 0) return this.rootChild[c]!;
-    for (let t = this.firstChild[s]!; t >= 0; t = this.nextSibling[t]!) if (this.label[t] === c) return t;
-    return -1;
+    for (let t = this.firstChild[s]! - 1; t >= 0; t = this.nextSibling[t]! - 1) if (this.label[t] === c) return t;
+    return this.pending[s] === 0 ? -1 : this.spell(s, c);
+  }
+
+  /** Leaves the rest of pattern `k`, from `at` on, pending on state `s` (no child of `s` has its next class). */
+  leave(s: number, k: number, at: number): void {
+    this.pendingAt[k] = at;
+    this.pendingNext[k] = this.pending[s]!;
+    this.pending[s] = k + 1;
+  }
+
+  /** Makes the child of `s` on class `c` for the tails pending on `s` that go on with it (-1 if none do). */
+  private spell(s: number, c: number): number {
+    let t = -1;
+    let before = 0;
+    for (let e = this.pending[s]!; e !== 0; ) {
+      const k = e - 1;
+      const next = this.pendingNext[k]!;
+      const p = this.patterns[k]!;
+      const at = this.pendingAt[k]!;
+      if (this.classOf[p[at]!] === c) {
+        if (before === 0) this.pending[s] = next;
+        else this.pendingNext[before - 1] = next;
+        if (t < 0) t = this.add(s, c);
+        if (at + 1 === p.length) this.matchLength[t] = Math.max(this.matchLength[t]!, p.length);
+        else this.leave(t, k, at + 1);
+      } else {
+        before = e;
+      }
+      e = next;
+    }
+    return t;
   }
 
   /**
@@ -202,7 +260,7 @@ class Trie {
    */
   failOf(t: number): number {
     const known = this.fail[t]!;
-    if (known >= 0) return known;
+    if (known > 0) return known - 1;
     const c = this.label[t]!;
     let f = this.failOf(this.parent[t]!);
     let to: number;
@@ -212,7 +270,7 @@ class Trie {
       f = this.failOf(f);
     }
     const link = Math.max(to, 0);
-    this.fail[t] = link;
+    this.fail[t] = link + 1;
     return link;
   }
 
@@ -232,11 +290,11 @@ class Trie {
     this.parent[t] = s;
     if (s === 0) {
       this.rootChild[c] = t;
-      this.fail[t] = 0;
+      this.fail[t] = 1;
     }
     else {
       this.nextSibling[t] = this.firstChild[s]!;
-      this.firstChild[s] = t;
+      this.firstChild[s] = t + 1;
     }
     return t;
   }
@@ -267,18 +325,34 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
   // Rows are stored as Int32 offsets (negated for matches).
   if (maxStates * width > 0x7fffffff) throw new Error("too many secret bytes for one automaton");
 
-  const trie = new Trie(maxStates, width);
+  const trie = new Trie(maxStates, width, used, classOf);
+  // Consecutive forms share long starts (a secret's wrapped base64 forms differ only in where the
+  // line break falls), so each pattern walks on from where it leaves the one before instead of
+  // from the root: `path[d]` is the previous pattern's state at depth d, for d <= `known`.
+  const path = new Int32Array(longest + 1);
+  let known = 0;
+  let previous: Uint8Array = new Uint8Array(0);
   for (let k = 0; k < used.length; k++) {
     const p = used[k]!;
-    let s = 0;
-    for (let i = 0; i < p.length; i++) {
+    let i = 0;
+    while (i < known && i < p.length && p[i] === previous[i]) i++;
+    let s = path[i]!;
+    for (; i < p.length; i++) {
       const c = classOf[p[i]!]!;
-      const t = trie.child(s, c);
-      s = t >= 0 ? t : trie.add(s, c);
+      let t = trie.child(s, c);
+      if (t < 0) {
+        // The root's children are always made, so its row can be complete from the start.
+        if (s !== 0) break;
+        t = trie.add(0, c);
+      }
+      s = t;
+      path[i + 1] = s;
     }
-    trie.matchLength[s] = p.length;
+    if (i === p.length) trie.matchLength[s] = Math.max(trie.matchLength[s]!, p.length);
+    else trie.leave(s, k, i);
+    known = i;
+    previous = p;
   }
-  const states = trie.states;
 
-  return new LazyDfa(width, classOf, longest, states, trie, buildStartFilter(used));
+  return new LazyDfa(width, classOf, longest, trie, buildStartFilter(used));
 }

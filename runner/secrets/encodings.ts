@@ -48,17 +48,25 @@ function wrappedBase64Forms(bytes: Uint8Array): string[] {
   if (bytes.length > WRAPPED_FORMS_MAX_BYTES) return out;
   for (const alignment of [0, 1, 2] as const) {
     const core = base64Core(bytes, alignment);
+    // The same line breaks from both widths (a core shorter than both lines breaks once, at the
+    // same places) make the same form: built once (building them all twice was half of a cold
+    // runner's registration time).
+    const seen = new Set<string>();
+    out.push(core.slice(1));
     for (const width of BASE64_WRAP_COLUMNS) {
       // `column` is where the core starts on its line; a break comes before index i when (column + i) % width === 0.
       // A break after the core's first character would make every line ending in that character
       // a possible start, held back until the next line; that case is caught by the core without
       // its first character instead (one base64 character, 6 bits, shows).
-      out.push(core.slice(1));
       for (let column = 0; column < width - 1; column++) {
-        if ((column === 0 ? width : width - column) >= core.length) continue; // no break falls inside
-        const pieces: string[] = [];
-        for (let at = 0, next = column === 0 ? width : width - column; at < core.length; at = next, next += width) pieces.push(core.slice(at, next));
-        out.push(pieces.join("\n"));
+        const first = column === 0 ? width : width - column;
+        if (first >= core.length) continue; // no break falls inside
+        const key = `${first}:${core.length > first + width ? width : 0}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        let form = core.slice(0, first);
+        for (let at = first; at < core.length; at += width) form += `\n${core.slice(at, at + width)}`;
+        out.push(form);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { UNRESOLVED, type Automaton } from "./automaton.ts";
-import { GRAM, gramHash } from "./start-filter.ts";
+import { nextStart } from "./start-filter.ts";
 
 /** One output stream (a job's stdout, its stderr, ...) with secrets replaced before the sink. */
 export interface MaskingStream {
@@ -134,15 +134,7 @@ export class MaskingStreamImpl implements MaskingStream {
       // Text from `from` on may still be the start of a pattern; earlier text cannot.
       const from = i - machine.depth[s / width]!;
       if (from <= stoppedAt || from < 0) continue;
-      const { window, shift, head, hashShift } = filter;
-      const last = n - window;
-      let q = from;
-      while (q <= last) {
-        const move = shift[gramHash(data, q + window - GRAM, hashShift)]!;
-        if (move !== 0) q += move;
-        else if (head[gramHash(data, q, hashShift)] === 0) q++;
-        else break;
-      }
+      const q = nextStart(filter, data, from);
       // A pattern may start at `q` (or the text ends within a window of it): the automaton goes
       // on from there, from the root. Short of where it stands it goes on as it was (starting
       // again from the root would report a match it has reported already).
