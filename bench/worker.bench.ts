@@ -179,9 +179,32 @@ async function runnerAlone(): Promise<number> {
   });
 }
 
-type Throughput = { jobs_per_s: number; seconds: number; cpu_ms_per_job: { daemon: number; runners: number; postgres: number } };
+/** HTTP requests the API answered so far, by method and route (its request-duration histogram's counts). */
+async function requestsByRoute(): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const v of (await system.api.metrics.httpDuration.get()).values) {
+    if (!v.metricName?.endsWith("_count")) continue;
+    const key = `${v.labels.method} ${v.labels.route}`;
+    counts.set(key, (counts.get(key) ?? 0) + v.value);
+  }
+  return counts;
+}
+
+// Statements sent to Postgres (the API's and the embedded Corndogs server's pool): postgres.js's debug hook.
+let statements = 0;
+system.api.sql.options.debug = () => void statements++;
+
+type Throughput = {
+  jobs_per_s: number;
+  seconds: number;
+  cpu_ms_per_job: { daemon: number; runners: number; postgres: number };
+  http_requests_per_job: Record<string, number>;
+  sql_statements_per_job: number;
+};
 async function throughputRun(slots: number): Promise<Throughput> {
   const worker = await system.addWorker({ runtime: "process", runnerPath, concurrency: slots, settings: workerSettings });
+  const requestsBefore = await requestsByRoute();
+  const statementsBefore = statements;
   const before = cpuNow();
   const ms = await timed(async () => {
     const jobs = await Promise.all(Array.from({ length: THROUGHPUT_JOBS }, () => system.submit({ name: "trivial", command: "true" })));
@@ -196,12 +219,19 @@ async function throughputRun(slots: number): Promise<Throughput> {
     }
   });
   const after = cpuNow();
+  const statementsAfter = statements;
+  const requestsAfter = await requestsByRoute();
   await worker.stop();
   const per = (a: number, b: number) => round((b - a) / THROUGHPUT_JOBS);
+  const perJob = (a: number, b: number) => Math.round(((b - a) / THROUGHPUT_JOBS) * 100) / 100;
   return {
     jobs_per_s: round(THROUGHPUT_JOBS / (ms / 1000)),
     seconds: round(ms / 1000),
     cpu_ms_per_job: { daemon: per(before.self, after.self), runners: per(before.children, after.children), postgres: per(before.postgres, after.postgres) },
+    http_requests_per_job: Object.fromEntries(
+      [...requestsAfter].map(([route, n]) => [route, perJob(requestsBefore.get(route) ?? 0, n)] as const).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]),
+    ),
+    sql_statements_per_job: perJob(statementsBefore, statementsAfter),
   };
 }
 
@@ -239,6 +269,9 @@ const throughput = Object.fromEntries(
           runners: median(runs.map((t) => t.cpu_ms_per_job.runners)),
           postgres: median(runs.map((t) => t.cpu_ms_per_job.postgres)),
         },
+        // Round trips are the same whatever the load: the last round's.
+        http_requests_per_job: runs.at(-1)!.http_requests_per_job,
+        sql_statements_per_job: median(runs.map((t) => t.sql_statements_per_job)),
         phases_p50_ms: phaseMedians(throughputSpans[`slots_${slots}`]!),
       },
     ];
@@ -273,7 +306,8 @@ const file = writeBenchResult({
     "reference_docker_run_runner_true: the same image running reactorcide-runner run with true as its job (no worker), to show the runner's start inside the container. " +
     "Kubernetes: one slot on the kubernetes runtime against the Kubernetes API stand-in, whose kubelet runs pods on the same Docker engine (not a real cluster), alternating with the same floor. " +
     `Throughput: ${THROUGHPUT_JOBS} jobs submitted at once, each polled every 50 ms until done, process runtime with the compiled runner; floor is the runner spawned directly 16 at a time; ${ROUNDS} rounds alternating floor and 1/4/16 slots, medians. ` +
-    "cpu_ms_per_job: this process (API, embedded queue, worker), the runners it waited for, the embedded Postgres. Phases: the worker's spans (daemon/worker/spans.ts), p50 per phase. " +
+    "cpu_ms_per_job: this process (API, embedded queue, worker), the runners it waited for, the embedded Postgres. " +
+    "http_requests_per_job: requests the API answered, by route (the worker's and this bench's submit and polls); sql_statements_per_job: statements the API and Corndogs sent to Postgres. Phases: the worker's spans (daemon/worker/spans.ts), p50 per phase. " +
     `Workers poll for a cancel every ${CANCEL_POLL_MS} ms (the production default).`,
 });
 consola.success(`${file}\n${JSON.stringify(results, null, 2)}`);

@@ -22,10 +22,38 @@ export interface FinishReport {
 /** What became of triggers the worker found (triggers.json, stdout lines). */
 export type TriggerSubmission = { created: string[]; duplicates: number } | { refused: string };
 
-/** A job token for the running job, and where the job reaches the coordinator with it. */
+/** A job token for the running job (its trigger route and its own job only, until it ends). */
 export interface JobAccess {
   token: string;
 }
+
+/** What the worker asks for when it takes a job. */
+export interface StartRequest {
+  workerId: string;
+  /** The worker's default image: recorded as the job's image when the job names none. */
+  image: string;
+  /** Also issue a job token (only when the job gets an address of the coordinator). */
+  token: boolean;
+}
+
+/**
+ * The answer to start: the job is this worker's now, with what it needs to run it; or it was not
+ * queued (cancelled, taken, or left running by a worker that died); or it is gone.
+ */
+export type StartAnswer =
+  | {
+      kind: "started";
+      /** As the worker sees it: secret_env values whole. */
+      job: WorkerJob;
+      /** Secret values to inject, by env name; resolved at run time, never stored in the queue. */
+      secrets: Record<string, string>;
+      /** Why the secrets could not be read; the job must end with it. */
+      secretsError?: string;
+      /** The job token, when asked for. */
+      access?: JobAccess;
+    }
+  | { kind: "not_queued" }
+  | { kind: "gone" };
 
 export interface WorkerInfo {
   id: string;
@@ -38,12 +66,10 @@ export interface WorkerInfo {
 export interface Coordinator {
   getJob(jobId: string): Promise<WorkerJob | null>;
   /**
-   * queued → running for this worker, recording the image it runs the job in; false when the
-   * job is not queued any more (cancelled, taken).
+   * queued → running for this worker, recording the image it runs the job in, answered with the
+   * job, its secrets and (when asked) a job token: one round trip.
    */
-  start(jobId: string, workerId: string, image: string): Promise<boolean>;
-  /** Secret values to inject, by env name; resolved at run time, never stored in the queue. */
-  secrets(jobId: string): Promise<Record<string, string>>;
+  start(jobId: string, request: StartRequest): Promise<StartAnswer>;
   /**
    * Stores a chunk of masked lines (runner/protocol/log-chunk.ts). Its `offset` (lines of this job
    * shipped before it, by the worker's count) makes sending the same chunk again store nothing twice.
@@ -53,8 +79,6 @@ export interface Coordinator {
   appendLogs(jobId: string, lines: LogBatch["lines"]): Promise<void>;
   /** running → terminal; false when the job was already terminal (e.g. cancelled meanwhile). */
   finish(jobId: string, report: FinishReport): Promise<boolean>;
-  /** A job token for a running job (its trigger route and its own job only, until it ends). */
-  jobToken(jobId: string): Promise<JobAccess>;
   /** Follow-up jobs the job asked for; de-duplicated by the coordinator per operation_id and job name. */
   submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission>;
   /** Registers or refreshes this worker (workers table: seen, running jobs, capacity). */

@@ -2,9 +2,9 @@
  * The coordinator over HTTP: the internal endpoints (/api/v1/internal, worker tokens only). Used
  * by remote workers and by `serve`'s own worker alike, so both take the same path.
  */
-import type { ApiErrorBody, FoundTriggers, Heartbeat, Job, JobSecrets, JobToken, LogBatch, StatusChange, TriggerOutcome } from "../../runner/protocol/index.ts";
+import type { ApiErrorBody, FoundTriggers, Heartbeat, Job, JobStart, JobStarted, LogBatch, StatusChange, TriggerOutcome } from "../../runner/protocol/index.ts";
 import type { TriggerPayload } from "../../runner/protocol/trigger.ts";
-import type { Coordinator, FinishReport, JobAccess, TriggerSubmission, WorkerInfo, WorkerJob } from "./coordinator.ts";
+import type { Coordinator, FinishReport, StartAnswer, StartRequest, TriggerSubmission, WorkerInfo, WorkerJob } from "./coordinator.ts";
 import { LOG_CHUNK_CONTENT_TYPE } from "../../runner/protocol/log-chunk.ts";
 import type { ShippedChunk } from "./logs/shipper.ts";
 
@@ -65,8 +65,20 @@ export class HttpCoordinator implements Coordinator {
     this.fail(`setting job ${jobId} ${String(body.status)}`, status, json);
   }
 
-  start(jobId: string, workerId: string, image: string): Promise<boolean> {
-    return this.status(jobId, { status: "running", worker_id: workerId, image });
+  async start(jobId: string, request: StartRequest): Promise<StartAnswer> {
+    const body: JobStart = { worker_id: request.workerId, image: request.image, ...(request.token ? { token: true } : {}) };
+    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/start`, body);
+    if (status === 404) return { kind: "gone" };
+    if (status === 409) return { kind: "not_queued" };
+    if (status !== 200) this.fail(`starting job ${jobId}`, status, json);
+    const started = json as JobStarted;
+    return {
+      kind: "started",
+      job: started.job,
+      secrets: started.secrets,
+      ...(started.secrets_error === undefined ? {} : { secretsError: started.secrets_error }),
+      ...(started.token ? { access: { token: started.token.token } } : {}),
+    };
   }
 
   finish(jobId: string, report: FinishReport): Promise<boolean> {
@@ -78,12 +90,6 @@ export class HttpCoordinator implements Coordinator {
     });
   }
 
-  async secrets(jobId: string): Promise<Record<string, string>> {
-    const { status, json } = await this.call("GET", `/jobs/${encodeURIComponent(jobId)}/secrets`);
-    if (status !== 200) this.fail(`resolving the secrets of job ${jobId}`, status, json);
-    return (json as JobSecrets).secrets;
-  }
-
   async appendLogChunk(jobId: string, chunk: ShippedChunk): Promise<void> {
     const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/log-chunks?offset=${chunk.offset}&lines=${chunk.lines}`, chunk.packed, LOG_CHUNK_CONTENT_TYPE);
     if (status !== 200) this.fail(`shipping ${chunk.lines} log lines of job ${jobId}`, status, json);
@@ -92,12 +98,6 @@ export class HttpCoordinator implements Coordinator {
   async appendLogs(jobId: string, lines: LogBatch["lines"]): Promise<void> {
     const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/logs`, { lines } satisfies LogBatch);
     if (status !== 200) this.fail(`shipping ${lines.length} log lines of job ${jobId}`, status, json);
-  }
-
-  async jobToken(jobId: string): Promise<JobAccess> {
-    const { status, json } = await this.call("POST", `/jobs/${encodeURIComponent(jobId)}/token`);
-    if (status !== 200) this.fail(`a job token for job ${jobId}`, status, json);
-    return { token: (json as JobToken).token };
   }
 
   async submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission> {

@@ -5,7 +5,7 @@
  * then report exactly one terminal status.
  */
 import { parseTriggerLine, type TriggerPayload } from "../../runner/protocol/trigger.ts";
-import type { Coordinator, FinishReport, JobAccess, WorkerJob } from "./coordinator.ts";
+import type { Coordinator, FinishReport, JobAccess, StartAnswer, WorkerJob } from "./coordinator.ts";
 import { LogShipper, type LineMasker } from "./logs/shipper.ts";
 import { TriggerLineScanner } from "./logs/trigger-line-scanner.ts";
 import { InfrastructureError, RefusedError, type Exit, type FoundSteps, type FoundTriggers, type Runtime, type RunSpec } from "./runtimes/runtime.ts";
@@ -104,6 +104,9 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The job's way back to the coordinator: an address to use its token at, a note why there is none, or nothing. */
+type JobAddress = { url: string; insecure: boolean } | { url: null; note?: string };
+
 export class JobRun {
   /** What the job asked for: its triggers file (read by the runtime) and its stdout trigger lines. */
   private found: { file?: FoundTriggers; lines: TriggerPayload[]; steps?: FoundSteps } = { lines: [] };
@@ -119,28 +122,19 @@ export class JobRun {
 
   async run(): Promise<JobRunOutcome> {
     const { coordinator, settings } = this.deps;
-    const job = await coordinator.getJob(this.jobId);
-    this.spans.mark("get_job");
-    if (!job) return { kind: "skipped", reason: "job not found" };
-    if (job.status === "running") {
-      // Our task came back after its lease expired: the worker that had it is gone. Its container
-      // may outlive it (and its workspace and secrets); remove them first so the job cannot write
-      // after its end is recorded.
-      await this.deps.runtime.remove(job.id);
-      const report: FinishReport = { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" };
-      // The kept log says why it stops here, as the log of any other ending does.
-      await coordinator.appendLogs(job.id, [{ stream: "system", line: `${report.status}: ${report.reason}` }]).catch(() => {});
-      return this.finish(job, report);
-    }
-    if (job.status !== "queued") return { kind: "skipped", reason: `job is already ${job.status}` };
-    if (!(await coordinator.start(job.id, settings.workerId, job.image ?? settings.defaultImage))) return { kind: "skipped", reason: "job was no longer queued" };
-    this.spans.mark("set_running");
+    const address = this.jobAddress();
+    // One round trip takes the job and brings what running it needs (the job, its secrets, a token).
+    const started = await coordinator.start(this.jobId, { workerId: settings.workerId, image: settings.defaultImage, token: address.url !== null });
+    this.spans.mark("start");
+    if (started.kind === "gone") return { kind: "skipped", reason: "job not found" };
+    if (started.kind === "not_queued") return this.notQueued();
+    const { job } = started;
 
     const masker = this.deps.newMasker();
     const shipper = new LogShipper({ masker, maxTotalBytes: settings.maxLogBytes, send: (chunk) => coordinator.appendLogChunk(job.id, chunk) });
     let report: FinishReport;
     try {
-      report = await this.execute(job, masker, shipper);
+      report = await this.execute(job, masker, shipper, started, address);
     } catch (error) {
       report = { status: "error", exitCode: null, reason: masker.mask(errorMessage(error)) };
     }
@@ -157,6 +151,23 @@ export class JobRun {
       // Lines are missing from the log: whatever the command did, the run cannot count as a success.
       report = { ...report, status: report.status === "success" ? "error" : report.status, reason: `${report.reason}; ${errorMessage(error)}` };
     }
+    return this.finish(job, report);
+  }
+
+  /**
+   * The job was not queued when we asked for it. Running means our task came back after its lease
+   * expired: the worker that had it is gone. Its container may outlive it (and its workspace and
+   * secrets); remove them first so the job cannot write after its end is recorded.
+   */
+  private async notQueued(): Promise<JobRunOutcome> {
+    const { coordinator } = this.deps;
+    const job = await coordinator.getJob(this.jobId);
+    if (!job) return { kind: "skipped", reason: "job not found" };
+    if (job.status !== "running") return { kind: "skipped", reason: `job is already ${job.status}` };
+    await this.deps.runtime.remove(job.id);
+    const report: FinishReport = { status: "error", exitCode: null, reason: "the worker running this job stopped responding (its queue lease expired); the job did not finish" };
+    // The kept log says why it stops here, as the log of any other ending does.
+    await coordinator.appendLogs(job.id, [{ stream: "system", line: `${report.status}: ${report.reason}` }]).catch(() => {});
     return this.finish(job, report);
   }
 
@@ -216,10 +227,12 @@ export class JobRun {
   }
 
   /** Runs the job, retrying infrastructure errors `job.retries` times with backoff. */
-  private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper): Promise<FinishReport> {
-    // Two independent round trips, made at once (jobAccess never rejects: no token is a log line).
-    const [secrets, access] = await Promise.all([this.deps.coordinator.secrets(job.id), this.jobAccess(job, shipper)]);
-    this.spans.mark("secrets_and_token");
+  private async execute(job: WorkerJob, masker: SecretMasker, shipper: LogShipper, started: StartAnswer & { kind: "started" }, address: JobAddress): Promise<FinishReport> {
+    const { secrets } = started;
+    if (address.url === null && address.note) shipper.system(address.note);
+    if (started.secretsError !== undefined) throw new Error(`resolving the secrets of job ${job.id}: ${started.secretsError}`);
+    const access = address.url !== null && started.access ? { token: started.access.token, url: address.url, insecure: address.insecure } : null;
+    if (address.url !== null && !access) shipper.system("no job token (the coordinator gave none); triggers go by triggers.json and stdout lines");
     masker.register(Object.values(secrets));
     // Values a trigger passed on may be its parent's secrets: masked here as in the runner.
     masker.register(job.secret_env.map((name) => job.env[name]).filter((v): v is string => !!v));
@@ -245,21 +258,18 @@ export class JobRun {
     }
   }
 
-  /** A job token and the address to use it at, when the worker has one for jobs and may hand it out. */
-  private async jobAccess(job: WorkerJob, shipper: LogShipper): Promise<(JobAccess & { url: string; insecure: boolean }) | null> {
+  /**
+   * Where the job reaches the coordinator with its token, when the worker has an address for jobs
+   * and may hand it out; otherwise a note for the log (or nothing, when there is no address).
+   */
+  private jobAddress(): JobAddress {
     const url = this.deps.settings.jobCoordinatorUrl;
-    if (!url) return null;
+    if (!url) return { url: null };
     const insecure = insecureTransportAllowed(url);
     if (insecure === null) {
-      shipper.system(`no coordinator address for the job: ${url} is neither https nor a loopback or container-bridge address; triggers go by triggers.json and stdout lines`);
-      return null;
+      return { url: null, note: `no coordinator address for the job: ${url} is neither https nor a loopback or container-bridge address; triggers go by triggers.json and stdout lines` };
     }
-    try {
-      return { ...(await this.deps.coordinator.jobToken(job.id)), url, insecure };
-    } catch (error) {
-      shipper.system(`no job token (${errorMessage(error)}); triggers go by triggers.json and stdout lines`);
-      return null;
-    }
+    return { url, insecure };
   }
 
   private prepare(job: WorkerJob, secrets: Record<string, string>, access: (JobAccess & { url: string; insecure: boolean }) | null = null): RunSpec {

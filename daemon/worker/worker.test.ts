@@ -132,7 +132,7 @@ test("with spans on, each job's phase times reach the sink once, from its claim 
     await worker.stop();
     expect(reported.map((r) => r.jobId).sort()).toEqual([...ids].sort());
     for (const { spans } of reported) {
-      expect(Object.keys(spans)).toEqual(expect.arrayContaining(["claim", "get_job", "set_running", "secrets_and_token", "runtime_start", "run_and_remove", "log_close", "set_finished", "queue_complete"]));
+      expect(Object.keys(spans)).toEqual(expect.arrayContaining(["claim", "start", "prepare", "runtime_start", "run_and_remove", "log_close", "set_finished", "queue_complete"]));
       for (const ms of Object.values(spans)) expect(ms).toBeGreaterThanOrEqual(0);
     }
   } finally {

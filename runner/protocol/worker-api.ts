@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { IMAGE_PATTERN, WORKER_ID_PATTERN } from "./patterns.ts";
-import { TERMINAL_STATUSES } from "./job.ts";
+import { JobSchema, TERMINAL_STATUSES } from "./job.ts";
 import { literalUnion } from "./schema-parts.ts";
 import { TriggerPayloadSchema } from "./trigger.ts";
 import { LOG_STREAMS, type LogStreamName } from "./log-line.ts";
@@ -63,6 +63,35 @@ export const JobTokenSchema = Type.Object(
   { additionalProperties: false },
 );
 export type JobToken = Static<typeof JobTokenSchema>;
+
+/**
+ * POST /internal/jobs/{id}/start: queued → running for this worker, and in the same round trip what
+ * the worker then needs to run it (the job as the worker sees it, its secrets, a job token when
+ * asked). 409 when the job is not queued, 404 when it is gone.
+ */
+export const JobStartSchema = Type.Object(
+  {
+    worker_id: WorkerId,
+    image: Type.String({ pattern: IMAGE_PATTERN, description: "the worker's default image: the job runs in it when the job names none" }),
+    token: Type.Optional(Type.Boolean({ description: "also issue a job token (the job gets an address of the coordinator)" })),
+  },
+  { additionalProperties: false },
+);
+export type JobStart = Static<typeof JobStartSchema>;
+/**
+ * `job`: secret_env values whole (the worker injects them and masks them). `secrets_error`: why the
+ * secrets could not be read (the job is running and the worker ends it with this reason).
+ */
+export const JobStartedSchema = Type.Object(
+  {
+    job: JobSchema,
+    secrets: Type.Record(Type.String(), Type.String()),
+    secrets_error: Type.Optional(Type.String()),
+    token: Type.Optional(JobTokenSchema),
+  },
+  { additionalProperties: false },
+);
+export type JobStarted = Static<typeof JobStartedSchema>;
 
 /** POST /internal/workers/heartbeat. */
 export const HeartbeatSchema = Type.Object(

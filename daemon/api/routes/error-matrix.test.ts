@@ -278,6 +278,14 @@ const ROWS: Row[] = [
   },
   {
     method: "POST",
+    path: "/api/v1/internal/jobs/:job/start",
+    body: { worker_id: "w-matrix", image: "busybox" },
+    invalid: [{ body: { image: "busybox" }, field: "worker_id" }, { body: { worker_id: "w-matrix", image: "busybox", token: "yes" }, field: "token" }],
+    forbidden: WORKER_ONLY,
+    missing: [{ path: `/api/v1/internal/jobs/${GHOST}/start` }],
+  },
+  {
+    method: "POST",
     path: "/api/v1/internal/jobs/:job/logs",
     body: { lines: [{ line: "x" }] },
     bodyLimit: LOG_BATCH_BODY_LIMIT,

@@ -163,6 +163,58 @@ describe("internal worker endpoints", () => {
     expect(audit[0]!.details).toEqual({ keys: ["API_KEY"] });
   });
 
+  test("start: queued → running in one round trip, answered with the job (secret_env whole), its secrets and a token only when asked", async () => {
+    const job = await submit({ secrets: ["API_KEY"], env: { PASSED: "parent-secret" } });
+    await api.sql`UPDATE jobs SET secret_env_names = ${JSON.stringify(["PASSED"])}::jsonb WHERE id = ${job.id}`;
+    const started = await internal("POST", `/jobs/${job.id}/start`, { worker_id: "w-start", image: "worker-default:1", token: true });
+    expect(started.status).toBe(200);
+    expect(started.json.job).toMatchObject({ id: job.id, status: "running", worker_id: "w-start", image: "busybox", env: { PASSED: "parent-secret" } });
+    expect(started.json.job.started_at).toBeString();
+    expect(started.json.secrets).toEqual({ API_KEY: "key-123456" });
+    expect(started.json.secrets_error).toBeUndefined();
+    // The token is the job's own: it reads its job, and nothing of the worker's API.
+    const token: string = started.json.token.token;
+    expect(Date.parse(started.json.token.expires_at)).toBeGreaterThan(Date.now());
+    expect((await api.call("GET", `/api/v1/jobs/${job.id}`, { token })).status).toBe(200);
+    expect((await internal("GET", `/jobs/${job.id}`, undefined, token)).status).toBe(403);
+    const audit = await api.sql`SELECT details FROM audit_log WHERE action = 'secret.resolve' AND target_id = ${job.id}`;
+    expect(audit.map((a) => a.details)).toEqual([{ keys: ["API_KEY"] }]);
+    // Taken already: 409, and nothing handed out again.
+    const again = await internal("POST", `/jobs/${job.id}/start`, { worker_id: "w-other", image: "worker-default:1", token: true });
+    expect(again.status).toBe(409);
+    expect(again.text).not.toContain("key-123456");
+    expect((await internal("POST", `/jobs/${crypto.randomUUID()}/start`, { worker_id: "w-start", image: "busybox" })).status).toBe(404);
+    expect((await internal("POST", `/jobs/${job.id}/start`, { image: "busybox" })).json.error.field).toBe("worker_id");
+    expect((await internal("POST", `/jobs/${job.id}/start`, { worker_id: "w-start", image: "busybox" }, api.admin)).status).toBe(403);
+    // No token unless asked; the worker's default image when the job names none.
+    const plain = await submit();
+    await api.sql`UPDATE jobs SET image = NULL WHERE id = ${plain.id}`;
+    const taken = await internal("POST", `/jobs/${plain.id}/start`, { worker_id: "w-start", image: "worker-default:1" });
+    expect(taken.json.token).toBeUndefined();
+    expect(taken.json.secrets).toEqual({});
+    expect(taken.json.job.image).toBe("worker-default:1");
+  });
+
+  test("start under a replaced master key: the job is running, the answer says why its secrets cannot be read, never a value", async () => {
+    const job = await submit({ secrets: ["API_KEY"] });
+    const { app } = buildApp({ ...api.deps, key: masterKey(randomBytes(32)) });
+    const response = await app.handle(
+      new Request(`http://local/api/v1/internal/jobs/${job.id}/start`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${worker}`, "content-type": "application/json" },
+        body: JSON.stringify({ worker_id: "w-start", image: "busybox" }),
+      }),
+    );
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    const body = JSON.parse(text);
+    expect(body.job.status).toBe("running");
+    expect(body.secrets).toEqual({});
+    expect(body.secrets_error).toContain("cannot be decrypted with this coordinator's master key");
+    expect(text).not.toContain("key-123456");
+    await internal("POST", `/jobs/${job.id}/status`, { status: "error", reason: "secrets" });
+  });
+
   test("heartbeat registers and refreshes a worker", async () => {
     expect((await internal("POST", "/workers/heartbeat", { id: "node-1", slots: 4, labels: { runtime: "docker" } })).status).toBe(200);
     await internal("POST", "/workers/heartbeat", { id: "node-1", slots: 2 });

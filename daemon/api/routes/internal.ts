@@ -3,14 +3,16 @@ import { router } from "../router.ts";
 import { workers } from "../../../schema/app/index.ts";
 import { TriggerOutcomeSchema } from "../../../runner/protocol/trigger.ts";
 import { answers } from "../responses.ts";
-import { FoundTriggersSchema, HeartbeatAckSchema, JobTokenSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
-import { appendChunk, appendLogs, getJob, LogGapError, type LogsStored } from "../../jobs/store.ts";
+import { FoundTriggersSchema, HeartbeatAckSchema, JobStartedSchema, JobStartSchema, JobTokenSchema, LOG_BATCH_MAX_LINES, HeartbeatSchema, isTerminalStatus, JobSchema, JobSecretsSchema, LogBatchSchema, LogsAppendedSchema, StatusChangeSchema } from "../../../runner/protocol/index.ts";
+import { appendChunk, appendLogs, getJob, LogGapError, type Job, type LogsStored } from "../../jobs/store.ts";
 import { LOG_CHUNK_CONTENT_TYPE, LOG_CHUNK_MAX_LINES, LogChunkQuerySchema, storedLinesProblem } from "../../../runner/protocol/log-chunk.ts";
 import { UnpackError, unpackChunk } from "../../storage/log-chunk-codec.ts";
 import { queryInt } from "../job-schemas.ts";
 import type { JobService } from "../../jobs/service.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import { resolveSecrets } from "../../secrets/store.ts";
+import type { MasterKey } from "../../secrets/cipher.ts";
+import type { Principal } from "../../auth/tokens.ts";
 import { requirePrincipal } from "../access.ts";
 import { audit } from "../audit.ts";
 import type { AppDeps } from "../deps.ts";
@@ -66,10 +68,29 @@ async function storeWorkerLines(deps: AppDeps, id: string, store: () => Promise<
   return { appended: stored.appended, last_seq: stored.last, shipped: stored.shipped };
 }
 
+/**
+ * The decrypted secrets of a running job, audited. A master key that changed (or a damaged row) is
+ * a 500 `secrets_unreadable` that says so to the worker, whose job shows it, and to the operator.
+ */
+async function resolveJobSecrets(deps: AppDeps, keys: MasterKey[], job: Job, me: Principal, { auditNone = false } = {}): Promise<Record<string, string>> {
+  let values: Record<string, string>;
+  try {
+    values = await resolveSecrets(deps.db, keys, job.projectId, job.secretRefs);
+  } catch (error) {
+    const message = `the job's secrets cannot be decrypted with this coordinator's master key (${error instanceof Error ? error.message : String(error)}); was REACTORCIDE_MASTER_KEY or master.key replaced?`;
+    console.error(`job ${job.id}: ${message}`);
+    throw new ApiError(500, "secrets_unreadable", message);
+  }
+  // A job that names no secret reads none: nothing to audit on start (the secrets route keeps its record).
+  if (auditNone || job.secretRefs.length > 0) await audit(deps.db, me, "secret.resolve", "job", job.id, { keys: Object.keys(values) });
+  return values;
+}
+
 /** Endpoints for workers only (tokens with the `worker` scope). */
 export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: WorkflowEngine) {
   const { db } = deps;
   const keys = [deps.key, ...(deps.oldKeys ?? [])];
+  const jobSecrets = (job: Job, me: Principal, options?: { auditNone?: boolean }) => resolveJobSecrets(deps, keys, job, me, options);
   return router("/api/v1/internal")
     .get(
       "/jobs/:id",
@@ -130,6 +151,37 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         },
       },
     )
+    .post(
+      "/jobs/:id/start",
+      async ({ params, body, request }) => {
+        const me = await requirePrincipal(db, request.headers, "worker");
+        const job = await jobs.start(uuidOr404(params.id, "job"), body.worker_id, body.image);
+        await logChanged(deps, job.id);
+        // Each read after the change that allows it (running), as the separate routes check it.
+        const [secrets, token] = await Promise.all([
+          jobSecrets(job, me).then(
+            (values): { values: Record<string, string>; error?: string } => ({ values }),
+            (error: unknown) => {
+              // The job is running now: the worker ends it with this reason, as with the secrets route's 500.
+              if (error instanceof ApiError && error.code === "secrets_unreadable") return { values: {}, error: error.message };
+              throw error;
+            },
+          ),
+          body.token ? issueJobToken(db, job) : undefined,
+        ]);
+        return {
+          job: workerJobView(job),
+          secrets: secrets.values,
+          ...(secrets.error === undefined ? {} : { secrets_error: secrets.error }),
+          ...(token ? { token: { token: token.token, expires_at: token.expiresAt.toISOString() } } : {}),
+        };
+      },
+      {
+        body: JobStartSchema,
+        response: answers({ 200: JobStartedSchema }, 404, 409),
+        detail: { summary: "queued → running for this worker, answered with the job (secret_env values whole), its secrets and a job token if asked: one round trip for the worker" },
+      },
+    )
     .get(
       "/jobs/:id/secrets",
       async ({ params, request }) => {
@@ -138,17 +190,7 @@ export function internalRoutes(deps: AppDeps, jobs: JobService, workflows: Workf
         if (!job) throw notFound("job");
         // Only while the job runs: a finished or waiting job has no use for its secrets.
         if (job.status !== "running") throw conflict(`job is ${job.status}; secrets are given out only while it runs`, "status");
-        let values: Record<string, string>;
-        try {
-          values = await resolveSecrets(db, keys, job.projectId, job.secretRefs);
-        } catch (error) {
-          // A master key that changed (or a damaged row): say so to the worker, whose job shows it, and to the operator.
-          const message = `the job's secrets cannot be decrypted with this coordinator's master key (${error instanceof Error ? error.message : String(error)}); was REACTORCIDE_MASTER_KEY or master.key replaced?`;
-          console.error(`job ${job.id}: ${message}`);
-          throw new ApiError(500, "secrets_unreadable", message);
-        }
-        await audit(db, me, "secret.resolve", "job", job.id, { keys: Object.keys(values) });
-        return { secrets: values };
+        return { secrets: await jobSecrets(job, me, { auditNone: true }) };
       },
       { response: answers({ 200: JobSecretsSchema }, 404, 409), detail: { summary: "The job's secrets, decrypted, for injection (worker token, running job only)" } },
     )

@@ -1,5 +1,5 @@
 import type { TriggerPayload } from "../../../runner/protocol/trigger.ts";
-import type { Coordinator, FinishReport, JobStatus, TriggerSubmission, WorkerInfo, WorkerJob } from "../coordinator.ts";
+import type { Coordinator, FinishReport, JobStatus, StartAnswer, StartRequest, TriggerSubmission, WorkerInfo, WorkerJob } from "../coordinator.ts";
 import type { LogStreamName } from "../../../runner/protocol/log-line.ts";
 import type { LogBatch } from "../../../runner/protocol/worker-api.ts";
 import { chunkLines } from "../logs/chunk-lines.ts";
@@ -82,14 +82,17 @@ export class MemoryCoordinator implements Coordinator {
     const job = this.jobs.get(jobId);
     return job ? { ...job } : null;
   }
-  async start(jobId: string, workerId: string, image: string) {
-    const ok = this.transition(jobId, ["queued"], "running");
+  async start(jobId: string, request: StartRequest): Promise<StartAnswer> {
     const job = this.jobs.get(jobId);
-    if (ok && job) Object.assign(job, { worker_id: workerId, image: job.image ?? image });
-    return ok;
-  }
-  async secrets(jobId: string) {
-    return this.secretValues.get(jobId) ?? {};
+    if (!job) return { kind: "gone" };
+    if (!this.transition(jobId, ["queued"], "running")) return { kind: "not_queued" };
+    Object.assign(job, { worker_id: request.workerId, image: job.image ?? request.image, started_at: new Date().toISOString() });
+    return {
+      kind: "started",
+      job: { ...job },
+      secrets: this.secretValues.get(jobId) ?? {},
+      ...(request.token ? { access: { token: `rcd_memory_${jobId}` } } : {}),
+    };
   }
   /** The worker's lines held per job, by its count (as the real coordinator's log_shipped). */
   readonly shipped = new Map<string, number>();
@@ -107,9 +110,6 @@ export class MemoryCoordinator implements Coordinator {
     const ok = this.transition(jobId, ["running"], report.status);
     if (ok) this.finishes.push({ jobId, report });
     return ok;
-  }
-  async jobToken(jobId: string) {
-    return { token: `rcd_memory_${jobId}` };
   }
   async submitTriggers(jobId: string, via: "file" | "stdout", payload: TriggerPayload): Promise<TriggerSubmission> {
     const created: string[] = [];
