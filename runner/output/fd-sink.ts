@@ -6,7 +6,7 @@
  * keeps the runner's lines and the job's output in the order they were produced, and a slow
  * reader slows the job (its pipe fills) instead of the runner buffering without bound.
  */
-import { fstatSync, writeSync } from "node:fs";
+import { fstatSync, writeSync, writevSync } from "node:fs";
 import type { Sink } from "./output.ts";
 
 /** EAGAIN: the descriptor was left non-blocking by whoever shares it; wait for room, then go on. */
@@ -38,6 +38,34 @@ export class FdSink implements Sink {
         throw error;
       }
       bytes = bytes.subarray(written);
+    }
+  }
+
+  /** All of `chunks`, in order, with as few writev(2) calls as the descriptor takes. */
+  writev(chunks: Uint8Array[]): void {
+    if (this.closed) return;
+    let rest = chunks.filter((c) => c.length > 0);
+    while (rest.length > 0) {
+      let written: number;
+      try {
+        written = writevSync(this.fd, rest);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === "EAGAIN") {
+          Bun.sleepSync(RETRY_MS);
+          continue;
+        }
+        if (code === "EPIPE") {
+          this.closed = true;
+          return;
+        }
+        throw error;
+      }
+      // A partial write (a pipe with less room than all of it): go on after the bytes it took.
+      let i = 0;
+      while (i < rest.length && written >= rest[i]!.length) written -= rest[i++]!.length;
+      rest = rest.slice(i);
+      if (written > 0) rest[0] = rest[0]!.subarray(written);
     }
   }
 

@@ -10,6 +10,8 @@ import { lineReporter } from "./reporter.ts";
 
 export interface Sink {
   write(text: string | Uint8Array): unknown;
+  /** Several chunks at once, in order (one system call where the sink can). */
+  writev?(chunks: Uint8Array[]): unknown;
 }
 
 export interface JobStream {
@@ -89,11 +91,19 @@ export class Output {
   /** A live, masked stream for one of the job's output streams. */
   jobStream(which: "stdout" | "stderr"): JobStream {
     const sink = which === "stdout" ? this.stdout : this.stderr;
-    const stream = this.masker.stream((chunk) => {
-      if (chunk.length === 0) return;
-      sink.write(chunk);
-      this.midLine = chunk[chunk.length - 1] === 0x0a ? null : sink;
-    });
+    const ended = (chunk: Uint8Array) => (this.midLine = chunk[chunk.length - 1] === 0x0a ? null : sink);
+    const stream = this.masker.stream(
+      (chunk) => {
+        if (chunk.length === 0) return;
+        sink.write(chunk);
+        ended(chunk);
+      },
+      sink.writev &&
+        ((chunks) => {
+          sink.writev!(chunks);
+          ended(chunks[chunks.length - 1]!);
+        }),
+    );
     this.open.add(stream);
     return {
       write: (chunk) => stream.write(chunk),

@@ -88,8 +88,11 @@ export class Masker implements AutomatonSource {
     return Buffer.concat(parts).toString("utf8");
   }
 
-  /** A masking stream for one output; create one per stdout / stderr. */
-  stream(sink: (chunk: Uint8Array) => void): MaskingStream {
-    return new MaskingStreamImpl(this, sink, this.idleFlushMs);
+  /**
+   * A masking stream for one output; create one per stdout / stderr. `sinkMany`, if given, takes
+   * the pieces of one write's output together (for one writev).
+   */
+  stream(sink: (chunk: Uint8Array) => void, sinkMany?: (chunks: Uint8Array[]) => void): MaskingStream {
+    return new MaskingStreamImpl(this, sink, this.idleFlushMs, sinkMany);
   }
 }
