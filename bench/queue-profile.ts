@@ -80,9 +80,17 @@ try {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
+  // Backends report their counts to the statistics system about once a second.
+  const commits = async () => {
+    await Bun.sleep(1500);
+    const [row] = await sql<{ n: string }[]>`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`;
+    return Number(row!.n);
+  };
+  const commitsBefore = await commits();
   const before = { client: own(), server: processTreeCpuMs(child.pid), postgres: processTreeCpuMs(postgresPid), at: performance.now() };
   await drain(TASKS);
   const after = { client: own(), server: processTreeCpuMs(child.pid), postgres: processTreeCpuMs(postgresPid), at: performance.now() };
+  const commitsPerTask = ((await commits()) - commitsBefore) / TASKS;
   const per = (k: "client" | "server" | "postgres") => ((after[k] - before[k]) / TASKS).toFixed(3);
   console.log(
     JSON.stringify({
@@ -90,6 +98,7 @@ try {
       tasks: TASKS,
       per_s: Math.round((TASKS / (after.at - before.at)) * 1000),
       cpu_ms_per_task: { consumers: per("client"), server: per("server"), postgres: per("postgres") },
+      commits_per_task: commitsPerTask.toFixed(2),
       load: readFileSync("/proc/loadavg", "utf8").split(" ")[0],
     }),
   );

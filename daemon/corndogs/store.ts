@@ -156,7 +156,11 @@ export class TaskStore {
       ...others.map((kind) => this.claimAndArchive(batch, kind, [], results)),
     ]);
     return results;
-  });
+    // One statement in flight at a time: the next burst waits for it and goes whole, so a
+    // StreamTasks consumer's completion and next claim share the statement with the other
+    // consumers' (8 streams: 0.23 commits per task against 0.42 with two in flight, Postgres CPU
+    // per task 0.31-0.36 ms against 0.45-0.50, server 0.23-0.30 against 0.31-0.34).
+  }, { inFlight: 1 });
 
   /** One statement: archives `archiveAt` and claims up to `claimAt.length` tasks for those callers. */
   private async claimAndArchive(batch: Write[], claimAt: number[], archiveAt: number[], results: (WireTask | undefined)[]) {

@@ -17,7 +17,8 @@ interface Pending<T> {
  * so `Promise.all([stream.complete(task), stream.next()])` completes and asks for the next task
  * at once. Tasks are claimed as GetNextTask claims them (same lease); a consumer that dies leaves
  * them claimed until their timeout. Against a server without the RPC (a real Corndogs) every
- * call rejects with UNIMPLEMENTED.
+ * call rejects with UNIMPLEMENTED. Once the stream fails or ends (the server went away, the token
+ * was refused) every call rejects with that: open a new one.
  */
 export class TaskStream {
   /** Pushed and not yet handed out (a next() was aborted after granting its credit). */
