@@ -112,6 +112,8 @@ export class JobRun {
   private found: { file?: FoundTriggers; lines: TriggerPayload[]; steps?: FoundSteps } = { lines: [] };
 
   private readonly spans: JobSpans;
+  /** What the runtime still removes after a run's exit (its container, workspace, env files). */
+  private removals: Promise<void>[] = [];
 
   constructor(
     private readonly jobId: string,
@@ -151,7 +153,19 @@ export class JobRun {
       // Lines are missing from the log: whatever the command did, the run cannot count as a success.
       report = { ...report, status: report.status === "success" ? "error" : report.status, reason: `${report.reason}; ${errorMessage(error)}` };
     }
-    return this.finish(job, report);
+    try {
+      return await this.finish(job, report);
+    } finally {
+      // The end is reported (or could not be); the slot is taken until what the job had is gone.
+      await this.removed();
+    }
+  }
+
+  /** Waits for the runtime's removals of every attempt so far. */
+  private async removed(): Promise<void> {
+    await Promise.all(this.removals);
+    this.removals = [];
+    this.spans.mark("removal");
   }
 
   /**
@@ -251,6 +265,8 @@ export class JobRun {
           const tries = attempt + 1;
           return { status: "error", exitCode: null, reason: masker.mask(`${error.message}${tries > 1 ? ` (after ${tries} attempts)` : ""}`) };
         }
+        // The next attempt makes a fresh workspace where this one's is being removed.
+        await this.removed();
         const delay = this.deps.settings.retryBaseMs * 2 ** attempt;
         shipper.system(`infrastructure error: ${error.message}; retrying in ${Math.round(delay / 100) / 10} s (${attempt + 1} of ${job.retries})`);
         await Bun.sleep(delay);
@@ -319,6 +335,7 @@ export class JobRun {
   private async attempt(job: WorkerJob, spec: RunSpec, shipper: LogShipper): Promise<FinishReport> {
     const { runtime, settings, coordinator } = this.deps;
     const running = await runtime.start(spec);
+    if (running.removed) this.removals.push(running.removed);
     this.spans.mark("runtime_start");
     const timeout = spec.timeoutSeconds;
     let ending: { status: "timed_out" | "cancelled"; reason: string } | undefined;

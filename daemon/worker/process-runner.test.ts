@@ -1,5 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { chmod, copyFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +34,24 @@ test("process runtime: the compiled runner runs the job in its workspace with en
   expect(text).toContain(`in ${join(settings.workspaceRoot, job.id, "src")} with env-value and ***`);
   expect(text).not.toContain("sekrit-4412-value");
   expect(coordinator.jobs.get(job.id)!.status).toBe("failure");
+}, 60_000);
+
+test("the job's end is reported before its workspace (job.env with its secrets) is removed, and the run ends only once it is gone", async () => {
+  const settings = defaultSettings({ workerId: "w-process", workspaceRoot: await mkdtemp(join(tmpdir(), "reactorcide-worker-proc-")), workspaceOwner: null, cancelPollMs: 100 });
+  const seenAtEnd: boolean[] = [];
+  class WatchingCoordinator extends MemoryCoordinator {
+    override async finish(jobId: string, report: Parameters<MemoryCoordinator["finish"]>[1]) {
+      seenAtEnd.push(existsSync(join(settings.workspaceRoot, jobId, "job.env")));
+      return super.finish(jobId, report);
+    }
+  }
+  const coordinator = new WatchingCoordinator();
+  const job = coordinator.add({ command: "echo done" }, { TOKEN: "sekrit-5521-value" });
+  const outcome = await new JobRun(job.id, { coordinator, runtime: new ProcessRuntime({ runnerPath, quiet: true, workspaces: hostWorkspaces(settings) }), settings, newMasker: () => new Masker() }).run();
+  expect(outcome.kind === "finished" && outcome.report.status).toBe("success");
+  // Reported without waiting for the removal; removed before the slot is free again.
+  expect(seenAtEnd).toEqual([true]);
+  expect(readdirSync(settings.workspaceRoot)).toEqual([]);
 }, 60_000);
 
 test("log lines the coordinator refuses make the job error, never success", async () => {

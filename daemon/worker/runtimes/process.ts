@@ -139,15 +139,17 @@ export class ProcessRuntime implements Runtime {
     }
     await writeFile(recordPath, JSON.stringify({ ...record, pid: proc.pid, started: processStart(proc.pid) }), { mode: 0o600 });
     let killTimer: Timer | undefined;
-    const exited = proc.exited.then(async (code): Promise<Exit> => {
+    const exited = proc.exited.then((code): Exit => {
       clearTimeout(killTimer);
-      const left = workspaces.readLeft(spec.jobId);
-      await rm(record.tmp, { recursive: true, force: true });
-      await rm(recordPath, { force: true });
-      await workspaces.remove(spec.jobId);
       const signal = proc.signalCode;
-      return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : code, oomKilled: false, ...left };
+      return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : code, oomKilled: false, ...workspaces.readLeft(spec.jobId) };
     });
+    // After the end is reported (the runner is gone; the job's own processes are in sessions of
+    // their own, as before): its TMPDIR, the record, the workspace. remove() does the same after a crash.
+    const removed = exited.then(
+      () => this.clear(spec.jobId, record),
+      () => this.clear(spec.jobId, record),
+    ).catch((error: unknown) => consola.warn(`job ${spec.jobId}: removing what it left on the host: ${error instanceof Error ? error.message : error}`));
     const signalGroup = (signal: NodeJS.Signals) => {
       try {
         process.kill(-proc.pid, signal);
@@ -159,6 +161,7 @@ export class ProcessRuntime implements Runtime {
       stdout: proc.stdout,
       stderr: proc.stderr,
       exited,
+      removed,
       async stop(graceSeconds: number) {
         signalGroup("SIGTERM");
         killTimer ??= setTimeout(() => signalGroup("SIGKILL"), Math.max(0, graceSeconds) * 1000);
@@ -176,11 +179,15 @@ export class ProcessRuntime implements Runtime {
    * secrets), the runner's TMPDIR, and the workspace.
    */
   async remove(jobId: string): Promise<void> {
-    const recordPath = this.recordPath(jobId);
-    const record = await readFile(recordPath, "utf8").then((text) => JSON.parse(text) as RunnerRecord, () => undefined);
+    const record = await readFile(this.recordPath(jobId), "utf8").then((text) => JSON.parse(text) as RunnerRecord, () => undefined);
     if (record?.pid && record.started && processStart(record.pid) === record.started) killRunnerTree(record.pid);
+    await this.clear(jobId, record);
+  }
+
+  /** The runner's TMPDIR, its record and the workspace (the runner itself is gone). */
+  private async clear(jobId: string, record: RunnerRecord | undefined): Promise<void> {
     if (record?.tmp) await rm(record.tmp, { recursive: true, force: true });
-    await rm(recordPath, { force: true });
+    await rm(this.recordPath(jobId), { force: true });
     await this.options.workspaces.remove(jobId);
   }
 

@@ -80,8 +80,17 @@ export interface Exit {
 export interface RunningJob {
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
-  /** Settles when the job is gone, whatever ended it, and what the runtime made for it is removed. */
+  /**
+   * Settles when the job is gone, whatever ended it (its processes can write nothing more), with
+   * what it left in its workspace read; what the runtime made for it is removed then or after.
+   */
   readonly exited: Promise<Exit>;
+  /**
+   * When what the runtime made for the job (container, workspace, env files) is removed after
+   * `exited`: settles once it is gone, never rejects. The worker reports the job's end first and
+   * keeps the slot until this settles; a kill -9 in between is the `leftovers` case.
+   */
+  readonly removed?: Promise<void>;
   /** SIGTERM, then SIGKILL once `graceSeconds` have passed; resolves when it has been asked. */
   stop(graceSeconds: number): Promise<void>;
 }

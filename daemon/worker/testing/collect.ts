@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { HostWorkspaces } from "../runtimes/host-workspace.ts";
 import type { Exit, RunningJob, RunSpec } from "../runtimes/runtime.ts";
 
-/** Reads a started job to the end: its whole stdout, stderr and exit. */
+/** Reads a started job to the end: its whole stdout, stderr and exit, once what it had is removed. */
 export async function collect(job: RunningJob): Promise<{ stdout: string; stderr: string; exit: Exit }> {
   const [stdout, stderr, exit] = await Promise.all([new Response(job.stdout).text(), new Response(job.stderr).text(), job.exited]);
+  await job.removed;
   return { stdout, stderr, exit };
 }
 
