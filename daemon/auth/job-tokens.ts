@@ -15,12 +15,33 @@ export const JOB_TOKEN_USER = "reactorcide-jobs";
 /** Beyond the job's timeout: the worker's grace period and the last trigger POST fit in it. */
 export const JOB_TOKEN_MARGIN_SECONDS = 600;
 
+/**
+ * The job tokens' user, made once per database and process: its row is never removed, and the
+ * upsert that makes sure of it rewrote the row on every job's token.
+ */
+const jobUsers = new WeakMap<Db, Promise<string>>();
+function jobUserId(db: Db): Promise<string> {
+  let id = jobUsers.get(db);
+  if (!id) {
+    id = ensureUser(db, JOB_TOKEN_USER, false).then((user) => user.id);
+    jobUsers.set(db, id);
+    id.catch(() => jobUsers.delete(db));
+  }
+  return id;
+}
+
 export async function issueJobToken(db: Db, job: Pick<Job, "id" | "name" | "timeoutSeconds" | "startedAt">): Promise<{ token: string; expiresAt: Date }> {
-  const user = await ensureUser(db, JOB_TOKEN_USER, false);
+  const userId = await jobUserId(db);
   const token = newToken();
   const from = job.startedAt?.getTime() ?? Date.now();
   const expiresAt = new Date(from + (job.timeoutSeconds + JOB_TOKEN_MARGIN_SECONDS) * 1000);
-  await db.insert(apiTokens).values({ userId: user.id, name: `job ${job.name} (${job.id})`, tokenHash: hashToken(token), scopes: ["job"], jobId: job.id, expiresAt });
+  try {
+    await db.insert(apiTokens).values({ userId, name: `job ${job.name} (${job.id})`, tokenHash: hashToken(token), scopes: ["job"], jobId: job.id, expiresAt });
+  } catch (error) {
+    // Whatever failed, the next token makes sure of its user again.
+    jobUsers.delete(db);
+    throw error;
+  }
   return { token, expiresAt };
 }
 

@@ -186,6 +186,14 @@ describe("internal worker endpoints", () => {
     expect((await internal("POST", `/jobs/${crypto.randomUUID()}/start`, { worker_id: "w-start", image: "busybox" })).status).toBe(404);
     expect((await internal("POST", `/jobs/${job.id}/start`, { image: "busybox" })).json.error.field).toBe("worker_id");
     expect((await internal("POST", `/jobs/${job.id}/start`, { worker_id: "w-start", image: "busybox" }, api.admin)).status).toBe(403);
+    // A second job's token: its own, and the job tokens' user row is not written again for it.
+    const [before] = await api.sql`SELECT xmin::text AS v FROM users WHERE name = 'reactorcide-jobs'`;
+    const other = await submit();
+    const second = await internal("POST", `/jobs/${other.id}/start`, { worker_id: "w-start", image: "busybox", token: true });
+    expect((await api.call("GET", `/api/v1/jobs/${other.id}`, { token: second.json.token.token })).status).toBe(200);
+    expect((await api.call("GET", `/api/v1/jobs/${job.id}`, { token: second.json.token.token })).status).toBe(404);
+    const [after] = await api.sql`SELECT xmin::text AS v FROM users WHERE name = 'reactorcide-jobs'`;
+    expect(after!.v).toBe(before!.v);
     // No token unless asked; the worker's default image when the job names none.
     const plain = await submit();
     await api.sql`UPDATE jobs SET image = NULL WHERE id = ${plain.id}`;

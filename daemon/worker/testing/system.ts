@@ -7,6 +7,7 @@ import { TERMINAL_STATUSES, type Job } from "../../../runner/protocol/index.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cacheVerifiedTokens } from "../../auth/token-cache.ts";
 import { CorndogsClient } from "../../corndogs/client.ts";
 import { CorndogsJobQueue } from "../../jobs/corndogs-job-queue.ts";
 import { startCorndogsServer, type CorndogsServer } from "../../corndogs/server.ts";
@@ -32,6 +33,8 @@ export async function startTestSystem(options: { image: string }) {
   // The coordinator's queue exactly as serve wires it.
   const queue = new CorndogsJobQueue();
   const api = await testApi({ queue });
+  // Verified tokens are cached (and revocations heard) as serve does it.
+  const stopTokenCache = await cacheVerifiedTokens(api.db, api.sql);
   const corndogs: CorndogsServer = await startCorndogsServer({ sql: api.sql, listen: "127.0.0.1:0" });
   const client = new CorndogsClient(corndogs.address);
   queue.attach(client);
@@ -116,6 +119,7 @@ export async function startTestSystem(options: { image: string }) {
       server.stop(true);
       client.close();
       await corndogs.close();
+      await stopTokenCache();
       await api.close();
       await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
     },
