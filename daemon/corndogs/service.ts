@@ -1,6 +1,6 @@
 import { checkInt64, checkUuid } from "./errors.ts";
-import type { Claim, TaskStore } from "./store.ts";
-import type { CorndogsRpcs, GetNextTaskRequest, Int64, RpcName, WireTask } from "./wire.ts";
+import type { Claim, NewTask, TaskStore } from "./store.ts";
+import type { CorndogsRpcs, GetNextTaskRequest, Int64, RpcName, SubmitTaskRequest, WireTask } from "./wire.ts";
 
 export type RpcHandlers = { [K in RpcName]: (request: CorndogsRpcs[K][0]) => Promise<CorndogsRpcs[K][1]> };
 
@@ -27,22 +27,25 @@ export function claimOf(r: GetNextTaskRequest): Claim {
   };
 }
 
+/** A SubmitTask request with the Corndogs defaults applied: the task it stores (the in-process submit path uses it too). */
+export function newTask(r: SubmitTaskRequest): NewTask {
+  const currentState = or(r.current_state, "submitted");
+  const timeout = checkInt64("timeout", r.timeout);
+  return {
+    queue: or(r.queue, "default"),
+    currentState,
+    autoTargetState: or(r.auto_target_state, `${currentState}-working`),
+    timeout: timeout > 0n ? timeout : 0n,
+    payload: payload(r.payload),
+    priority: checkInt64("priority", r.priority),
+  };
+}
+
 /** The eleven RPCs with Corndogs 0.1.x defaults and status codes (/work/shared/corndogs.md). */
 export function corndogsHandlers(store: TaskStore): RpcHandlers {
   return {
     async SubmitTask(r) {
-      const currentState = or(r.current_state, "submitted");
-      const timeout = checkInt64("timeout", r.timeout);
-      return task(
-        await store.submit({
-          queue: or(r.queue, "default"),
-          currentState,
-          autoTargetState: or(r.auto_target_state, `${currentState}-working`),
-          timeout: timeout > 0n ? timeout : 0n,
-          payload: payload(r.payload),
-          priority: checkInt64("priority", r.priority),
-        }),
-      );
+      return task(await store.submit(newTask(r)));
     },
     async GetTaskStateByID(r) {
       return task(await store.get(checkUuid("uuid", r.uuid)));

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import type { Sql } from "postgres";
+import type { PendingQuery, Sql } from "postgres";
 import { GroupCommit } from "../db/group-commit.ts";
 import { nowNs } from "./clock.ts";
 import { CorndogsError } from "./errors.ts";
@@ -95,6 +95,22 @@ export class TaskStore {
     return this.submits.add({ task: t, uuid: crypto.randomUUID(), now: i64(nowNs()) });
   }
 
+  /**
+   * The INSERT of `tasks` as a fragment for the caller's own statement, which commits them
+   * together with its own rows (the coordinator's job rows and their tasks, atomically). Call
+   * `announce` after that commit. The uuids are in the tasks' order.
+   */
+  insertFragment(tasks: readonly NewTask[]): { sql: PendingQuery<Row[]>; uuids: string[] } {
+    // A time each, taken in order: FIFO among them is the order given.
+    const batch = tasks.map((task) => ({ task, uuid: crypto.randomUUID(), now: i64(nowNs()) }));
+    return { sql: this.insertRows(batch), uuids: batch.map((p) => p.uuid) };
+  }
+
+  /** After the commit of tasks inserted through insertFragment: their consumers hear of them. */
+  announce(queues: Iterable<string>): void {
+    for (const queue of new Set(queues)) this.notifier?.taskReady(queue);
+  }
+
   private readonly submits = new GroupCommit<PendingSubmit, WireTask>(async (batch) => {
     const rows = await this.insertRows(batch);
     const byUuid = new Map(rows.map((row) => [row.uuid, row]));
@@ -103,7 +119,7 @@ export class TaskStore {
   });
 
   /** One statement whatever the batch size (arrays through unnest), so postgres.js prepares it once. */
-  private insertRows(batch: PendingSubmit[]): Promise<Row[]> {
+  private insertRows(batch: PendingSubmit[]): PendingQuery<Row[]> {
     const column = <T>(pick: (p: PendingSubmit) => T) => batch.map(pick);
     return this.sql<Row[]>`
       INSERT INTO corndogs_tasks

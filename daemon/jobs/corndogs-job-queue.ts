@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
 import { JOB_TASK_QUEUE } from "../../runner/protocol/index.ts";
-import type { JobQueue } from "./queue.ts";
+import type { InlineTasks, JobQueue } from "./queue.ts";
 import type { Job } from "./store.ts";
 import type { FinishTaskInput, SubmitTaskInput, Task } from "../corndogs/client.ts";
 import { CorndogsError } from "../corndogs/errors.ts";
@@ -23,6 +23,8 @@ type QueuedJob = Pick<Job, "id" | "priority">;
 export interface TaskSubmitter {
   submitTask(input: SubmitTaskInput): Promise<Pick<Task, "uuid">>;
   cancelTask(input: FinishTaskInput): Promise<unknown>;
+  /** Only a queue on the coordinator's own database: the tasks' INSERT for the caller's statement (see JobQueue.inline). */
+  inlineTasks?(inputs: readonly SubmitTaskInput[]): { sql: InlineTasks["sql"]; uuids: string[]; committed(): void };
 }
 
 export interface CorndogsJobQueueOptions {
@@ -90,10 +92,30 @@ export class CorndogsJobQueue implements JobQueue {
     }
   }
 
+  inline(jobs: readonly QueuedJob[]): InlineTasks | undefined {
+    if (!this.client?.inlineTasks) return undefined;
+    const inserted = this.client.inlineTasks(jobs.map((job) => this.taskOf(job)));
+    return {
+      sql: inserted.sql,
+      committed: () => {
+        inserted.committed();
+        jobs.forEach((job, i) => this.rememberTask(job.id, inserted.uuids[i]!));
+      },
+    };
+  }
+
+  private taskOf(job: QueuedJob): SubmitTaskInput {
+    return { queue: this.queue, currentState: WAITING, payload: jobTaskPayload(job.id), priority: job.priority };
+  }
+
   private async submit(job: QueuedJob): Promise<void> {
     const client = this.client ?? (await this.ready);
-    const task = await client.submitTask({ queue: this.queue, currentState: WAITING, payload: jobTaskPayload(job.id), priority: job.priority });
-    this.tasks.set(job.id, task.uuid);
+    const task = await client.submitTask(this.taskOf(job));
+    this.rememberTask(job.id, task.uuid);
+  }
+
+  private rememberTask(jobId: string, uuid: string): void {
+    this.tasks.set(jobId, uuid);
     if (this.tasks.size > this.remember) this.tasks.delete(this.tasks.keys().next().value!);
   }
 

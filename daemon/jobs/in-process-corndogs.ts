@@ -10,9 +10,11 @@
 import type { Sql } from "postgres";
 import { checkInt64, checkUuid, CorndogsError } from "../corndogs/errors.ts";
 import { TaskNotifier } from "../corndogs/notifier.ts";
-import { corndogsHandlers } from "../corndogs/service.ts";
+import { corndogsHandlers, newTask } from "../corndogs/service.ts";
 import { TaskStore } from "../corndogs/store.ts";
 import type { TaskSubmitter } from "./corndogs-job-queue.ts";
+import type { SubmitTaskInput } from "../corndogs/client.ts";
+import type { SubmitTaskRequest } from "../corndogs/wire.ts";
 import { status } from "@grpc/grpc-js";
 
 export interface InProcessCorndogs extends TaskSubmitter {
@@ -22,22 +24,31 @@ export interface InProcessCorndogs extends TaskSubmitter {
 
 export function inProcessCorndogs(sql: Sql): InProcessCorndogs {
   const notifier = new TaskNotifier(sql, true);
-  const handlers = corndogsHandlers(new TaskStore(sql, notifier));
+  const store = new TaskStore(sql, notifier);
+  const handlers = corndogsHandlers(store);
+  const request = (input: SubmitTaskInput): SubmitTaskRequest => ({
+    queue: input.queue ?? "",
+    current_state: input.currentState ?? "",
+    auto_target_state: input.autoTargetState ?? "",
+    timeout: checkInt64("timeout", input.timeout).toString(),
+    payload: Buffer.from(input.payload ?? ""),
+    priority: checkInt64("priority", input.priority).toString(),
+  });
   return {
     async submitTask(input) {
-      const { task } = await handlers.SubmitTask({
-        queue: input.queue ?? "",
-        current_state: input.currentState ?? "",
-        auto_target_state: input.autoTargetState ?? "",
-        timeout: checkInt64("timeout", input.timeout).toString(),
-        payload: Buffer.from(input.payload ?? ""),
-        priority: checkInt64("priority", input.priority).toString(),
-      });
+      const { task } = await handlers.SubmitTask(request(input));
       if (!task) throw new CorndogsError(status.INTERNAL, "SubmitTask returned no task");
       return { uuid: task.uuid };
     },
     async cancelTask(input) {
       return (await handlers.CancelTask({ uuid: checkUuid("uuid", input.uuid), queue: input.queue ?? "", current_state: input.currentState ?? "" })).task ?? undefined;
+    },
+    inlineTasks(inputs) {
+      // Same defaults as SubmitTask; the rows go in the caller's statement, so a job's task
+      // commits with the job (one statement, one commit) instead of after it.
+      const tasks = inputs.map((input) => newTask(request(input)));
+      const { sql: insert, uuids } = store.insertFragment(tasks);
+      return { sql: insert, uuids, committed: () => store.announce(tasks.map((t) => t.queue)) };
     },
     close: () => notifier.close(),
   };

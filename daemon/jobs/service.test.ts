@@ -3,6 +3,9 @@ import { sql as dsql } from "drizzle-orm";
 import { testApi } from "../testing/api.ts";
 import { JobEventBus, type JobEvent, type JobEventNotice } from "./outbox.ts";
 import { insertJobs } from "./store.ts";
+import { CorndogsJobQueue } from "./corndogs-job-queue.ts";
+import { inProcessCorndogs } from "./in-process-corndogs.ts";
+import { migrateQueue } from "../corndogs/migrate.ts";
 
 let api: Awaited<ReturnType<typeof testApi>>;
 let worker: string;
@@ -37,6 +40,8 @@ describe("job events (outbox)", () => {
       ["submitted", job.id, "queued"],
       ["ended", job.id, "failure"],
     ]);
+    // The submitted event is the job exactly as the API answered the submit.
+    expect(seen[0]!.job).toEqual(job as never);
     expect(seen[1]!.job).toMatchObject({ exit_code: 3, reason: "exit 3", network: "none", retries: 1, worker_id: "w1" });
     expect(await bus.drain()).toBe(0);
   });
@@ -191,5 +196,34 @@ describe("job events (outbox)", () => {
     expect((await status(crypto.randomUUID(), { status: "running" })).status).toBe(404);
     const early = await api.call("POST", `/api/v1/jobs/${(await submit()).id}/retry`);
     expect(early.status).toBe(409);
+  });
+});
+
+describe("jobs and their tasks (the queue on the coordinator's database)", () => {
+  test("a submitted job and its task commit in one transaction; a cancel withdraws the task", async () => {
+    const queue = new CorndogsJobQueue();
+    const own = await testApi({ queue });
+    const local = inProcessCorndogs(own.sql);
+    try {
+      await migrateQueue(own.sql);
+      queue.attach(local);
+      await own.call("POST", "/api/v1/projects", { body: { name: "tq", default_image: "busybox:1" } });
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => own.call("POST", "/api/v1/jobs", { body: { name: `t${i}`, command: "true", project: "tq", priority: i } })),
+      );
+      expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201, 201]);
+      for (const { json: job } of answers) {
+        const [row] = await own.sql`SELECT xmin::text AS tx FROM jobs WHERE id = ${job.id}`;
+        const tasks = await own.sql`SELECT xmin::text AS tx, current_state, priority::int AS priority FROM corndogs_tasks WHERE convert_from(payload, 'UTF8')::jsonb ->> 'job_id' = ${job.id}`;
+        expect([...tasks]).toEqual([{ tx: row!.tx, current_state: "submitted", priority: job.priority }]);
+      }
+      const cancelled = answers[0]!.json;
+      expect((await own.call("POST", `/api/v1/jobs/${cancelled.id}/cancel`)).status).toBe(200);
+      expect(await own.sql`SELECT 1 FROM corndogs_tasks WHERE convert_from(payload, 'UTF8')::jsonb ->> 'job_id' = ${cancelled.id}`).toHaveLength(0);
+    } finally {
+      queue.close();
+      await local.close();
+      await own.close();
+    }
   });
 });

@@ -26,9 +26,9 @@ import { existingSecretKeys } from "../secrets/store.ts";
 import { parseMemory } from "../worker/settings.ts";
 import { failpoint } from "../failpoints.ts";
 import { JobEventBus } from "./outbox.ts";
-import type { JobQueue } from "./queue.ts";
+import type { InlineTasks, JobQueue } from "./queue.ts";
 import { GroupCommit } from "../db/group-commit.ts";
-import { getJob, insertJob, insertJobs, transitionJob, type Job, type NewJob, type TransitionResult } from "./store.ts";
+import { getJob, insertJob, insertQueuedJobs, transitionJob, type Job, type NewJob, type TransitionResult } from "./store.ts";
 
 type Project = typeof projects.$inferSelect;
 
@@ -74,17 +74,21 @@ export interface FinishReport {
 export class JobService {
   readonly events: JobEventBus;
   /**
-   * Submissions that arrive together are inserted together: one transaction (rows and their
-   * events) for the batch, each caller answered after the commit that holds its job.
+   * Submissions that arrive together are inserted together: one statement for the batch (the
+   * rows, their events and, with the queue on this database, their tasks: store.ts
+   * insertQueuedJobs), each caller answered after the commit that holds its job.
    */
-  private readonly inserts: GroupCommit<NewJob, Job>;
+  private readonly inserts: GroupCommit<NewJob, { job: Job; enqueued: boolean }>;
 
   constructor(private readonly deps: JobServiceDeps) {
     this.events = new JobEventBus(deps.db, deps.sql, { pollMs: deps.eventPollMs });
     this.inserts = new GroupCommit(async (values) => {
       const withIds = values.map((v) => ({ ...v, id: v.id ?? crypto.randomUUID() }));
-      const byId = new Map((await insertJobs(deps.db, withIds)).map((job) => [job.id, job]));
-      return withIds.map((v) => byId.get(v.id)!);
+      // A queue on this database takes the tasks in the jobs' own statement (atomic with them).
+      let inline: InlineTasks | undefined;
+      const jobs = await insertQueuedJobs(deps.sql, withIds, (rows) => (inline = deps.queue.inline?.(rows))?.sql);
+      inline?.committed();
+      return jobs.map((job) => ({ job, enqueued: inline !== undefined }));
     });
   }
 
@@ -107,7 +111,7 @@ export class JobService {
     if (missing.length) throw new JobInputError("secrets", `project ${project.name} has no secret ${missing.join(", ")}`);
     const parent = body.parent_job_id ? await getJob(db, body.parent_job_id) : undefined;
     if (body.parent_job_id && (!parent || parent.projectId !== project.id)) throw new JobInputError("parent_job_id", "no such job in this project");
-    const job = await this.inserts.add({
+    const { job, enqueued } = await this.inserts.add({
       projectId: project.id,
       name: body.name,
       command: body.command,
@@ -128,7 +132,8 @@ export class JobService {
       parentJobId: body.parent_job_id ?? null,
       submittedBy,
     });
-    await this.queued(job);
+    if (enqueued) this.events.wake("submitted");
+    else await this.queued(job);
     return job;
   }
 

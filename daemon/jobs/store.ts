@@ -1,11 +1,12 @@
-import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, is, SQL, sql } from "drizzle-orm";
+import type { Fragment, Sql } from "postgres";
 import { isTerminalStatus, JOB_STATUSES, JOB_TRANSITIONS, type JobStatus, type JobStepResult, type LogStream } from "../../runner/protocol/index.ts";
 import { jobLogChunks, jobs } from "../../schema/app/index.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { encodeLines } from "../../runner/protocol/log-line.ts";
 import { dropLines, packChunk } from "../storage/log-chunk-codec.ts";
 import { jobEvents } from "./events.ts";
-import { recordJobEvents } from "./outbox.ts";
+import { JOB_EVENTS_CHANNEL, recordJobEvents } from "./outbox.ts";
 import { jobView } from "./view.ts";
 
 export type Job = typeof jobs.$inferSelect;
@@ -21,6 +22,73 @@ export async function insertJobs(db: DbOrTx, values: readonly NewJob[]): Promise
     const rows = await tx.insert(jobs).values([...values]).returning();
     await recordJobEvents(tx, "submitted", rows.map(jobView));
     return rows;
+  });
+}
+
+const jobColumns = Object.entries(getTableColumns(jobs));
+/** Columns the database fills at insert (now()): read back. Every other column is written from here. */
+const filledColumns = jobColumns.filter(([, c]) => c.hasDefault && is(c.default, SQL) && !c.primary);
+const writtenColumns = jobColumns.filter((entry) => !filledColumns.includes(entry));
+/** Column lists of insertQueuedJobs's statement, quoted once (postgres.js helpers pick their form from the text around them). */
+const quote = (names: string[]) => names.map((n) => `"${n.replaceAll('"', '""')}"`).join(", ");
+const writtenList = quote(writtenColumns.map(([, c]) => c.name));
+const filledList = quote(filledColumns.map(([, c]) => c.name));
+
+/** The row as it will be stored: the values given, the columns' own defaults for the rest (the database's now() aside). */
+function completeRow(values: NewJob): Job {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of writtenColumns) {
+    const given = (values as Record<string, unknown>)[key];
+    if (given !== undefined) row[key] = given;
+    else if (column.defaultFn) row[key] = column.defaultFn();
+    else if (column.onUpdateFn) row[key] = column.onUpdateFn();
+    else if (!column.hasDefault) row[key] = null;
+    else if (is(column.default, SQL)) throw new Error(`jobs.${key}: the insert must give it`); // the id
+    else row[key] = structuredClone(column.default);
+  }
+  return row as Job;
+}
+
+/**
+ * Inserts queued jobs (ids given) with their "submitted" events, and with `tasksOf`'s fragment
+ * (the queue's tasks for them, JobQueue.inline) when it gives one, in ONE statement: the rows,
+ * the events, their NOTIFY and the tasks commit together, in one round trip, and the statement's
+ * text does not change with the number of jobs (prepared once per connection). The event is the
+ * job as jobView shows it, from the row completed here, its created_at the database's.
+ */
+export async function insertQueuedJobs(
+  pg: Sql,
+  values: readonly (NewJob & { id: string })[],
+  tasksOf?: (jobs: readonly Job[]) => Fragment | undefined,
+): Promise<Job[]> {
+  if (values.length === 0) return [];
+  const rows = values.map(completeRow);
+  const records = rows.map((row) => Object.fromEntries(writtenColumns.map(([key, c]) => [c.name, (row as Record<string, unknown>)[key]])));
+  // created_at is the database's: set in the statement (as toISOString writes it).
+  const views = rows.map((row) => jobView({ ...row, createdAt: new Date(0) }));
+  const tasks = tasksOf?.(rows);
+  const filled = await pg<Record<string, unknown>[]>`
+    WITH j AS (
+      INSERT INTO jobs (${pg.unsafe(writtenList)})
+      SELECT ${pg.unsafe(writtenList)} FROM json_populate_recordset(NULL::jobs, ${JSON.stringify(records)}::json)
+      RETURNING id, ${pg.unsafe(filledList)}
+    ), e AS (
+      INSERT INTO job_events (kind, job_id, job)
+      SELECT 'submitted', j.id, jsonb_set(v.job, '{created_at}', to_jsonb(to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+      FROM jsonb_array_elements(${JSON.stringify(views)}::jsonb) WITH ORDINALITY AS v(job, n) JOIN j ON j.id = (v.job->>'id')::uuid
+      ORDER BY v.n
+      RETURNING id, job_id, job
+    ), n AS (
+      -- As recordJobEvents: sent at commit.
+      SELECT pg_notify(${JOB_EVENTS_CHANNEL}, json_build_object('id', id, 'kind', 'submitted', 'job_id', job_id, 'project_id', job->>'project_id', 'status', job->>'status')::text)
+      FROM e ORDER BY id
+    )${tasks ? pg`, t AS (${tasks})` : pg``}
+    SELECT j.*, (SELECT count(*) FROM n) AS notified FROM j`;
+  const byId = new Map(filled.map((f) => [f.id as string, f]));
+  return rows.map((row) => {
+    const got = byId.get(row.id)!;
+    for (const [key, c] of filledColumns) (row as Record<string, unknown>)[key] = c.mapFromDriverValue(got[c.name]);
+    return row;
   });
 }
 
