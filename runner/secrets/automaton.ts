@@ -66,6 +66,16 @@ export const EMPTY_AUTOMATON: Automaton = {
   filter: null,
 };
 
+/** By-state arrays of a fresh trie; they double as states are made. */
+const INITIAL_STATES = 4096;
+
+/** `a` copied into a zero-filled array of length `n`. */
+function grown<T extends Int32Array | Uint8Array>(a: T, n: number): T {
+  const b = (a instanceof Int32Array ? new Int32Array(n) : new Uint8Array(n)) as T;
+  b.set(a);
+  return b;
+}
+
 /** The lazily completed DFA over a trie with failure links; see the file's comment. */
 class LazyDfa implements Automaton {
   step: Int32Array;
@@ -73,8 +83,8 @@ class LazyDfa implements Automaton {
   depth: Int32Array;
   /** Rows made so far. */
   private rows = 0;
-  /** Trie state → its row offset + 1, 0 before the scan first enters it. */
-  private readonly rowOf: Int32Array;
+  /** Trie state → its row offset + 1, 0 before the scan first enters it (as long as the trie's arrays). */
+  private rowOf: Int32Array;
   /** Row index → trie state. */
   private stateOfRow: Int32Array;
 
@@ -90,7 +100,7 @@ class LazyDfa implements Automaton {
     this.matchLength = new Int32Array(capacity);
     this.depth = new Int32Array(capacity);
     this.stateOfRow = new Int32Array(capacity);
-    this.rowOf = new Int32Array(trie.maxStates);
+    this.rowOf = new Int32Array(trie.capacity);
     this.rowFor(0);
     // The root's row is complete: a byte that starts no pattern stays at the root.
     for (let c = 0; c < width; c++) {
@@ -105,6 +115,7 @@ class LazyDfa implements Automaton {
 
   /** The row of trie state `t`, made (all moves unresolved) if the scan has not been there. */
   private rowFor(t: number): number {
+    if (t >= this.rowOf.length) this.rowOf = grown(this.rowOf, this.trie.capacity);
     const known = this.rowOf[t]!;
     if (known > 0) return known - 1;
     const index = this.rows++;
@@ -151,7 +162,7 @@ class LazyDfa implements Automaton {
         break;
       }
       s = trie.failOf(s);
-      const row = this.rowOf[s]! - 1;
+      const row = (this.rowOf[s] ?? 0) - 1;
       if (row >= 0 && this.step[row + c] !== UNRESOLVED) {
         value = this.step[row + c]!;
         break;
@@ -173,25 +184,27 @@ class LazyDfa implements Automaton {
  */
 class Trie {
   /** First child + 1 (0: none; the root is nobody's child). */
-  readonly firstChild: Int32Array;
+  firstChild: Int32Array;
   /** Next sibling + 1 (0: none). */
-  readonly nextSibling: Int32Array;
-  readonly label: Int32Array;
+  nextSibling: Int32Array;
+  label: Int32Array;
   readonly rootChild: Int32Array;
   /** Longest pattern ending at the state itself; with those of its failure chain once `full`. */
-  readonly matchLength: Int32Array;
-  readonly depth: Int32Array;
-  readonly parent: Int32Array;
+  matchLength: Int32Array;
+  depth: Int32Array;
+  parent: Int32Array;
   /** The failure link (longest proper suffix that is a state) + 1, 0 until first asked for. */
-  readonly fail: Int32Array;
+  fail: Int32Array;
   /** Whether matchLength includes the failure chain's matches. */
-  readonly full: Uint8Array;
+  full: Uint8Array;
   /** By state: the first pending tail leaving it, as pattern index + 1 (0: none). */
-  readonly pending: Int32Array;
+  pending: Int32Array;
   /** By pattern: the next pending tail on the same state (+ 1, 0: none), and the tail's offset. */
   private readonly pendingNext: Int32Array;
   private readonly pendingAt: Int32Array;
   states = 1;
+  /** Length of the by-state arrays: they start small and double (the lazy trie rarely needs maxStates). */
+  capacity: number;
 
   constructor(
     readonly maxStates: number,
@@ -200,20 +213,34 @@ class Trie {
     private readonly classOf: Uint8Array,
   ) {
     // Zero-filled arrays only (no fill(-1) over megabytes): "none" is 0 and indices are stored + 1.
-    this.parent = new Int32Array(maxStates);
-    this.fail = new Int32Array(maxStates);
+    const n = (this.capacity = Math.min(maxStates, INITIAL_STATES));
+    this.parent = new Int32Array(n);
+    this.fail = new Int32Array(n);
     this.fail[0] = 1;
-    this.full = new Uint8Array(maxStates);
+    this.full = new Uint8Array(n);
     this.full[0] = 1;
-    this.firstChild = new Int32Array(maxStates);
-    this.nextSibling = new Int32Array(maxStates);
-    this.label = new Int32Array(maxStates);
+    this.firstChild = new Int32Array(n);
+    this.nextSibling = new Int32Array(n);
+    this.label = new Int32Array(n);
     this.rootChild = new Int32Array(width).fill(-1);
-    this.matchLength = new Int32Array(maxStates);
-    this.depth = new Int32Array(maxStates);
-    this.pending = new Int32Array(maxStates);
+    this.matchLength = new Int32Array(n);
+    this.depth = new Int32Array(n);
+    this.pending = new Int32Array(n);
     this.pendingNext = new Int32Array(patterns.length);
     this.pendingAt = new Int32Array(patterns.length);
+  }
+
+  private grow(): void {
+    const n = (this.capacity = Math.min(this.maxStates, this.capacity * 2));
+    this.parent = grown(this.parent, n);
+    this.fail = grown(this.fail, n);
+    this.full = grown(this.full, n);
+    this.firstChild = grown(this.firstChild, n);
+    this.nextSibling = grown(this.nextSibling, n);
+    this.label = grown(this.label, n);
+    this.matchLength = grown(this.matchLength, n);
+    this.depth = grown(this.depth, n);
+    this.pending = grown(this.pending, n);
   }
 
   /** The state reached from `s` on class `c`, -1 if no pattern goes on that way. */
@@ -284,6 +311,7 @@ class Trie {
   }
 
   add(s: number, c: number): number {
+    if (this.states === this.capacity) this.grow();
     const t = this.states++;
     this.label[t] = c;
     this.depth[t] = this.depth[s]! + 1;
@@ -306,36 +334,38 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
 
   // Indexed loops throughout: this runs once per registration, mostly before the JIT has warmed,
   // and iterating a typed array with for-of cost a cold runner ~100 ms for 100 secrets.
+  // Consecutive forms share long starts (a secret's wrapped base64 forms differ only in where the
+  // line break falls): `shared[k]` is how many first bytes form k has in common with form k - 1,
+  // found once here; the bytes it shares are classified already, the trie walks on from there,
+  // and the start filter has their keys.
+  const shared = new Int32Array(used.length);
   const classOf = new Uint8Array(256);
   let width = 1;
-  for (let k = 0; k < used.length; k++) {
-    const p = used[k]!;
-    for (let i = 0; i < p.length; i++) if (classOf[p[i]!] === 0) classOf[p[i]!] = width++;
-  }
-  // 255 distinct bytes plus class 0 still fit a Uint8Array; 256 distinct bytes would need class 256.
-  if (width > 256) throw new Error("internal: byte classes overflow");
-
   let maxStates = 1;
   let longest = 0;
   for (let k = 0; k < used.length; k++) {
     const p = used[k]!;
+    const previous = k > 0 ? used[k - 1]! : p.subarray(0, 0);
+    let i = 0;
+    while (i < p.length && i < previous.length && p[i] === previous[i]) i++;
+    shared[k] = i;
+    for (; i < p.length; i++) if (classOf[p[i]!] === 0) classOf[p[i]!] = width++;
     maxStates += p.length;
     longest = Math.max(longest, p.length);
   }
+  // 255 distinct bytes plus class 0 still fit a Uint8Array; 256 distinct bytes would need class 256.
+  if (width > 256) throw new Error("internal: byte classes overflow");
   // Rows are stored as Int32 offsets (negated for matches).
   if (maxStates * width > 0x7fffffff) throw new Error("too many secret bytes for one automaton");
 
   const trie = new Trie(maxStates, width, used, classOf);
-  // Consecutive forms share long starts (a secret's wrapped base64 forms differ only in where the
-  // line break falls), so each pattern walks on from where it leaves the one before instead of
-  // from the root: `path[d]` is the previous pattern's state at depth d, for d <= `known`.
+  // Each pattern walks on from where it leaves the one before instead of from the root: `path[d]`
+  // is the previous pattern's state at depth d, for d <= `known`.
   const path = new Int32Array(longest + 1);
   let known = 0;
-  let previous: Uint8Array = new Uint8Array(0);
   for (let k = 0; k < used.length; k++) {
     const p = used[k]!;
-    let i = 0;
-    while (i < known && i < p.length && p[i] === previous[i]) i++;
+    let i = Math.min(shared[k]!, known);
     let s = path[i]!;
     for (; i < p.length; i++) {
       const c = classOf[p[i]!]!;
@@ -351,8 +381,7 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
     if (i === p.length) trie.matchLength[s] = Math.max(trie.matchLength[s]!, p.length);
     else trie.leave(s, k, i);
     known = i;
-    previous = p;
   }
 
-  return new LazyDfa(width, classOf, longest, trie, buildStartFilter(used));
+  return new LazyDfa(width, classOf, longest, trie, buildStartFilter(used, shared));
 }

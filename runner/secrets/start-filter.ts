@@ -57,8 +57,11 @@ export function nextStart(filter: StartFilter, data: Uint8Array, from: number): 
   return q;
 }
 
-/** The filter for `patterns`, or null when one is too short for it to pay. */
-export function buildStartFilter(patterns: readonly Uint8Array[]): StartFilter | null {
+/**
+ * The filter for `patterns`, or null when one is too short for it to pay. `shared[k]`, if given,
+ * is how many first bytes pattern k has in common with pattern k - 1.
+ */
+export function buildStartFilter(patterns: readonly Uint8Array[], shared?: Int32Array): StartFilter | null {
   // Indexed loops and a rolling key: this runs once per registration, before the JIT has warmed.
   let shortest = Infinity;
   for (let k = 0; k < patterns.length; k++) shortest = Math.min(shortest, patterns[k]!.length);
@@ -72,20 +75,19 @@ export function buildStartFilter(patterns: readonly Uint8Array[]): StartFilter |
   const hashShift = 32 - bits;
   const shift = new Uint8Array(1 << bits).fill(window - GRAM + 1);
   const head = new Uint8Array(1 << bits);
-  let previous: Uint8Array = new Uint8Array(0);
   for (let k = 0; k < patterns.length; k++) {
     const p = patterns[k]!;
     // Consecutive forms often share their window (wrapped base64 breaking after it) or most of
     // it: the keys ending within the shared bytes are the previous pattern's, already entered.
-    let shared = 0;
-    while (shared < window && shared < previous.length && p[shared] === previous[shared]) shared++;
-    previous = p;
-    if (shared === window) continue;
+    let same = 0;
+    if (shared) same = Math.min(shared[k]!, window);
+    else if (k > 0) while (same < window && p[same] === patterns[k - 1]![same]) same++;
+    if (same === window) continue;
     let key = p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24);
-    if (shared < GRAM) head[Math.imul(key, HASH) >>> hashShift] = 1;
+    if (same < GRAM) head[Math.imul(key, HASH) >>> hashShift] = 1;
     for (let end = GRAM; ; end++) {
       // `key` holds p[end - 4 .. end): its move is how far the window's end is past it.
-      if (end > shared) {
+      if (end > same) {
         const h = Math.imul(key, HASH) >>> hashShift;
         const move = window - end;
         if (move < shift[h]!) shift[h] = move;
