@@ -131,6 +131,7 @@ describe("docker runtime: lifecycle", () => {
     await job.stop(1);
     const exit = await job.exited;
     expect(exit.code).toBe(137);
+    await job.removed;
     expect(containerExists(s.jobId)).toBe(false);
   }, 60_000);
 
@@ -154,6 +155,19 @@ describe("docker runtime: lifecycle", () => {
     expect(exit.code).toBe(0);
   }, 60_000);
 
+  test("the end is known before the clean-up: exited has the exit and what the job left, removed settles when the container and env files are gone", async () => {
+    const s = await spec("echo '{\"triggers\":[]}' > /job/triggers.json; exit 4");
+    const job = await runtime.start(s);
+    const { exit } = await collect(job);
+    expect(exit.code).toBe(4);
+    expect(exit.triggers).toBeDefined();
+    await job.removed;
+    expect(containerExists(s.jobId)).toBe(false);
+    // Kept workspaces (this file's) lose their env files all the same.
+    expect(() => readFileSync(join(workspaces.dir(s.jobId), "job.env"))).toThrow();
+    expect(() => readFileSync(workspaces.runnerEnvFile(s.jobId))).toThrow();
+  }, 60_000);
+
   test("a missing image is an infrastructure error naming the image", async () => {
     const s = await spec("true", { image: "reactorcide/does-not-exist:never" });
     const error = await runtime.preflight(s).catch((e) => e);
@@ -165,13 +179,17 @@ describe("docker runtime: lifecycle", () => {
     const viaCli = new DockerRuntime({ cli: "docker", workspaces, engine: new DockerEngine("/nonexistent/docker.sock") });
     const s = await spec("echo to-out; echo to-err >&2; exit 3");
     await viaCli.preflight(s);
-    const { stdout, stderr, exit } = await collect(await viaCli.start(s));
+    const job = await viaCli.start(s);
+    const { stdout, stderr, exit } = await collect(job);
     expect([stdout, stderr]).toEqual(["to-out\n", "to-err\n"]);
     expect(exit).toMatchObject({ code: 3, oomKilled: false });
+    await job.removed;
     expect(containerExists(s.jobId)).toBe(false);
     const oom = await spec("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived", { limits: { memoryBytes: 32 * 2 ** 20, cpus: 1, pids: 64 } });
-    const { exit: killed } = await collect(await viaCli.start(oom));
+    const killedJob = await viaCli.start(oom);
+    const { exit: killed } = await collect(killedJob);
     expect(killed.oomKilled).toBe(true);
+    await killedJob.removed;
     expect(containerExists(oom.jobId)).toBe(false);
   }, 60_000);
 

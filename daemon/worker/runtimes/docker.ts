@@ -3,7 +3,7 @@ import { IMAGE_DESCRIPTION, IMAGE_PATTERN, RUNNER_ENV } from "../../../runner/pr
 import { DockerEngine, EngineUnreachable, type ContainerEnd } from "./docker-engine.ts";
 import { demuxDockerStream } from "./docker-stream.ts";
 import { HostWorkspaces, JOB_ENV_PATH } from "./host-workspace.ts";
-import { InfrastructureError, RefusedError, type Exit, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
+import { InfrastructureError, RefusedError, type Exit, type LeftInWorkspace, type RunningJob, type Runtime, type RunSpec } from "./runtime.ts";
 
 const IMAGE_REF = new RegExp(IMAGE_PATTERN);
 
@@ -186,13 +186,33 @@ export class DockerRuntime implements Runtime {
     return this.startViaCli(spec, argv);
   }
 
-  /** What a finished container leaves: its exit read, then it and its workspace removed at once. */
-  private async finish(spec: RunSpec, end: ContainerEnd | null): Promise<Exit & { found: boolean }> {
-    const { workspaces } = this.options;
-    // The job is over (its process has exited), so what it left is read first, then its workspace and env go.
-    const left = workspaces.readLeft(spec.jobId);
-    await Promise.all([this.removeContainer(containerName(spec.jobId)), workspaces.remove(spec.jobId)]);
-    return { code: end?.code ?? -1, oomKilled: end?.oomKilled ?? false, ...left, found: end !== null };
+  /**
+   * What a finished job leaves, in two steps: `read` (its triggers and steps files, once its
+   * process is gone) settles `exited`, so the end can be reported at once; `remove` then takes the
+   * container and workspace away and settles `removed`. The container goes first, so a worker
+   * killed in between still finds the workspace among its leftovers. `remove` runs once, however
+   * often it is called.
+   */
+  private ending(spec: RunSpec): { read: () => LeftInWorkspace; remove: () => void; removed: Promise<void> } {
+    const done = Promise.withResolvers<void>();
+    let started = false;
+    return {
+      read: () => this.options.workspaces.readLeft(spec.jobId),
+      remove: () => {
+        if (started) return;
+        started = true;
+        done.resolve(
+          (async () => {
+            await this.removeContainer(containerName(spec.jobId));
+            await this.options.workspaces.remove(spec.jobId);
+          })().catch(() => {
+            // Never rejects (the contract): a workspace that could not be removed keeps its owner
+            // file (removed last), so the next start finds it among the leftovers.
+          }),
+        );
+      },
+      removed: done.promise,
+    };
   }
 
   private stopper(name: string): (graceSeconds: number) => Promise<void> {
@@ -226,40 +246,47 @@ export class DockerRuntime implements Runtime {
     } catch (error) {
       throw new InfrastructureError(`${this.cli} could not start the job's container: ${error instanceof Error ? error.message : error}`);
     }
+    const ending = this.ending(spec);
     const exited = (async (): Promise<Exit> => {
-      let end: ContainerEnd | null = null;
       try {
-        // Its output is all read when the attach stream ends; its exit is recorded when wait answers.
-        await Promise.all([engine.wait(id), output.done.catch(() => {})]);
-        end = await engine.containerEnd(id);
-      } catch (error) {
-        await this.finish(spec, null);
-        throw new InfrastructureError(`${this.cli} engine lost the job's container: ${error instanceof Error ? error.message : error}`);
+        let end: ContainerEnd | null;
+        try {
+          // Its output is all read when the attach stream ends; its exit is recorded when wait answers.
+          await Promise.all([engine.wait(id), output.done.catch(() => {})]);
+          end = await engine.containerEnd(id);
+        } catch (error) {
+          throw new InfrastructureError(`${this.cli} engine lost the job's container: ${error instanceof Error ? error.message : error}`);
+        }
+        if (!end) throw new InfrastructureError(`the job's container ${name} was removed before its exit could be read`);
+        return { code: end.code, oomKilled: end.oomKilled, ...ending.read() };
+      } finally {
+        ending.remove();
       }
-      const { found, ...exit } = await this.finish(spec, end);
-      if (!found) throw new InfrastructureError(`the job's container ${name} was removed before its exit could be read`);
-      return exit;
     })();
     const stop = this.stopper(name);
-    return { stdout: output.stdout, stderr: output.stderr, exited, stop: (grace) => stop(grace) };
+    const job = { stdout: output.stdout, stderr: output.stderr, exited, removed: ending.removed, stop: (grace: number) => stop(grace) };
+    return job;
   }
 
   private startViaCli(spec: RunSpec, argv: string[]): RunningJob {
     const name = containerName(spec.jobId);
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     const cli = this.cli;
+    const ending = this.ending(spec);
     const exited = (async (): Promise<Exit> => {
-      const code = await proc.exited;
-      // The CLI's status is the container's, except 125-127 which are the CLI's own failures.
-      const { found, ...exit } = await this.finish(spec, await this.containerEnd(name));
-      if (!found) {
-        if (code >= 125 && code <= 127) throw new InfrastructureError(`${cli} run failed before the job started (exit ${code})`);
-        return { ...exit, code };
+      try {
+        const code = await proc.exited;
+        const end = await this.containerEnd(name);
+        // The CLI's status is the container's, except 125-127 which are the CLI's own failures.
+        if (!end && code >= 125 && code <= 127) throw new InfrastructureError(`${cli} run failed before the job started (exit ${code})`);
+        return { code: end?.code ?? code, oomKilled: end?.oomKilled ?? false, ...ending.read() };
+      } finally {
+        ending.remove();
       }
-      return exit;
     })();
     const stop = this.stopper(name);
-    return { stdout: proc.stdout, stderr: proc.stderr, exited, stop: (grace) => stop(grace) };
+    const job = { stdout: proc.stdout, stderr: proc.stderr, exited, removed: ending.removed, stop: (grace: number) => stop(grace) };
+    return job;
   }
 
   async remove(jobId: string): Promise<void> {
