@@ -3,7 +3,7 @@ import type { ProjectRole, TokenScope } from "../../schema/app/index.ts";
 import { sessionPrincipal, sessionSecretOf } from "../auth/sessions.ts";
 import { authenticate, type Principal } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
-import { Batcher } from "../db/batcher.ts";
+import { GroupCommit } from "../db/group-commit.ts";
 import { findProject, memberProjectIds, projectsWithRoles, roleOf, type Project, type ProjectAsk, type ProjectWithRole } from "../projects/store.ts";
 import { ApiError, forbidden, unauthorized } from "./errors.ts";
 
@@ -66,10 +66,10 @@ export async function roleIn(db: Db, principal: Principal, projectId: string): P
 
 // Concurrent requests' project and role lookups go as one statement (a busy submitter's
 // requests would otherwise each cost a round trip); each lookup still starts after its request arrived.
-const projectLookups = new WeakMap<Db, Batcher<ProjectAsk, ProjectWithRole | undefined>>();
-function projectLookupOf(db: Db): Batcher<ProjectAsk, ProjectWithRole | undefined> {
+const projectLookups = new WeakMap<Db, GroupCommit<ProjectAsk, ProjectWithRole | undefined>>();
+function projectLookupOf(db: Db): GroupCommit<ProjectAsk, ProjectWithRole | undefined> {
   let lookup = projectLookups.get(db);
-  if (!lookup) projectLookups.set(db, (lookup = new Batcher((asks) => projectsWithRoles(db, asks))));
+  if (!lookup) projectLookups.set(db, (lookup = new GroupCommit((asks) => projectsWithRoles(db, asks))));
   return lookup;
 }
 

@@ -7,7 +7,8 @@
  *   const row = await inserts.add(item); // resolves with insertMany's result for this item
  *
  * When a batch fails, each of its items is tried again alone, so one bad item fails only its
- * own caller.
+ * own caller. A lone call goes at once (no added latency). Reads batched so (project lookups)
+ * start after every call in them arrived, so none sees data older than its call.
  */
 export interface GroupCommitOptions {
   /**
@@ -49,28 +50,31 @@ export class GroupCommit<In, Out> {
 
   private flush(): void {
     while (this.running < this.inFlight && this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.max);
       this.running++;
-      // Callers already answered ignore the reject; none is left waiting on an unexpected throw.
-      void this.run(batch)
-        .catch((error: unknown) => batch.forEach((p) => p.reject(error)))
-        .finally(() => {
-          this.running--;
-          this.flush();
-        });
+      void this.run(this.pending.splice(0, this.max));
     }
   }
 
   private async run(batch: Pending<In, Out>[]): Promise<void> {
-    let results: Out[];
+    let results: Out[] | undefined;
+    let failure: unknown;
     try {
       results = await this.commit(batch.map((p) => p.item));
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
-      await Promise.all(batch.map((one) => this.run([one])));
-      return;
+      failure = error;
     }
-    if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    // Free the slot before answering, so a caller that sends again at once starts a new batch.
+    this.running--;
+    if (results && results.length !== batch.length) {
+      const error = new Error(`group commit: ${results.length} results for ${batch.length} items`);
+      batch.forEach((p) => p.reject(error));
+    } else if (results) {
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } else if (batch.length === 1) {
+      batch[0]!.reject(failure);
+    } else {
+      for (const one of batch) this.commit([one.item]).then((out) => one.resolve(out[0]!), one.reject);
+    }
+    this.flush();
   }
 }

@@ -11,7 +11,7 @@ import type { VcsProvider } from "../../schema/app/vcs.ts";
 import { findProject, type Project } from "../api/access.ts";
 import { ApiError, badRequest } from "../api/errors.ts";
 import type { Db } from "../db/client.ts";
-import { Batcher } from "../db/batcher.ts";
+import { GroupCommit } from "../db/group-commit.ts";
 import type { MasterKey } from "../secrets/cipher.ts";
 import { hmacSha256Hex } from "./constant-time.ts";
 import { classifyDelivery, isCommand } from "./classify.ts";
@@ -38,16 +38,16 @@ type ProjectRow = typeof projects.$inferSelect;
  * The projects of a provider that can receive webhooks (a repo_url and a webhook secret), read by
  * one query for all the deliveries that arrived while the previous read was in flight.
  */
-export type ProjectLookup = Batcher<VcsProvider, ProjectRow[]>;
+export type ProjectLookup = GroupCommit<VcsProvider, ProjectRow[]>;
 
 function projectLookup(db: Db): ProjectLookup {
-  return new Batcher(async (providers) => {
+  return new GroupCommit(async (providers) => {
     const rows = await db
       .select()
       .from(projects)
       .where(and(inArray(projects.vcsProvider, [...new Set(providers)]), isNotNull(projects.repoUrl), isNotNull(projects.webhookSecretEnc)));
     return providers.map((p) => rows.filter((r) => r.vcsProvider === p));
-  }, 1);
+  }, { inFlight: 1 });
 }
 
 async function candidates(deps: WebhookReceiver, forge: Forge, projectRef: string | undefined, payload: unknown): Promise<Project[]> {
@@ -69,10 +69,10 @@ type Delivery = typeof webhookDeliveries.$inferSelect;
  * WAL flush for a burst, each sender answered after its row is committed). Resolves to the new
  * row, or undefined when the delivery id was recorded before (also earlier in the same batch).
  */
-export type DeliveryRecorder = Batcher<NewDelivery, Delivery | undefined>;
+export type DeliveryRecorder = GroupCommit<NewDelivery, Delivery | undefined>;
 
 function deliveryRecorder(db: Db): DeliveryRecorder {
-  return new Batcher(async (batch) => {
+  return new GroupCommit(async (batch) => {
     const key = (d: { provider: string; deliveryId: string }) => `${d.provider}\n${d.deliveryId}`;
     const firstAt = new Map<string, number>();
     batch.forEach((d, i) => firstAt.has(key(d)) || firstAt.set(key(d), i));
