@@ -19,7 +19,7 @@ interface Row {
   goal: string;
   /** How the ratio reads: now over floor (times slower) or now per floor (share of it). */
   ratio: "over" | "per";
-  /** A file written by parts measured apart (worker.json): `results` field with this part's own commit and measured_at. */
+  /** A file written by parts measured apart (worker.json): `results` field with this part's own commit, measured_at and load. */
   measured?: string;
 }
 
@@ -27,7 +27,7 @@ interface Row {
 const ROWS: Row[] = [
   { path: "submit → finished, trivial job, docker runtime", file: "worker", now: "latency_trivial_job_docker.p50_ms", floor: "floor_docker_run_true.p50_ms", unit: "ms", goal: "≤ 1.25 × floor", ratio: "over", measured: "docker_measured" },
   { path: "POST /api/v1/jobs, 64 concurrent clients", file: "api", now: "clients_64.submit.requests_per_s", floor: "clients_64.healthz_baseline.requests_per_s", unit: "/s", goal: "≥ 1,500/s, p99 < 50 ms", ratio: "per" },
-  { path: "trivial jobs/s, process runtime, 16 slots", file: "worker", now: "throughput_process_runtime.slots_16.jobs_per_s", floor: "floor_runner_direct_16_parallel.jobs_per_s", unit: "/s", goal: "≥ 25/s and ≥ 2 × runner alone", ratio: "per" },
+  { path: "trivial jobs/s, process runtime, 16 slots", file: "worker", now: "throughput_process_runtime.slots_16.jobs_per_s", floor: "floor_runner_direct_16_parallel.jobs_per_s", unit: "/s", goal: "≥ 25/s and ≥ 2 × runner alone", ratio: "per", measured: "throughput_measured" },
   { path: "100 MB, 100 secrets, through the runner (pipe)", file: "masker", now: "through_runner.runner_cat_log.ms_p50", floor: "through_runner.floor_cat_pipe_cat.ms_p50", unit: "ms", goal: "≤ 2.5 × floor", ratio: "over" },
   { path: "reactorcide-runner run --job-command true", file: "runner-overhead", now: "runner_run_true.p50_ms", floor: "floor_compiled_bun_hello.p50_ms", unit: "ms", goal: "≤ 4 × floor", ratio: "over" },
   { path: "Corndogs claim+complete, 8 consumers (floor: pg-boss)", file: "queue", now: "corndogs.claim_complete_per_s_8_consumers", floor: "pg_boss.claim_complete_per_s_8_consumers", unit: "/s", goal: "≥ 2.5 × pg-boss", ratio: "per" },
@@ -46,10 +46,10 @@ function load(name: string): { results: unknown; commit?: string; measured_at?: 
   return { ...json, load: field(json.results, "load_average_1m_at_start") ?? field(json.results, "through_runner.load_average_1m_at_start") ?? field(json.results, "load_average.latency_rounds.0") };
 }
 
-/** { commit, measured_at } of one part of a file, when it has its own. */
-function partOf(results: unknown, key: string): { commit?: string; measured_at?: string } | undefined {
+/** { commit, measured_at, load } of one part of a file, when it has its own. */
+function partOf(results: unknown, key: string): { commit?: string; measured_at?: string; load?: number } | undefined {
   const part = results && typeof results === "object" ? (results as Record<string, unknown>)[key] : undefined;
-  return part && typeof part === "object" ? (part as { commit?: string; measured_at?: string }) : undefined;
+  return part && typeof part === "object" ? (part as { commit?: string; measured_at?: string; load?: number }) : undefined;
 }
 
 const number = (n: number | undefined) => (n === undefined ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: 1 }));
@@ -62,7 +62,7 @@ for (const row of ROWS) {
   const part = json && row.measured ? partOf(json.results, row.measured) : undefined;
   const commit = part?.commit ?? json?.commit;
   const measuredAt = part?.measured_at ?? json?.measured_at;
-  const from = json ? `${row.file}.json (${commit ?? "?"}, ${measuredAt?.slice(0, 10) ?? "?"}, load ${number(json.load)})` : `${row.file}.json missing`;
+  const from = json ? `${row.file}.json (${commit ?? "?"}, ${measuredAt?.slice(0, 10) ?? "?"}, load ${number(part?.load ?? json.load)})` : `${row.file}.json missing`;
   lines.push(`| ${row.path} | ${number(now)} ${row.unit} | ${number(floor)} ${row.unit} | ${ratio} | ${row.goal} | ${from} |`);
 }
 console.log(lines.join("\n"));
