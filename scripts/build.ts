@@ -121,6 +121,10 @@ function buildRunner(entry: string, outfile: string, target?: string): string | 
         // Splitting: each command's code (and what it imports: yaml, node-tar, node:zlib...) loads
         // only when that command runs; a bundle without it evaluates every import of every command.
         process.execPath, "build", "--compile", "--splitting", "--minify", "--sourcemap", "--bytecode", "--format", "esm",
+        // No .env or bunfig.toml from the directory the runner starts in (often a job's workspace,
+        // whose files the job wrote): neither may change the runner's environment or preload
+        // code. It also spares every start their look-ups (bunfig.toml, .env in cwd and above).
+        "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
         ...(target ? ["--target", target] : []),
         "--define", `REACTORCIDE_BUILD_COMMIT=${JSON.stringify(commit)}`,
         entry, "--outfile", tmp,
