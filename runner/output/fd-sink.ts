@@ -19,26 +19,7 @@ export class FdSink implements Sink {
   constructor(readonly fd: number) {}
 
   write(text: string | Uint8Array): void {
-    if (this.closed) return;
-    let bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
-    while (bytes.length > 0) {
-      let written: number;
-      try {
-        written = writeSync(this.fd, bytes);
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === "EAGAIN") {
-          Bun.sleepSync(RETRY_MS);
-          continue;
-        }
-        if (code === "EPIPE") {
-          this.closed = true;
-          return;
-        }
-        throw error;
-      }
-      bytes = bytes.subarray(written);
-    }
+    this.writev([typeof text === "string" ? Buffer.from(text, "utf8") : text]);
   }
 
   /** All of `chunks`, in order, with as few writev(2) calls as the descriptor takes. */
