@@ -21,12 +21,14 @@ interface Row {
   ratio: "over" | "per";
   /** A file written by parts measured apart (worker.json): `results` field with this part's own commit, measured_at and load. */
   measured?: string;
+  /** A second figure the goal names (the API's p99), shown after the first. */
+  also?: { label: string; path: string; unit: string };
 }
 
 /** One row per figure of #18; each names the JSON fields it shows. */
 const ROWS: Row[] = [
   { path: "submit → finished, trivial job, docker runtime", file: "worker", now: "latency_trivial_job_docker.p50_ms", floor: "floor_docker_run_true.p50_ms", unit: "ms", goal: "≤ 1.25 × floor", ratio: "over", measured: "docker_measured" },
-  { path: "POST /api/v1/jobs, 64 concurrent clients", file: "api", now: "clients_64.submit.requests_per_s", floor: "clients_64.healthz_baseline.requests_per_s", unit: "/s", goal: "≥ 1,500/s, p99 < 50 ms", ratio: "per" },
+  { path: "POST /api/v1/jobs, 64 concurrent clients", file: "api", now: "clients_64.submit.requests_per_s", floor: "clients_64.healthz_baseline.requests_per_s", unit: "/s", goal: "≥ 1,500/s, p99 < 50 ms", ratio: "per", also: { label: "p99", path: "clients_64.submit.p99_ms", unit: "ms" } },
   { path: "trivial jobs/s, process runtime, 16 slots", file: "worker", now: "throughput_process_runtime.slots_16.jobs_per_s", floor: "floor_runner_direct_16_parallel.jobs_per_s", unit: "/s", goal: "≥ 25/s and ≥ 2 × runner alone", ratio: "per", measured: "throughput_measured" },
   { path: "100 MB, 100 secrets, through the runner (pipe)", file: "masker", now: "through_runner.runner_cat_log.ms_p50", floor: "through_runner.floor_cat_pipe_cat.ms_p50", unit: "ms", goal: "≤ 2.5 × floor", ratio: "over" },
   { path: "reactorcide-runner run --job-command true", file: "runner-overhead", now: "runner_run_true.p50_ms", floor: "floor_compiled_bun_hello.p50_ms", unit: "ms", goal: "≤ 4 × floor", ratio: "over" },
@@ -63,6 +65,7 @@ for (const row of ROWS) {
   const commit = part?.commit ?? json?.commit;
   const measuredAt = part?.measured_at ?? json?.measured_at;
   const from = json ? `${row.file}.json (${commit ?? "?"}, ${measuredAt?.slice(0, 10) ?? "?"}, load ${number(part?.load ?? json.load)})` : `${row.file}.json missing`;
-  lines.push(`| ${row.path} | ${number(now)} ${row.unit} | ${number(floor)} ${row.unit} | ${ratio} | ${row.goal} | ${from} |`);
+  const also = json && row.also ? `, ${row.also.label} ${number(field(json.results, row.also.path))} ${row.also.unit}` : "";
+  lines.push(`| ${row.path} | ${number(now)} ${row.unit}${also} | ${number(floor)} ${row.unit} | ${ratio} | ${row.goal} | ${from} |`);
 }
 console.log(lines.join("\n"));
