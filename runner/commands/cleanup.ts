@@ -10,9 +10,9 @@ export default defineCommand({
     workspace: configArgs().workspace!,
     json: { type: "boolean", description: "Print JSON" },
   },
-  run({ args }) {
+  async run({ args }) {
     const output = new Output();
-    const { config } = resolveFromCli({ workspace: args.workspace });
+    const { config } = await resolveFromCli({ workspace: args.workspace });
     try {
       const removed = emptyWorkspace(config.workspace);
       if (args.json) output.data(JSON.stringify({ workspace: config.workspace, removed }));

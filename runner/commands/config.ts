@@ -14,9 +14,9 @@ export default defineCommand({
     ...secretArgs(),
     json: { type: "boolean", description: "Print JSON" },
   },
-  run({ args }) {
+  async run({ args }) {
     const output = new Output();
-    const resolved = resolveFromCli(args, args.file);
+    const resolved = await resolveFromCli(args, args.file);
     // The same secrets as `run` would mask are masked here (a job command may hold one).
     if (!applySecretSources(resolved, output, secretSettingsFrom(args, process.env))) {
       process.exitCode = EXIT_CONFIG;

@@ -16,7 +16,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const output = new Output();
-    const resolved = resolveFromCli(args, args.file);
+    const resolved = await resolveFromCli(args, args.file);
     // Problems may quote values (a job command, a bad setting): mask what `run` would mask.
     if (!applySecretSources(resolved, output, secretSettingsFrom(args, process.env))) {
       process.exitCode = 1;

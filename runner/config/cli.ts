@@ -3,13 +3,13 @@
  * REACTORCIDE_* environment and an optional job file into a ResolvedConfig.
  */
 import { fieldArgs } from "./fields.ts";
-import { loadJobFile } from "./job-file.ts";
 import { resolveConfig, type Flags, type ResolvedConfig } from "./resolve.ts";
 
 export const configArgs = fieldArgs;
 
-export function resolveFromCli(flags: Flags, jobFile?: string): ResolvedConfig {
-  const loaded = jobFile ? loadJobFile(jobFile) : undefined;
+export async function resolveFromCli(flags: Flags, jobFile?: string): Promise<ResolvedConfig> {
+  // The job file's schema (TypeBox) loads only with a job file: a plain `run`'s start skips it.
+  const loaded = jobFile ? (await import("./job-file.ts")).loadJobFile(jobFile) : undefined;
   const resolved = resolveConfig({
     env: process.env,
     flags,

@@ -2,8 +2,8 @@
  * Every setting of `run` / `run-job`: its flag, its REACTORCIDE_* variable, its default, and where
  * it sits in a job file. Resolution (resolve.ts) layers them: default < environment < job file < flag.
  */
-import { CONTAINER_RUNTIMES, type ContainerRuntime, type JobSpec } from "../protocol/job-spec.ts";
-import { JOB_SOURCE_TYPES } from "../protocol/job.ts";
+import type { JobSpec } from "../protocol/job-spec.ts";
+import { CONTAINER_RUNTIMES, JOB_SOURCE_TYPES, type ContainerRuntime } from "../protocol/job-values.ts";
 import { RUNNER_ENV } from "../protocol/runner-env.ts";
 
 export type Origin = "default" | "environment" | "job file" | "flag";

@@ -5,7 +5,8 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { jobEnvStrings, type JobSpec } from "../protocol/job-spec.ts";
+import type { JobSpec } from "../protocol/job-spec.ts";
+import { jobEnvStrings } from "../protocol/job-values.ts";
 import { loadJobEnv } from "../workspace/env-file.ts";
 import { FIELDS, type FieldDef, type FieldName, type Origin, type RunConfig } from "./fields.ts";
 import { FieldError, type ConfigProblem } from "../errors/problem.ts";

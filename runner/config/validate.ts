@@ -11,7 +11,6 @@ import { checkImage } from "../container/image.ts";
 import { FIELDS, type FieldName } from "./fields.ts";
 import { FieldError, type ConfigProblem } from "../errors/problem.ts";
 import { pullRequestNumber, type ResolvedConfig } from "./resolve.ts";
-import { stepProblems } from "../steps/job.ts";
 
 const NEEDS_URL = new Set(["git", "copy", "tarball"]);
 
@@ -106,7 +105,11 @@ function normalizeQuiet(path: string): string | undefined {
 /** validateConfig plus the checks that ask the container runtime (image present). */
 export async function validateAll(r: ResolvedConfig): Promise<ConfigProblem[]> {
   const problems = validateConfig(r);
-  if (r.steps) for (const p of stepProblems(r.steps)) problems.push({ severity: "error", field: p.field, message: p.message });
+  // The steps' schema (TypeBox) loads only for a job of steps: a plain command's start skips it.
+  if (r.steps) {
+    const { stepProblems } = await import("../steps/job.ts");
+    for (const p of stepProblems(r.steps)) problems.push({ severity: "error", field: p.field, message: p.message });
+  }
   if (r.config.image && !problems.some((p) => p.severity === "error" && p.field === r.labels.runtime)) {
     const image = await checkImage(r.config.runtime, r.config.image, r.labels.image);
     if (image) problems.push(image);

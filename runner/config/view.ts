@@ -5,7 +5,7 @@
 import { FIELDS, type FieldName, type Origin } from "./fields.ts";
 import type { ConfigProblem } from "../errors/problem.ts";
 import type { ResolvedConfig } from "./resolve.ts";
-import { displayUrl } from "../source/location.ts";
+import { displayUrl } from "../source/url-credentials.ts";
 import { isInlineEnv } from "../workspace/env-file.ts";
 import type { CellMask } from "../steps/summary.ts";
 

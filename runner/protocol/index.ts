@@ -7,6 +7,7 @@
  *                   source types, network modes, retries, default image and queue names
  *   worker-api.ts   the internal worker ↔ coordinator bodies (status, logs, secrets, heartbeat)
  *   job-spec.ts     the job file (`run-job FILE`)
+ *   job-values.ts   runtimes, source types, env values as strings: no schema, for the runner's start
  *   trigger.ts      the trigger payload (triggers.json, stdout line, POST …/triggers)
  *   workflow-spec.ts, step-spec.ts   workflow files and steps
  *   workflow-run.ts a workflow run as submitted and returned, run and node statuses
@@ -17,6 +18,7 @@
  *   log-chunk.ts    a shipped log chunk (the stored form, zstd-packed) and its check
  *   api/            the public API's other bodies: the error shape, projects, tokens, secrets,
  *                   session, workflow runs, notifications, deliveries, health, approvals
+ *                   (api/secret-limits.ts: the secret length, without the schemas)
  *   patterns.ts     name, id, image and value patterns
  *   schema-parts.ts literal unions, nullable, ISO times, ids
  *   problems.ts     schema problems as "field: what is allowed"

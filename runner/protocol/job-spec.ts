@@ -9,8 +9,7 @@ import { StepsSchema } from "./step-spec.ts";
 import { ResourcesSchema, SourceSchema, type Resources, type Source } from "./job.ts";
 import { ENV_NAME_PATTERN, IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_NAME_MAX, JOB_NAME_PATTERN } from "./patterns.ts";
 
-export const CONTAINER_RUNTIMES = ["docker", "nerdctl", "podman"] as const;
-export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
+export { CONTAINER_RUNTIMES, jobEnvStrings, type ContainerRuntime } from "./job-values.ts";
 
 /** The job file's source and resources are the API's (job.ts). */
 export const SourceSpecSchema = SourceSchema;
@@ -45,11 +44,4 @@ export function parseJobSpec(input: unknown): JobSpec {
   const problems = schemaProblems(JobSpecSchema, input);
   if (problems.length) throw new ProtocolError("job", problems);
   return input as JobSpec;
-}
-
-/** Job env values as the process sees them: numbers and booleans from YAML become strings. */
-export function jobEnvStrings(env: JobSpec["env"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env ?? {})) out[key] = String(value);
-  return out;
 }

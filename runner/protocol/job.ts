@@ -9,6 +9,7 @@ import { isoTime, literalUnion, Nullable, uuid } from "./schema-parts.ts";
 import { StepSchema } from "./step-spec.ts";
 import { IMAGE_DESCRIPTION, IMAGE_PATTERN, JOB_NAME_MAX, JOB_NAME_PATTERN, ENV_NAME_PATTERN, MEMORY_PATTERN, NO_NUL_PATTERN, ONE_LINE_PATTERN, SECRET_KEY_PATTERN } from "./patterns.ts";
 import { JobStepResultsSchema } from "./step-result.ts";
+import { JOB_SOURCE_TYPES } from "./job-values.ts";
 
 export const JOB_STATUSES = ["queued", "running", "success", "failure", "error", "cancelled", "timed_out"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -29,8 +30,7 @@ export const JOB_TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
   timed_out: [],
 };
 
-export const JOB_SOURCE_TYPES = ["git", "copy", "tarball", "none"] as const;
-export type JobSourceType = (typeof JOB_SOURCE_TYPES)[number];
+export { JOB_SOURCE_TYPES, type JobSourceType } from "./job-values.ts";
 /** `none`: the job's container gets only a loopback interface. */
 export const NETWORK_MODES = ["default", "none"] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];

@@ -23,7 +23,7 @@ export async function runFromCli(args: Flags & { plugin?: string }, jobFile?: st
   const output = new Output();
   // A plain copy: citty's args are a Proxy that works out camelCase and kebab-case spellings on
   // every read of a flag not given, and resolving reads every field's flag.
-  const r = resolveFromCli({ ...args }, jobFile);
+  const r = await resolveFromCli({ ...args }, jobFile);
   if (!applySecretSources(r, output, secretSettingsFrom(args, process.env))) return EXIT_CONFIG;
   // Plugins run around a real run only; --dry-run runs nothing, hooks included.
   return r.config.dry_run

@@ -17,7 +17,6 @@ import { inPlaceEnvironment, runnerToolEnv } from "./environment.ts";
 import { buildPlan, formatPlan, type RunPlan } from "./plan.ts";
 import { prepareSources } from "./sources.ts";
 import type { PhaseHooks } from "../plugins/job.ts";
-import { runJobSteps } from "../steps/job.ts";
 import { openRunSocket } from "../secrets/job-socket.ts";
 
 /** Exit code for a configuration the runner refuses (nothing was run). */
@@ -57,6 +56,8 @@ export async function runResolved(r: ResolvedConfig, output: Output, hooks?: Pha
   await hooks?.at("post_source_prep");
   await hooks?.at("pre_execution");
   if (r.steps?.length) {
+    // Loaded only for a job of steps (engine, conditions, steps.json's schema).
+    const { runJobSteps } = await import("../steps/job.ts");
     const code = await runJobSteps(r, output, runStepCommand);
     await hooks?.at("post_execution", code);
     return code;

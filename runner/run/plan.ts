@@ -2,12 +2,11 @@
  * What a run will do, decided before anything happens: where sources go, where the command runs,
  * and (with an image) the exact container command. `--dry-run` prints this and stops.
  */
-import { $ } from "bun";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pullRequestNumber, type ResolvedConfig } from "../config/resolve.ts";
 import { CONTAINER_USER, containerRunArgs } from "../container/command.ts";
-import { displayUrl } from "../source/location.ts";
+import { displayUrl } from "../source/url-credentials.ts";
 import { hostPath, JOB_ROOT } from "../workspace/paths.ts";
 
 export const CI_DIR = `${JOB_ROOT}/ci`;
@@ -80,8 +79,11 @@ export function buildPlan(r: ResolvedConfig): RunPlan {
   return plan;
 }
 
-/** Quotes an argument only when the shell would need it, so the printed command reads plainly. */
-const shellWord = (arg: string) => (/^[\w\/.,:=@%+-]+$/.test(arg) ? arg : $.escape(arg));
+/**
+ * Quotes an argument only when the shell would need it, so the printed command reads plainly.
+ * Bun.$ is read here, not imported: importing it builds Bun's shell at every start (~1.4M instructions).
+ */
+const shellWord = (arg: string) => (/^[\w\/.,:=@%+-]+$/.test(arg) ? arg : Bun.$.escape(arg));
 
 export function formatPlan(r: ResolvedConfig, plan: RunPlan): string {
   const lines: string[] = [];

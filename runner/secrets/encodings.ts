@@ -3,7 +3,7 @@
  * base64 at every byte alignment (so it is caught inside a longer base64 string), also as
  * line-wrapped base64 output shows it (64 and 76 columns), URL encoding and JSON string escaping.
  */
-import { MIN_SECRET_LENGTH } from "../protocol/api/secrets.ts";
+import { MIN_SECRET_LENGTH } from "../protocol/api/secret-limits.ts";
 
 // The API refuses shorter secret values with the same number (runner/protocol/api/secrets.ts).
 export { MIN_SECRET_LENGTH };

@@ -7,6 +7,9 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SourceError } from "./error.ts";
+import { displayUrl } from "./url-credentials.ts";
+
+export { displayUrl, urlWithoutCredentials } from "./url-credentials.ts";
 
 const CONTROL = /[\x00-\x1f\x7f]/;
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
@@ -24,25 +27,6 @@ function requireUrl(url: string | undefined, type: string): string {
   return url;
 }
 
-/** Replaces the password or token in a URL's user-info with `***` for logs and errors. */
-export function displayUrl(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/, "$1***@");
-}
-
-/**
- * The URL a checkout keeps as its remote: without the user-info's secret, which was for the
- * runner's fetch only (the job can read .git/config). http(s) user-info is all credential
- * (`https://TOKEN@host`); elsewhere (`ssh://git@host`) the user name stays, a password goes.
- */
-export function urlWithoutCredentials(url: string): string {
-  const match = url.match(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/]*)@/);
-  if (!match) return url;
-  const [whole, scheme, userInfo] = match as unknown as [string, string, string];
-  const rest = url.slice(whole.length);
-  if (/^https?:\/\//i.test(scheme)) return `${scheme}${rest}`;
-  const user = userInfo.split(":")[0]!;
-  return user ? `${scheme}${user}@${rest}` : `${scheme}${rest}`;
-}
 
 /** Local directory path or file:// URL → absolute path that must be an existing directory. */
 export function localDirectory(url: string | undefined, type: string): string {

@@ -1,7 +1,7 @@
 /** What source preparation takes and gives: its own module, so prepare.ts and the preparers do not import each other for types. */
-import { JOB_SOURCE_TYPES, type JobSourceType } from "../protocol/job.ts";
+import { JOB_SOURCE_TYPES, type JobSourceType } from "../protocol/job-values.ts";
 
-/** The source types are the contract's (runner/protocol/job.ts). */
+/** The source types are the contract's (runner/protocol/job-values.ts, job.ts's schema). */
 export type SourceType = JobSourceType;
 export const SOURCE_TYPES: readonly SourceType[] = JOB_SOURCE_TYPES;
 

@@ -2,9 +2,8 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { NO_NUL_PATTERN } from "../patterns.ts";
 import { isoTime } from "../schema-parts.ts";
-
-/** Shorter values cannot be masked in logs (the masker, runner/secrets/, skips them). */
-export const MIN_SECRET_LENGTH = 3;
+import { MIN_SECRET_LENGTH } from "./secret-limits.ts";
+export { MIN_SECRET_LENGTH };
 
 export const SecretValueSchema = Type.Object(
   {
